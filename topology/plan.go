@@ -1,0 +1,127 @@
+package topology
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Plan is a fully resolved lab: every default applied and every address,
+// host device name, MAC and route decided. Nothing in a Plan refers back to
+// YAML positions; it is what labs applies and what the state file records.
+type Plan struct {
+	Name     string       `json:"name"`
+	File     string       `json:"file,omitempty"` // absolute path of the topology file
+	Pool     netip.Prefix `json:"ipv4_pool"`
+	Isolated bool         `json:"isolated"`
+	Bridges  []Bridge     `json:"bridges"`
+	Nodes    []Node       `json:"nodes"`
+	Links    []Link       `json:"links"`
+}
+
+// Bridge is a Linux bridge owned by the lab.
+type Bridge struct {
+	Name    string       `json:"name"`
+	Device  string       `json:"device"` // host device name, <= 15 bytes
+	Alias   string       `json:"alias"`  // leolab:LAB:bridge:NAME
+	Subnet  netip.Prefix `json:"subnet"`
+	Gateway netip.Addr   `json:"gateway,omitzero"` // .1 when gateway: true, else invalid
+	NAT     bool         `json:"nat"`
+	MTU     int          `json:"mtu"`
+}
+
+// Node is one isolated Linux system of the lab.
+type Node struct {
+	Name          string      `json:"name"`
+	Index         int         `json:"index"` // position in file order, stable for the lab
+	Rootfs        string      `json:"rootfs"`
+	RootfsCopy    bool        `json:"rootfs_copy,omitempty"`
+	Interfaces    []Interface `json:"interfaces"`
+	Routes        []Route     `json:"routes,omitempty"` // default route included (To = 0.0.0.0/0)
+	Env           []string    `json:"env,omitempty"`    // KEY=VALUE, sorted by key
+	Exec          []string    `json:"exec,omitempty"`
+	Cmd           []string    `json:"cmd,omitempty"`
+	Binds         []Bind      `json:"binds,omitempty"`
+	Sysctls       []Sysctl    `json:"sysctls,omitempty"` // sorted by key
+	Privileged    bool        `json:"privileged,omitempty"`
+	UserNamespace bool        `json:"user_namespace,omitempty"`
+	Limits        Limits      `json:"limits,omitzero"`
+}
+
+// FirstAddr is the node's first interface address (used for NAME in
+// /etc/hosts), or the zero Addr when it has none.
+func (n *Node) FirstAddr() netip.Addr {
+	for _, ifc := range n.Interfaces {
+		if ifc.IPv4.IsValid() {
+			return ifc.IPv4.Addr()
+		}
+	}
+	return netip.Addr{}
+}
+
+// Interface is one network interface inside a node. It is either a bridge
+// port (Bridge set) or one end of a point-to-point link (Link >= 0).
+type Interface struct {
+	Name       string       `json:"name"`             // name inside the node, e.g. eth0
+	Bridge     string       `json:"bridge,omitempty"` // bridge name for a bridge port
+	Link       int          `json:"link"`             // index into Plan.Links, -1 for a bridge port
+	Peer       string       `json:"peer,omitempty"`   // NODE:IFACE of the other end of a link
+	IPv4       netip.Prefix `json:"ipv4,omitzero"`    // invalid for "none"
+	MAC        string       `json:"mac"`              // deterministic, locally administered
+	MTU        int          `json:"mtu"`
+	HostDevice string       `json:"host_device"` // host-side (or temporary) veth name, <= 15 bytes
+	Alias      string       `json:"alias"`       // leolab:LAB:NODE:IFACE
+	Netem      *Netem       `json:"netem,omitempty"`
+}
+
+// Link is a point-to-point veth link between two node interfaces.
+type Link struct {
+	Endpoints [2]Endpoint  `json:"endpoints"`
+	Subnet    netip.Prefix `json:"subnet,omitzero"` // invalid for ipv4: none
+	MTU       int          `json:"mtu"`
+	Netem     *Netem       `json:"netem,omitempty"`
+}
+
+// Endpoint names one interface of one node.
+type Endpoint struct {
+	Node  string `json:"node"`
+	Iface string `json:"iface"`
+}
+
+func (e Endpoint) String() string { return e.Node + ":" + e.Iface }
+
+// Route is a static route inside a node. To is 0.0.0.0/0 for the default route.
+type Route struct {
+	To  netip.Prefix `json:"to"`
+	Via netip.Addr   `json:"via"`
+}
+
+// Bind is a host path made visible inside a node.
+type Bind struct {
+	Source   string `json:"source"` // absolute host path
+	Target   string `json:"target"` // absolute path inside the node
+	ReadOnly bool   `json:"ro,omitempty"`
+}
+
+// Sysctl is one kernel parameter set inside a node (net.* only).
+type Sysctl struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// Limits are cgroup limits for one node; zero means unlimited.
+type Limits struct {
+	MemoryBytes int64   `json:"memory_bytes,omitempty"`
+	Pids        int64   `json:"pids,omitempty"`
+	CPUs        float64 `json:"cpus,omitempty"`
+}
+
+// Netem is a set of link impairments, applied with the netem qdisc.
+type Netem struct {
+	Delay     time.Duration `json:"delay,omitempty"`
+	Jitter    time.Duration `json:"jitter,omitempty"`
+	LossPct   float64       `json:"loss_pct,omitempty"`
+	RateBits  uint64        `json:"rate_bps,omitempty"` // bits per second
+	Duplicate float64       `json:"duplicate_pct,omitempty"`
+	Corrupt   float64       `json:"corrupt_pct,omitempty"`
+	Reorder   float64       `json:"reorder_pct,omitempty"`
+}
