@@ -1,0 +1,36 @@
+GO      ?= go
+BIN     := bin/leolab
+PKGS    := ./...
+DEMO    := labs/examples/demo.yaml
+
+.PHONY: build test lint demo bench deps clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN) .
+
+# deps installs the Debian packages leolab's demo and tests use, when missing.
+deps:
+	@missing=""; \
+	[ -n "$$LEOLAB_BUSYBOX" ] || dpkg -s busybox-static >/dev/null 2>&1 || missing="$$missing busybox-static"; \
+	command -v ip >/dev/null || missing="$$missing iproute2"; \
+	command -v iptables >/dev/null || missing="$$missing iptables"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+test: deps lint build
+	$(GO) test -count=1 -timeout 40m $(PKGS)
+
+demo: deps build
+	./scripts/demo.sh
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./topology/ ./ipam/ ./labs/
+
+clean:
+	rm -rf bin

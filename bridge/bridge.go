@@ -1,0 +1,153 @@
+package bridge
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net"
+	"net/netip"
+	"strings"
+
+	"github.com/hashicorp/go-multierror"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
+
+	"leolab/topology"
+)
+
+// AddBridge creates the lab bridge b.Device with alias b.Alias and MTU
+// b.MTU, turns STP off and the forward delay to 0 (ports forward at once),
+// brings it up and gives it b.Gateway/prefix when b.Gateway is valid.
+// Equivalent to: ip link add DEV type bridge stp_state 0 forward_delay 0;
+// ip addr add GW/LEN dev DEV; ip link set DEV alias A mtu M up
+func (h *Host) AddBridge(b topology.Bridge) error {
+	attrs := netlink.NewLinkAttrs()
+	attrs.Name = b.Device
+	attrs.MTU = b.MTU
+	// A fixed address set at creation keeps the bridge (and gateway) MAC
+	// from following its lowest-numbered port as ports come and go.
+	attrs.HardwareAddr = bridgeMAC(b.Alias)
+	if err := h.handle.LinkAdd(&netlink.Bridge{LinkAttrs: attrs}); err != nil {
+		return fmt.Errorf("create bridge %s: %w", b.Device, err)
+	}
+	link, err := h.handle.LinkByName(b.Device)
+	if err != nil {
+		return fmt.Errorf("find bridge %s: %w", b.Device, err)
+	}
+	if err := h.handle.LinkSetAlias(link, b.Alias); err != nil {
+		return fmt.Errorf("set alias of bridge %s: %w", b.Device, err)
+	}
+	if err := h.setBridgeNoDelay(link.Attrs().Index); err != nil {
+		return fmt.Errorf("set stp off, forward delay 0 on bridge %s: %w", b.Device, err)
+	}
+	if b.Gateway.IsValid() {
+		addr := prefixAddr(b.Gateway, b.Subnet.Bits())
+		if err := h.handle.AddrReplace(link, addr); err != nil {
+			return fmt.Errorf("add gateway %s to bridge %s: %w", addr.IPNet, b.Device, err)
+		}
+	}
+	if err := h.handle.LinkSetUp(link); err != nil {
+		return fmt.Errorf("bring up bridge %s: %w", b.Device, err)
+	}
+	return nil
+}
+
+// setBridgeNoDelay sets IFLA_BR_STP_STATE=0 and IFLA_BR_FORWARD_DELAY=0,
+// which netlink.Bridge has no fields for.
+func (h *Host) setBridgeNoDelay(index int) error {
+	req := &nl.NetlinkRequest{
+		NlMsghdr: unix.NlMsghdr{
+			Len:   uint32(unix.SizeofNlMsghdr),
+			Type:  unix.RTM_NEWLINK,
+			Flags: unix.NLM_F_REQUEST | unix.NLM_F_ACK,
+		},
+		Sockets: map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: h.raw},
+	}
+	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
+	msg.Index = int32(index)
+	req.AddData(msg)
+	info := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
+	info.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("bridge"))
+	data := info.AddRtAttr(nl.IFLA_INFO_DATA, nil)
+	data.AddRtAttr(nl.IFLA_BR_STP_STATE, nl.Uint32Attr(0))
+	data.AddRtAttr(nl.IFLA_BR_FORWARD_DELAY, nl.Uint32Attr(0))
+	req.AddData(info)
+	_, err := req.Execute(unix.NETLINK_ROUTE, 0)
+	return err
+}
+
+// DeleteBridge deletes the bridge device; a missing device is success.
+// Equivalent to: ip link del DEV
+func (h *Host) DeleteBridge(device string) error {
+	link, err := h.handle.LinkByName(device)
+	if err != nil {
+		if isNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("find bridge %s: %w", device, err)
+	}
+	if err := h.handle.LinkDel(link); err != nil && !isNotFound(err) {
+		return fmt.Errorf("delete bridge %s: %w", device, err)
+	}
+	return nil
+}
+
+// SweepLinks deletes every link in the namespace whose alias starts with
+// aliasPrefix (e.g. "leolab:LAB:"), the fallback when a lab's state is lost
+// or half-written. Deleting one end of a veth pair removes both.
+func (h *Host) SweepLinks(aliasPrefix string) error {
+	if aliasPrefix == "" {
+		return errors.New("sweep links: empty alias prefix")
+	}
+	links, err := listLinks(h.handle)
+	if err != nil {
+		return fmt.Errorf("sweep links %s: %w", aliasPrefix, err)
+	}
+	var errs *multierror.Error
+	for _, l := range links {
+		a := l.Attrs()
+		if !strings.HasPrefix(a.Alias, aliasPrefix) {
+			continue
+		}
+		if err := h.handle.LinkDel(l); err != nil && !isNotFound(err) {
+			errs = multierror.Append(errs, fmt.Errorf("delete link %s (%s): %w", a.Name, a.Alias, err))
+		}
+	}
+	return errs.ErrorOrNil()
+}
+
+// listLinks dumps all links, retrying dumps the kernel interrupted.
+func listLinks(h *netlink.Handle) ([]netlink.Link, error) {
+	var err error
+	for range 5 {
+		var links []netlink.Link
+		links, err = h.LinkList()
+		if !errors.Is(err, netlink.ErrDumpInterrupted) {
+			return links, err
+		}
+	}
+	return nil, err
+}
+
+func isNotFound(err error) bool {
+	var nf netlink.LinkNotFoundError
+	return errors.As(err, &nf) || errors.Is(err, unix.ENODEV) || errors.Is(err, unix.ENOENT)
+}
+
+// prefixAddr is a/bits as a netlink address.
+func prefixAddr(a netip.Addr, bits int) *netlink.Addr {
+	ip := net.IP(a.AsSlice())
+	return &netlink.Addr{IPNet: &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, len(ip)*8)}}
+}
+
+// bridgeMAC derives a stable locally administered unicast MAC from the
+// bridge's alias (FNV-1a), so a redeployed lab's gateway keeps its MAC.
+func bridgeMAC(alias string) net.HardwareAddr {
+	h := fnv.New64a()
+	h.Write([]byte(alias))
+	sum := h.Sum(nil)
+	mac := net.HardwareAddr(sum[:6])
+	mac[0] = mac[0]&0xfe | 0x02
+	return mac
+}

@@ -1,0 +1,99 @@
+package bridge
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+
+	"leolab/topology"
+)
+
+// SetupNode brings up lo, writes the node's net.* sysctls and installs its
+// static routes (To 0.0.0.0/0 is the default route). Call it after all of
+// the node's interfaces exist: a route's gateway must be on a connected
+// subnet, and per-interface sysctls need the interface.
+// Equivalent to: ip link set lo up; sysctl -w K=V; ip route replace TO via VIA
+func SetupNode(ns *NodeNS, n topology.Node) error {
+	if err := ns.open(); err != nil {
+		return err
+	}
+	lo, err := ns.handle.LinkByName("lo")
+	if err != nil {
+		return fmt.Errorf("node %s: find lo: %w", n.Name, err)
+	}
+	if err := ns.handle.LinkSetUp(lo); err != nil {
+		return fmt.Errorf("node %s: bring up lo: %w", n.Name, err)
+	}
+	if err := setSysctls(ns.ns, n.Sysctls); err != nil {
+		return fmt.Errorf("node %s: %w", n.Name, err)
+	}
+	for _, r := range n.Routes {
+		if err := ns.handle.RouteReplace(toRoute(r)); err != nil {
+			return fmt.Errorf("node %s: route %s via %s: %w", n.Name, r.To, r.Via, err)
+		}
+	}
+	return nil
+}
+
+func toRoute(r topology.Route) *netlink.Route {
+	route := &netlink.Route{Gw: net.IP(r.Via.AsSlice())}
+	if r.To.Bits() > 0 {
+		route.Dst = prefixAddr(r.To.Masked().Addr(), r.To.Bits()).IPNet
+	}
+	return route
+}
+
+// setSysctls writes net.* sysctls for the namespace ns. /proc/sys/net shows
+// the namespace of the thread that opens it, so the writes run on a
+// throwaway thread moved into ns.
+func setSysctls(ns netns.NsHandle, sysctls []topology.Sysctl) error {
+	if len(sysctls) == 0 {
+		return nil
+	}
+	for _, s := range sysctls {
+		if !strings.HasPrefix(s.Key, "net.") {
+			return fmt.Errorf("sysctl %s: only net.* is per node", s.Key)
+		}
+	}
+	return inNetns(ns, func() error {
+		for _, s := range sysctls {
+			if err := writeSysctl(s.Key, s.Value); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func sysctlPath(key string) string {
+	return filepath.Join("/proc/sys", strings.ReplaceAll(key, ".", "/"))
+}
+
+func writeSysctl(key, value string) error {
+	if err := os.WriteFile(sysctlPath(key), []byte(value), 0o644); err != nil {
+		return fmt.Errorf("sysctl %s=%s: %w", key, value, err)
+	}
+	return nil
+}
+
+// inNetns runs fn on a fresh OS thread that has joined ns. The thread is
+// never unlocked, so the runtime discards it afterwards instead of reusing a
+// thread in a foreign namespace.
+func inNetns(ns netns.NsHandle, fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := netns.Set(ns); err != nil {
+			errc <- fmt.Errorf("enter netns: %w", err)
+			return
+		}
+		errc <- fn()
+	}()
+	return <-errc
+}

@@ -1,0 +1,60 @@
+package bridge
+
+import (
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+
+	"leolab/topology"
+)
+
+func TestSplitRule(t *testing.T) {
+	got := splitRule(`-A POSTROUTING -m comment --comment "leolab:a b" -j LEOLAB-x`)
+	want := []string{"-A", "POSTROUTING", "-m", "comment", "--comment", "leolab:a b", "-j", "LEOLAB-x"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("splitRule: %q", got)
+	}
+	if !jumpsTo(got, "LEOLAB-x") || jumpsTo(got, "LEOLAB-y") {
+		t.Error("jumpsTo")
+	}
+}
+
+func TestNetemRoundTrip(t *testing.T) {
+	n := &topology.Netem{Delay: 20 * time.Millisecond, Jitter: 2 * time.Millisecond, LossPct: 1,
+		Duplicate: 0.5, Corrupt: 0.1, Reorder: 25}
+	q := netlink.NewNetem(netlink.QdiscAttrs{}, netemAttrs(n))
+	if got := fromNetem(q); *got != *n {
+		t.Errorf("round trip: %+v, want %+v", got, n)
+	}
+}
+
+func TestBridgeMAC(t *testing.T) {
+	a, b := bridgeMAC("leolab:x:bridge:lan"), bridgeMAC("leolab:x:bridge:lan")
+	if a.String() != b.String() || a[0]&0x03 != 0x02 {
+		t.Errorf("bridgeMAC %s %s: want stable, locally administered unicast", a, b)
+	}
+	if bridgeMAC("leolab:y:bridge:lan").String() == a.String() {
+		t.Error("different aliases give the same MAC")
+	}
+}
+
+func TestToRoute(t *testing.T) {
+	r := toRoute(topology.Route{To: netip.MustParsePrefix("0.0.0.0/0"), Via: netip.MustParseAddr("10.0.0.1")})
+	if r.Dst != nil || r.Gw.String() != "10.0.0.1" {
+		t.Errorf("default route: %+v", r)
+	}
+	r = toRoute(topology.Route{To: netip.MustParsePrefix("10.9.0.0/16"), Via: netip.MustParseAddr("10.0.0.1")})
+	if r.Dst.String() != "10.9.0.0/16" {
+		t.Errorf("route: %+v", r)
+	}
+}
+
+func TestIPTablesPathEnv(t *testing.T) {
+	t.Setenv(IPTablesEnv, "bogus")
+	if _, err := IPTablesPath(); err == nil {
+		t.Error("relative bogus backend accepted")
+	}
+}

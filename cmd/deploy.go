@@ -1,0 +1,40 @@
+package cmd
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"leolab/labs"
+)
+
+func newDeployCmd(g *globals) *cobra.Command {
+	var opts labs.DeployOptions
+	c := &cobra.Command{
+		Use:   "deploy FILE",
+		Short: "Validate a topology and bring the whole lab up",
+		Long: `Validate FILE, then bring the lab up in parallel: root filesystems, bridges,
+nodes, links, routes, exec lines. On any failure, or on SIGINT/SIGTERM, everything
+created so far is removed and the error names the node and the step.`,
+		Example: "  leolab deploy labs/examples/two-lans.yaml\n  leolab deploy --rootfs busybox lab.clab.yml\n  leolab deploy --isolated --reconfigure topo.yaml",
+		Args:    exactArgs(1),
+		PreRunE: requireRoot,
+		RunE: func(c *cobra.Command, args []string) error {
+			// SIGINT/SIGTERM cancel the deploy, which then rolls back.
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			m := g.manager(c)
+			m.Progress = c.ErrOrStderr()
+			return m.Deploy(ctx, args[0], opts)
+		},
+	}
+	f := c.Flags()
+	f.BoolVar(&opts.Reconfigure, "reconfigure", false, "destroy a running lab of the same name first")
+	f.BoolVar(&opts.Isolated, "isolated", false, "keep the lab's bridges in a private namespace (no host access, no nat)")
+	f.IntVar(&opts.MaxWorkers, "max-workers", labs.DefaultWorkers(), "parallel deploy workers")
+	f.StringVar(&opts.Rootfs, "rootfs", "", "override every node's rootfs (e.g. busybox)")
+	return c
+}

@@ -1,0 +1,60 @@
+package cmd
+
+import (
+	"errors"
+
+	"github.com/spf13/cobra"
+
+	"leolab/labs"
+	"leolab/topology"
+)
+
+func newDestroyCmd(g *globals) *cobra.Command {
+	var lab string
+	var all, cleanup bool
+	c := &cobra.Command{
+		Use:   "destroy [FILE | --lab NAME | --all]",
+		Short: "Remove everything a lab created",
+		Long: `Stop every node and remove every link, bridge, namespace, mount, cgroup,
+iptables rule and state file of the lab. Idempotent: destroying a lab that is not
+there succeeds. Works when the topology file was deleted or edited, and after
+leolab itself was killed during a deploy. --all --cleanup also sweeps orphans that
+no state file mentions.`,
+		Example: "  leolab destroy topo.yaml\n  leolab destroy --lab routing\n  leolab destroy --all --cleanup",
+		Args:    cobra.MaximumNArgs(1),
+		PreRunE: requireRoot,
+		RunE: func(c *cobra.Command, args []string) error {
+			m := g.manager(c)
+			switch {
+			case all:
+				return m.DestroyAll(cleanup)
+			case lab != "" && len(args) == 0:
+				return m.Destroy(lab)
+			case lab == "" && len(args) == 1:
+				name, err := labNameOfFile(args[0])
+				if err != nil {
+					return err
+				}
+				return m.Destroy(name)
+			}
+			return usageError{errors.New("give exactly one of FILE, --lab NAME or --all")}
+		},
+	}
+	c.Flags().StringVar(&lab, "lab", "", "lab name")
+	c.Flags().BoolVar(&all, "all", false, "destroy every lab")
+	c.Flags().BoolVar(&cleanup, "cleanup", false, "with --all: also sweep orphaned leolab resources")
+	return c
+}
+
+// labNameOfFile reads the lab name of a topology file, even an edited one
+// that no longer validates, as long as its name is readable.
+func labNameOfFile(file string) (string, error) {
+	plan, err := labs.Load(file, topology.Options{})
+	if err == nil {
+		return plan.Name, nil
+	}
+	if name := labs.PeekName(file); name != "" {
+		return name, nil
+	}
+	return "", err
+}

@@ -1,0 +1,126 @@
+// Package cmd holds leolab's command line: one file per verb, each building a
+// cobra.Command and handing off to the labs package. No lab logic lives here.
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"leolab/labs"
+	"leolab/topology"
+)
+
+// globals holds the persistent flags shared by every verb.
+type globals struct {
+	root     string
+	logLevel string
+	quiet    bool
+}
+
+// usageError marks bad usage: exit status 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// exitError carries a command's own exit status (exec) without a message.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// Execute runs the CLI with args and returns the process exit status:
+// 0 success, 1 failure, 2 bad usage or invalid topology (SPEC §4).
+func Execute(args []string) int {
+	g := &globals{}
+	root := newRoot(g)
+	root.SetArgs(args)
+	err := root.Execute()
+	return exitStatus(err, os.Stderr)
+}
+
+func exitStatus(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	var topoErrs topology.Errors
+	if errors.As(err, &topoErrs) {
+		fmt.Fprintln(stderr, topoErrs.Error())
+		return 2
+	}
+	fmt.Fprintf(stderr, "leolab: %v\n", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+func newRoot(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "leolab",
+		Short: "Network labs of isolated Linux nodes on one host, without Docker",
+		Long: `leolab deploys network labs from a topology file: every node is a process tree in
+its own namespaces with its own root filesystem, wired with veth pairs to Linux
+bridges or straight to other nodes.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
+			return setupLogging(g)
+		},
+	}
+	def := os.Getenv("LEOLAB_ROOT")
+	if def == "" {
+		def = labs.DefaultRoot
+	}
+	root.PersistentFlags().StringVar(&g.root, "root", def, "data and state directory (env LEOLAB_ROOT)")
+	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "print nothing but errors and requested output")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(
+		newValidateCmd(g), newGraphCmd(g), newDeployCmd(g), newDestroyCmd(g),
+		newInspectCmd(g), newListCmd(g), newExecCmd(g), newShellCmd(g),
+		newNetemCmd(g), newLinkCmd(g), newImageCmd(g), newPingallCmd(g),
+	)
+	return root
+}
+
+func setupLogging(g *globals) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
+		return usageError{fmt.Errorf("--log-level %q: %w", g.logLevel, err)}
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+	return nil
+}
+
+// manager builds the labs.Manager for a verb from the global flags.
+func (g *globals) manager(c *cobra.Command) *labs.Manager {
+	return &labs.Manager{Root: g.root, Out: c.OutOrStdout(), Quiet: g.quiet}
+}
+
+// exactArgs is cobra.ExactArgs reporting a usage error (exit 2).
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if err := cobra.ExactArgs(n)(c, args); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}
+
+// requireRoot refuses verbs that change the host when not run as root.
+func requireRoot(*cobra.Command, []string) error {
+	if os.Geteuid() != 0 {
+		return errors.New("this command needs root (or CAP_SYS_ADMIN and CAP_NET_ADMIN)")
+	}
+	return nil
+}

@@ -1,0 +1,42 @@
+package cmd
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"leolab/labs"
+	"leolab/topology"
+)
+
+func newValidateCmd(g *globals) *cobra.Command {
+	var format string
+	c := &cobra.Command{
+		Use:   "validate FILE",
+		Short: "Check a topology file and print the resolved plan",
+		Long: `Check a topology file against every rule and print the resolved plan: every
+node, interface, address, bridge subnet and link subnet. Errors are listed all at
+once as FILE:LINE:COL: message, with exit status 2. Nothing on the host changes.`,
+		Example: "  leolab validate labs/examples/two-lans.yaml\n  leolab validate --format json topo.yaml",
+		Args:    exactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			plan, err := labs.Load(args[0], topology.Options{})
+			if err != nil {
+				return err
+			}
+			switch format {
+			case "table":
+				labs.PrintPlan(c.OutOrStdout(), plan)
+				return nil
+			case "json":
+				enc := json.NewEncoder(c.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(plan)
+			}
+			return usageError{fmt.Errorf("--format %q: want table or json", format)}
+		},
+	}
+	c.Flags().StringVar(&format, "format", "table", "output format: table or json")
+	return c
+}

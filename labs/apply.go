@@ -1,0 +1,356 @@
+package labs
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"leolab/bridge"
+	"leolab/node"
+	"leolab/rootfs"
+	"leolab/topology"
+)
+
+// deployment is one apply in progress: the state being filled and the live
+// handles the steps share.
+type deployment struct {
+	m       *Manager
+	st      *State
+	opts    DeployOptions
+	host    *bridge.Host
+	images  map[string]rootfs.Image // by rootfs source
+	procs   []*node.Process         // by node index
+	hosts   string                  // /etc/hosts for every node
+	workers int
+	mu      sync.Mutex // guards st.Nodes
+}
+
+// apply creates every resource of the lab, in dependency order, each stage
+// in parallel where the kernel allows: images, then the host side (lab
+// namespace, bridges, forwarding and NAT rules), then nodes with their bridge
+// ports, then point-to-point links (both nodes exist), then per-node routes,
+// release (sysctls, hardening, cmd) and exec lines.
+func (m *Manager) apply(ctx context.Context, st *State, opts DeployOptions) error {
+	d := &deployment{
+		m: m, st: st, opts: opts,
+		images:  map[string]rootfs.Image{},
+		procs:   make([]*node.Process, len(st.Plan.Nodes)),
+		hosts:   hostsFile(st.Plan),
+		workers: opts.MaxWorkers,
+	}
+	if d.workers <= 0 {
+		d.workers = DefaultWorkers()
+	}
+	defer d.closeProcs()
+	steps := []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"prepare images", d.prepareImages},
+		{"create bridges", d.createHostSide},
+		{"start nodes", d.startNodes},
+		{"record state", d.record},
+		{"create links", d.createLinks},
+		{"configure nodes", d.configureNodes},
+	}
+	for _, s := range steps {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("deploy %s interrupted before %s: %w", st.Plan.Name, s.name, err)
+		}
+		faultHook(s.name)
+		if err := s.fn(ctx); err != nil {
+			return err
+		}
+	}
+	st.Phase = PhaseRunning
+	return writeState(m.statePath(st.Plan.Name), st)
+}
+
+func (d *deployment) closeProcs() {
+	for _, p := range d.procs {
+		if p != nil {
+			p.Close()
+		}
+	}
+	if d.host != nil {
+		d.host.Close()
+	}
+}
+
+func (d *deployment) record(context.Context) error {
+	return writeState(d.m.statePath(d.st.Plan.Name), d.st)
+}
+
+func (d *deployment) prepareImages(ctx context.Context) error {
+	var sources []string
+	seen := map[string]bool{}
+	for _, n := range d.st.Plan.Nodes {
+		if !seen[n.Rootfs] {
+			seen[n.Rootfs] = true
+			sources = append(sources, n.Rootfs)
+		}
+	}
+	store := d.m.store()
+	var mu sync.Mutex
+	err := forEach(ctx, d.workers, len(sources), func(i int) error {
+		img, err := store.Prepare(ctx, sources[i], baseDir(d.st.Plan))
+		if err != nil {
+			return fmt.Errorf("prepare rootfs %s: %w", sources[i], err)
+		}
+		mu.Lock()
+		d.images[sources[i]] = img
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	d.st.Images = map[string]string{}
+	for src, img := range d.images {
+		d.st.Images[src] = img.Digest
+	}
+	return nil
+}
+
+// createHostSide makes the namespace holding the lab's bridges (the host's,
+// or a private one for isolated labs), the bridges, and the iptables chains.
+func (d *deployment) createHostSide(context.Context) error {
+	var err error
+	if d.st.LabNetns != "" {
+		d.host, err = bridge.CreateLabNS(d.st.LabNetns)
+	} else {
+		d.host, err = bridge.OpenHost()
+	}
+	if err != nil {
+		return fmt.Errorf("open lab network namespace: %w", err)
+	}
+	for _, b := range d.st.Plan.Bridges {
+		if err := d.host.AddBridge(b); err != nil {
+			return fmt.Errorf("bridge %s: create: %w", b.Name, err)
+		}
+	}
+	if d.st.LabNetns != "" || len(d.st.Plan.Bridges) == 0 {
+		return nil
+	}
+	return d.setupIptables()
+}
+
+func (d *deployment) setupIptables() error {
+	p := d.st.Plan
+	if err := bridge.SetupForward(p.Name, d.st.NATChain, p.Bridges); err != nil {
+		return fmt.Errorf("forward rules: %w", err)
+	}
+	var natBridges []topology.Bridge
+	for _, b := range p.Bridges {
+		if b.NAT {
+			natBridges = append(natBridges, b)
+		}
+	}
+	if len(natBridges) == 0 {
+		return nil
+	}
+	d.st.NAT = true // intent first: teardown restores ip_forward only if recorded
+	prev, err := bridge.SetupNAT(p.Name, d.st.NATChain, natBridges)
+	if err != nil {
+		return fmt.Errorf("nat: %w", err)
+	}
+	d.st.PrevFwd = prev
+	return writeState(d.m.statePath(p.Name), d.st)
+}
+
+// startNodes spawns every node's init (filesystem built, waiting) and
+// plugs its bridge ports in.
+func (d *deployment) startNodes(ctx context.Context) error {
+	nodes := d.st.Plan.Nodes
+	ordinals := userNSOrdinals(d.st.Plan)
+	return forEach(ctx, d.workers, len(nodes), func(i int) error {
+		n := &nodes[i]
+		if err := d.startNode(ctx, n, ordinals[i]); err != nil {
+			return fmt.Errorf("node %s: %w", n.Name, err)
+		}
+		d.m.progress("node %s: started", n.Name)
+		return nil
+	})
+}
+
+func userNSOrdinals(p *topology.Plan) []int {
+	out := make([]int, len(p.Nodes))
+	k := 0
+	for i, n := range p.Nodes {
+		out[i] = -1
+		if n.UserNamespace {
+			out[i] = k
+			k++
+		}
+	}
+	return out
+}
+
+func (d *deployment) startNode(ctx context.Context, n *topology.Node, ordinal int) error {
+	lab := d.st.Plan.Name
+	dir := d.m.nodeDir(lab, n.Name)
+	root := filepath.Join(dir, "root")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return fmt.Errorf("create node dir: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(d.m.socketPath(lab, n.Index)), 0o700); err != nil {
+		return fmt.Errorf("create socket dir: %w", err)
+	}
+	img := d.images[n.Rootfs]
+	mounts, err := d.m.store().NodeMounts(img, dir, n.RootfsCopy)
+	if err != nil {
+		return fmt.Errorf("rootfs layer: %w", err)
+	}
+	spec := node.Spec{
+		Lab: lab, Name: n.Name, Hostname: n.Name,
+		StateDir: dir, Root: root, RootMounts: mounts,
+		Socket: d.m.socketPath(lab, n.Index), Hosts: d.hosts,
+		Binds: n.Binds, Env: n.Env, Cmd: n.Cmd, Sysctls: n.Sysctls,
+		Privileged: n.Privileged, UserNamespace: n.UserNamespace, Limits: n.Limits,
+	}
+	if n.UserNamespace {
+		spec.UIDBase = d.st.nodeUIDBase(ordinal)
+	}
+	proc, err := node.Start(ctx, spec)
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	d.procs[n.Index] = proc
+	d.mu.Lock()
+	d.st.Nodes[n.Name] = &NodeState{Pid: proc.Pid, StartTime: proc.StartTime, Rootfs: n.Rootfs, Digest: img.Digest, UIDBase: spec.UIDBase}
+	d.mu.Unlock()
+	if err := bridge.RegisterNetns(topology.NetnsName(lab, n.Name), proc.Pid); err != nil {
+		return fmt.Errorf("register netns: %w", err)
+	}
+	ns := &bridge.NodeNS{Path: proc.NetnsPath()}
+	defer ns.Close()
+	for _, ifc := range n.Interfaces {
+		if ifc.Bridge == "" {
+			continue
+		}
+		if err := d.host.AddPort(ns, d.bridgeNamed(ifc.Bridge), ifc); err != nil {
+			return fmt.Errorf("interface %s: %w", ifc.Name, err)
+		}
+	}
+	return nil
+}
+
+func (d *deployment) bridgeNamed(name string) topology.Bridge {
+	for _, b := range d.st.Plan.Bridges {
+		if b.Name == name {
+			return b
+		}
+	}
+	return topology.Bridge{Name: name}
+}
+
+func (d *deployment) nodeNS(name string) *bridge.NodeNS {
+	for _, n := range d.st.Plan.Nodes {
+		if n.Name == name {
+			return &bridge.NodeNS{Path: d.procs[n.Index].NetnsPath()}
+		}
+	}
+	return &bridge.NodeNS{}
+}
+
+func (d *deployment) createLinks(ctx context.Context) error {
+	p := d.st.Plan
+	return forEach(ctx, d.workers, len(p.Links), func(i int) error {
+		l := p.Links[i]
+		ia, ib := interfaceOf(p, l.Endpoints[0]), interfaceOf(p, l.Endpoints[1])
+		a, b := d.nodeNS(l.Endpoints[0].Node), d.nodeNS(l.Endpoints[1].Node)
+		defer a.Close()
+		defer b.Close()
+		if err := bridge.AddLink(a, b, l, ia, ib); err != nil {
+			return fmt.Errorf("link %s <-> %s: %w", l.Endpoints[0], l.Endpoints[1], err)
+		}
+		return nil
+	})
+}
+
+func interfaceOf(p *topology.Plan, e topology.Endpoint) topology.Interface {
+	for _, n := range p.Nodes {
+		if n.Name != e.Node {
+			continue
+		}
+		for _, ifc := range n.Interfaces {
+			if ifc.Name == e.Iface {
+				return ifc
+			}
+		}
+	}
+	return topology.Interface{Name: e.Iface}
+}
+
+// configureNodes adds routes (all interfaces exist now), releases each init
+// (sysctls, hardening, cmd) and runs the node's exec lines in order.
+func (d *deployment) configureNodes(ctx context.Context) error {
+	nodes := d.st.Plan.Nodes
+	return forEach(ctx, d.workers, len(nodes), func(i int) error {
+		n := &nodes[i]
+		proc := d.procs[n.Index]
+		ns := &bridge.NodeNS{Path: proc.NetnsPath()}
+		err := bridge.SetupNode(ns, *n)
+		ns.Close()
+		if err != nil {
+			return fmt.Errorf("node %s: routes: %w", n.Name, err)
+		}
+		if err := proc.Release(ctx); err != nil {
+			return fmt.Errorf("node %s: init: %w", n.Name, err)
+		}
+		for _, line := range n.Exec {
+			if err := d.runExec(ctx, n, line); err != nil {
+				return fmt.Errorf("node %s: exec %q: %w", n.Name, line, err)
+			}
+		}
+		d.m.progress("node %s: ready", n.Name)
+		return nil
+	})
+}
+
+func (d *deployment) runExec(ctx context.Context, n *topology.Node, line string) error {
+	var out bytes.Buffer
+	code, err := node.Exec(ctx, d.m.socketPath(d.st.Plan.Name, n.Index), node.ExecOptions{
+		Argv: []string{"/bin/sh", "-c", line}, Stdout: &out, Stderr: &out,
+	})
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return fmt.Errorf("exit status %d: %s", code, bytes.TrimSpace(out.Bytes()))
+	}
+	return nil
+}
+
+func (m *Manager) store() *rootfs.Store {
+	return &rootfs.Store{Root: m.Root}
+}
+
+// progress prints one plain progress line unless quiet.
+func (m *Manager) progress(format string, args ...any) {
+	if m.Quiet || m.Progress == nil {
+		return
+	}
+	fmt.Fprintf(m.Progress, format+"\n", args...)
+}
+
+// hostsFile is every node's /etc/hosts: NAME → its first address and
+// NAME-IFACE → each interface address (SPEC §3).
+func hostsFile(p *topology.Plan) string {
+	var b bytes.Buffer
+	b.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+	for _, n := range p.Nodes {
+		if a := n.FirstAddr(); a.IsValid() {
+			fmt.Fprintf(&b, "%s\t%s\n", a, n.Name)
+		}
+		for _, ifc := range n.Interfaces {
+			if ifc.IPv4.IsValid() {
+				fmt.Fprintf(&b, "%s\t%s-%s\n", ifc.IPv4.Addr(), n.Name, ifc.Name)
+			}
+		}
+	}
+	return b.String()
+}

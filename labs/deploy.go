@@ -1,0 +1,235 @@
+package labs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"time"
+
+	"leolab/topology"
+)
+
+// DeployOptions are the flags of `leolab deploy`.
+type DeployOptions struct {
+	Reconfigure bool
+	Isolated    bool
+	MaxWorkers  int
+	Rootfs      string // overrides every node's rootfs
+}
+
+// LabNetnsName is the private namespace holding an isolated lab's bridges.
+func LabNetnsName(lab string) string { return "leolab-" + lab }
+
+// Load validates a topology file without touching the host (Host nil: no
+// host routes or running labs consulted). Used by validate and graph.
+func Load(file string, opts topology.Options) (*topology.Plan, error) {
+	return topology.Load(file, opts)
+}
+
+// Deploy validates file, plans it against the host and running labs, and
+// brings the whole lab up. On any failure, or when ctx is cancelled
+// (SIGINT/SIGTERM), everything created so far is removed.
+func (m *Manager) Deploy(ctx context.Context, file string, opts DeployOptions) error {
+	// Validate first, consulting nothing on the host: a bad file changes nothing.
+	pre, err := topology.Load(file, topology.Options{RootfsOverride: opts.Rootfs, Isolated: opts.Isolated})
+	if err != nil {
+		return err
+	}
+	lock, err := m.lockLab(pre.Name)
+	if err != nil {
+		return err
+	}
+	defer lock.unlock(false)
+	if err := m.handleExisting(ctx, pre.Name, opts.Reconfigure); err != nil {
+		return err
+	}
+	st, err := m.planAndRecord(file, opts)
+	if err != nil {
+		return err
+	}
+	if err := m.apply(ctx, st, opts); err != nil {
+		m.logf("deploy of %s failed, rolling back", st.Plan.Name)
+		if rbErr := m.teardown(st); rbErr != nil {
+			err = fmt.Errorf("%w\nrollback: %v", err, rbErr)
+		}
+		lock.unlock(true)
+		return err
+	}
+	if !m.Quiet {
+		v := m.view(st)
+		printTable(m.out(), []LabView{v})
+	}
+	return nil
+}
+
+// handleExisting refuses to deploy over a lab of the same name, unless
+// reconfigure, in which case the old lab is destroyed first.
+func (m *Manager) handleExisting(ctx context.Context, lab string, reconfigure bool) error {
+	_, err := os.Stat(m.statePath(lab))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if !reconfigure {
+		return fmt.Errorf("lab %s is already deployed (destroy it first, or deploy --reconfigure)", lab)
+	}
+	m.logf("reconfigure: destroying lab %s", lab)
+	return m.destroyLocked(lab)
+}
+
+// planAndRecord resolves the plan against the host and running labs under
+// the global IPAM lock, and writes the state file before anything is
+// created, so a crash from here on leaves a state destroy can finish.
+func (m *Manager) planAndRecord(file string, opts DeployOptions) (*State, error) {
+	ipam, err := m.lockIPAM()
+	if err != nil {
+		return nil, err
+	}
+	defer ipam.unlock(false)
+	topts := topology.Options{RootfsOverride: opts.Rootfs, Isolated: opts.Isolated}
+	if !opts.Isolated {
+		topts.Host = hostView{m: m, lab: nameOf(file)}
+	}
+	plan, err := topology.Load(file, topts)
+	if err != nil {
+		return nil, err
+	}
+	plan.Isolated = opts.Isolated
+	others, err := m.states(plan.Name)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkNetnsNames(plan, others); err != nil {
+		return nil, err
+	}
+	st := &State{
+		Version: stateVersion, Phase: PhaseDeploying, Created: time.Now().UTC(),
+		Plan: plan, Nodes: map[string]*NodeState{},
+	}
+	if opts.Isolated {
+		st.LabNetns = LabNetnsName(plan.Name)
+	} else {
+		st.NATChain = topology.NATChain(plan.Name)
+	}
+	if n := userNSCount(plan); n > 0 {
+		if st.UIDStart, err = allocUIDs(n, others); err != nil {
+			return nil, err
+		}
+		st.UIDCount = n
+	}
+	if err := os.MkdirAll(m.labDir(plan.Name), 0o700); err != nil {
+		return nil, fmt.Errorf("create lab dir: %w", err)
+	}
+	if err := writeState(m.statePath(plan.Name), st); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// nameOf re-reads only the lab name (already validated by the first load).
+func nameOf(file string) string {
+	p, err := topology.Load(file, topology.Options{})
+	if err != nil {
+		return ""
+	}
+	return p.Name
+}
+
+// checkNetnsNames refuses a plan whose LAB-NODE netns names another running
+// lab already uses (lab "a" node "b-c" and lab "a-b" node "c").
+func checkNetnsNames(plan *topology.Plan, others []*State) error {
+	taken := map[string]string{}
+	for _, st := range others {
+		for _, n := range st.Plan.Nodes {
+			taken[topology.NetnsName(st.Plan.Name, n.Name)] = st.Plan.Name
+		}
+	}
+	for _, n := range plan.Nodes {
+		name := topology.NetnsName(plan.Name, n.Name)
+		if other, ok := taken[name]; ok {
+			return fmt.Errorf("node %s: network namespace name %s is already used by lab %s", n.Name, name, other)
+		}
+	}
+	return nil
+}
+
+// User-namespace id ranges: each user-namespace node gets idsPerNode host
+// ids; a lab reserves one contiguous block for all of its such nodes, placed
+// in the lowest gap left by the other running labs, so ranges never overlap.
+const (
+	uidFirst   = 1 << 20 // well above ordinary system and login ids
+	uidLimit   = 1 << 31
+	idsPerNode = 1 << 16
+)
+
+func userNSCount(p *topology.Plan) int {
+	n := 0
+	for _, nd := range p.Nodes {
+		if nd.UserNamespace {
+			n++
+		}
+	}
+	return n
+}
+
+// allocUIDs returns the start of a free block of count*idsPerNode ids.
+func allocUIDs(count int, others []*State) (uint32, error) {
+	size := uint64(count) * idsPerNode
+	type span struct{ lo, hi uint64 }
+	var used []span
+	for _, st := range others {
+		if st.UIDCount > 0 {
+			used = append(used, span{uint64(st.UIDStart), uint64(st.UIDStart) + uint64(st.UIDCount)*idsPerNode})
+		}
+	}
+	sort.Slice(used, func(i, j int) bool { return used[i].lo < used[j].lo })
+	start := uint64(uidFirst)
+	for _, u := range used {
+		if start+size <= u.lo {
+			break
+		}
+		if u.hi > start {
+			start = u.hi
+		}
+	}
+	if start+size > uidLimit {
+		return 0, fmt.Errorf("no free host id range for %d user-namespace nodes", count)
+	}
+	return uint32(start), nil
+}
+
+// nodeUIDBase is the first host id of the ordinal-th user-namespace node.
+func (st *State) nodeUIDBase(ordinal int) uint32 {
+	return st.UIDStart + uint32(ordinal)*idsPerNode
+}
+
+func (m *Manager) logf(format string, args ...any) {
+	fmt.Fprintf(m.out(), format+"\n", args...)
+}
+
+// baseDir is the directory relative rootfs paths are resolved against.
+func baseDir(p *topology.Plan) string {
+	if p.File == "" {
+		return "."
+	}
+	return filepath.Dir(p.File)
+}
+
+var nameLine = regexp.MustCompile(`(?m)^name:[ \t]*["']?([a-z][a-z0-9-]{0,19})["']?[ \t]*(#.*)?$`)
+
+// PeekName finds the lab name of a topology file that no longer validates
+// (destroy after an edit), or "".
+func PeekName(file string) string {
+	data, err := os.ReadFile(file)
+	if err != nil || len(data) > 1<<20 {
+		return ""
+	}
+	if m := nameLine.FindSubmatch(data); m != nil {
+		return string(m[1])
+	}
+	return ""
+}

@@ -1,0 +1,313 @@
+package labs
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-multierror"
+
+	"leolab/bridge"
+	"leolab/node"
+	"leolab/rootfs"
+	"leolab/topology"
+)
+
+// stopGrace is how long a node's init gets after SIGTERM before SIGKILL.
+const stopGrace = 2 * time.Second
+
+// Destroy removes everything lab created. Nothing to destroy is success.
+func (m *Manager) Destroy(lab string) error {
+	lock, err := m.lockLab(lab)
+	if err != nil {
+		return err
+	}
+	err = m.destroyLocked(lab)
+	lock.unlock(err == nil)
+	return err
+}
+
+// DestroyAll destroys every lab with a state directory; with cleanup it
+// also sweeps orphans no state file mentions.
+func (m *Manager) DestroyAll(cleanup bool) error {
+	names, err := m.labNames()
+	if err != nil {
+		return err
+	}
+	var errs *multierror.Error
+	for _, n := range names {
+		errs = multierror.Append(errs, m.Destroy(n))
+	}
+	if cleanup {
+		errs = multierror.Append(errs, m.sweepOrphans())
+	}
+	return errs.ErrorOrNil()
+}
+
+func (m *Manager) destroyLocked(lab string) error {
+	st, err := readState(m.statePath(lab))
+	switch {
+	case err == nil:
+		st.Phase = PhaseDestroying
+		return m.teardown(st)
+	case errors.Is(err, fs.ErrNotExist):
+		if _, derr := os.Stat(m.labDir(lab)); errors.Is(derr, fs.ErrNotExist) {
+			return nil // nothing to destroy
+		}
+		return m.sweepLab(lab)
+	default:
+		return m.sweepLab(lab) // garbage state: find everything by name
+	}
+}
+
+// teardown removes what st describes, continuing past failures; "already
+// gone" is success everywhere. The state file goes last, so a teardown
+// interrupted half-way can be run again.
+func (m *Manager) teardown(st *State) error {
+	p := st.Plan
+	var errs *multierror.Error
+	errs = multierror.Append(errs, m.stopNodes(st))
+	for _, n := range p.Nodes {
+		errs = multierror.Append(errs, bridge.UnregisterNetns(topology.NetnsName(p.Name, n.Name)))
+	}
+	errs = multierror.Append(errs, m.removeHostSide(st))
+	for _, n := range p.Nodes {
+		errs = multierror.Append(errs, node.RemoveCgroups(p.Name, n.Name))
+	}
+	if err := errs.ErrorOrNil(); err != nil {
+		return fmt.Errorf("destroy %s: %w", p.Name, err)
+	}
+	if err := m.removeLabDir(p.Name, nodeNames(p)); err != nil {
+		return fmt.Errorf("destroy %s: %w", p.Name, err)
+	}
+	return nil
+}
+
+func nodeNames(p *topology.Plan) []string {
+	out := make([]string, len(p.Nodes))
+	for i, n := range p.Nodes {
+		out[i] = n.Name
+	}
+	return out
+}
+
+// stopNodes ends every init the state knows and any the state missed (a
+// deploy killed between spawn and record), found by their command line.
+func (m *Manager) stopNodes(st *State) error {
+	var errs *multierror.Error
+	for name, ns := range st.Nodes {
+		if ns.Pid > 0 {
+			if err := node.Stop(ns.Pid, ns.StartTime, stopGrace); err != nil {
+				errs = multierror.Append(errs, fmt.Errorf("stop node %s: %w", name, err))
+			}
+		}
+	}
+	errs = multierror.Append(errs, stopInitsOf(st.Plan.Name))
+	return errs.ErrorOrNil()
+}
+
+// removeHostSide deletes bridges, host veth ends and iptables chains (or the
+// whole lab namespace of an isolated lab), and restores ip_forward.
+func (m *Manager) removeHostSide(st *State) error {
+	p := st.Plan
+	var errs *multierror.Error
+	if st.LabNetns != "" {
+		errs = multierror.Append(errs, bridge.DeleteLabNS(st.LabNetns))
+		return errs.ErrorOrNil()
+	}
+	host, err := bridge.OpenHost()
+	if err != nil {
+		return fmt.Errorf("open host netns: %w", err)
+	}
+	defer host.Close()
+	for _, b := range p.Bridges {
+		errs = multierror.Append(errs, host.DeleteBridge(b.Device))
+	}
+	errs = multierror.Append(errs, host.SweepLinks(topology.AliasPrefix(p.Name)))
+	if st.NATChain != "" {
+		errs = multierror.Append(errs, bridge.TeardownNAT(st.NATChain))
+	}
+	if st.NAT && st.PrevFwd != "" && !m.otherNATLabs(p.Name) {
+		errs = multierror.Append(errs, bridge.RestoreIPForward(st.PrevFwd))
+	}
+	return errs.ErrorOrNil()
+}
+
+func (m *Manager) otherNATLabs(lab string) bool {
+	others, _ := m.states(lab)
+	for _, o := range others {
+		if o.NAT {
+			return true
+		}
+	}
+	return false
+}
+
+// removeLabDir removes the node layers, then the lab directory, then the
+// state file, never crossing a mount point.
+func (m *Manager) removeLabDir(lab string, nodes []string) error {
+	var errs *multierror.Error
+	for _, n := range nodes {
+		errs = multierror.Append(errs, rootfs.RemoveNodeLayer(m.nodeDir(lab, n)))
+	}
+	if err := errs.ErrorOrNil(); err != nil {
+		return err
+	}
+	dir := m.labDir(lab)
+	state := m.statePath(lab)
+	if err := removeTreeSameDev(dir, state); err != nil {
+		return err
+	}
+	if err := os.Remove(state); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove state: %w", err)
+	}
+	if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove lab dir: %w", err)
+	}
+	return nil
+}
+
+// removeTreeSameDev removes dir's contents except keep, refusing to descend
+// into anything on another device (a mount point) or to follow symlinks.
+func removeTreeSameDev(dir, keep string) error {
+	top, err := os.Lstat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return removeChildren(dir, devOf(top), keep)
+}
+
+func removeChildren(dir string, dev uint64, keep string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", dir, err)
+	}
+	for _, e := range entries {
+		path := filepath.Join(dir, e.Name())
+		if path == keep {
+			continue
+		}
+		if err := removeEntry(path, dev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func removeEntry(path string, dev uint64) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if devOf(fi) != dev {
+		return fmt.Errorf("refusing to remove %s: it is a mount point (unmount it first)", path)
+	}
+	if fi.IsDir() {
+		if err := removeChildren(path, dev, ""); err != nil {
+			return err
+		}
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove %s: %w", path, err)
+	}
+	return nil
+}
+
+// sweepLab destroys a lab whose state file is missing or unreadable, by the
+// names leolab derives from the lab name alone.
+func (m *Manager) sweepLab(lab string) error {
+	var errs *multierror.Error
+	errs = multierror.Append(errs, stopInitsOf(lab))
+	errs = multierror.Append(errs, sweepNetns(lab, m.claimedNetns(lab)))
+	errs = multierror.Append(errs, bridge.DeleteLabNS(LabNetnsName(lab)))
+	if host, err := bridge.OpenHost(); err == nil {
+		errs = multierror.Append(errs, host.SweepLinks(topology.AliasPrefix(lab)))
+		host.Close()
+	} else {
+		errs = multierror.Append(errs, err)
+	}
+	errs = multierror.Append(errs, bridge.TeardownNAT(topology.NATChain(lab)))
+	nodes := m.nodeDirNames(lab)
+	for _, n := range nodes {
+		errs = multierror.Append(errs, node.RemoveCgroups(lab, n))
+	}
+	errs = multierror.Append(errs, sweepCgroups(lab))
+	if err := errs.ErrorOrNil(); err != nil {
+		return fmt.Errorf("sweep %s: %w", lab, err)
+	}
+	return m.removeLabDir(lab, nodes)
+}
+
+// claimedNetns lists LAB-NODE names that other labs' states own, so a
+// sweep of lab "a" never removes lab "a-b"'s namespaces.
+func (m *Manager) claimedNetns(lab string) map[string]bool {
+	claimed := map[string]bool{}
+	others, _ := m.states(lab)
+	for _, st := range others {
+		for _, n := range st.Plan.Nodes {
+			claimed[topology.NetnsName(st.Plan.Name, n.Name)] = true
+		}
+	}
+	return claimed
+}
+
+func sweepNetns(lab string, claimed map[string]bool) error {
+	entries, err := os.ReadDir("/run/netns")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var errs *multierror.Error
+	prefix := lab + "-"
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), prefix) && !claimed[e.Name()] {
+			errs = multierror.Append(errs, bridge.UnregisterNetns(e.Name()))
+		}
+	}
+	return errs.ErrorOrNil()
+}
+
+func (m *Manager) nodeDirNames(lab string) []string {
+	entries, err := os.ReadDir(filepath.Join(m.labDir(lab), "nodes"))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// sweepOrphans removes leolab resources of labs that have no directory at
+// all: inits, lab namespaces, links by alias, chains (destroy --all --cleanup).
+func (m *Manager) sweepOrphans() error {
+	known := map[string]bool{}
+	names, _ := m.labNames()
+	for _, n := range names {
+		known[n] = true
+	}
+	labs, err := orphanLabNames(known)
+	if err != nil {
+		return err
+	}
+	var errs *multierror.Error
+	for _, lab := range labs {
+		errs = multierror.Append(errs, m.sweepLab(lab))
+	}
+	return errs.ErrorOrNil()
+}

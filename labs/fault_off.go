@@ -1,0 +1,6 @@
+//go:build !leolabfault
+
+package labs
+
+// faultHook is a no-op in release builds; see fault_on.go.
+func faultHook(string) {}

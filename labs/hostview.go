@@ -1,0 +1,87 @@
+package labs
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/vishvananda/netlink"
+
+	"leolab/topology"
+)
+
+// hostView is the real topology.HostView: IPv4 routes on the host (so a lab
+// never shadows a network the host already reaches) and the subnets of the
+// other running, non-isolated labs.
+type hostView struct {
+	m   *Manager
+	lab string
+}
+
+func (h hostView) UsedSubnets() ([]netip.Prefix, error) {
+	used, err := hostRoutes()
+	if err != nil {
+		return nil, err
+	}
+	others, err := h.m.states(h.lab)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range others {
+		if st.Plan.Isolated {
+			continue
+		}
+		used = append(used, planSubnets(st.Plan)...)
+	}
+	return used, nil
+}
+
+// hostRoutes lists the destinations of the host's IPv4 routes in every
+// table, except default routes (they overlap everything by definition).
+func hostRoutes() ([]netip.Prefix, error) {
+	routes, err := netlink.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: 0}, netlink.RT_FILTER_TABLE)
+	if err != nil {
+		return nil, fmt.Errorf("list host routes: %w", err)
+	}
+	var out []netip.Prefix
+	for _, r := range routes {
+		if r.Dst == nil {
+			continue
+		}
+		p, ok := netipPrefix(r.Dst.IP, r.Dst.Mask)
+		if !ok || p.Bits() == 0 || p.Addr().IsLoopback() {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// planSubnets lists every subnet a plan occupies (bridges and links).
+func planSubnets(p *topology.Plan) []netip.Prefix {
+	var out []netip.Prefix
+	for _, b := range p.Bridges {
+		if b.Subnet.IsValid() {
+			out = append(out, b.Subnet)
+		}
+	}
+	for _, l := range p.Links {
+		if l.Subnet.IsValid() {
+			out = append(out, l.Subnet)
+		}
+	}
+	return out
+}
+
+func netipPrefix(ip net.IP, mask net.IPMask) (netip.Prefix, bool) {
+	ip4 := ip.To4()
+	if ip4 == nil {
+		return netip.Prefix{}, false
+	}
+	ones, bits := mask.Size()
+	if bits != 32 {
+		return netip.Prefix{}, false
+	}
+	addr, _ := netip.AddrFromSlice(ip4)
+	return netip.PrefixFrom(addr, ones).Masked(), true
+}

@@ -1,0 +1,186 @@
+package labs
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"leolab/node"
+	"leolab/topology"
+)
+
+// LabView is one lab as `inspect --format json` prints it (SPEC §4).
+type LabView struct {
+	Name     string       `json:"name"`
+	Isolated bool         `json:"isolated"`
+	Phase    string       `json:"phase"`
+	Created  time.Time    `json:"created"`
+	Bridges  []BridgeView `json:"bridges"`
+	Nodes    []NodeView   `json:"nodes"`
+	Links    []LinkView   `json:"links"`
+}
+
+// BridgeView is one bridge of a lab.
+type BridgeView struct {
+	Name    string `json:"name"`
+	Device  string `json:"device"`
+	Subnet  string `json:"subnet"`
+	Gateway string `json:"gateway"`
+	NAT     bool   `json:"nat"`
+}
+
+// NodeView is one node of a lab.
+type NodeView struct {
+	Name       string          `json:"name"`
+	State      string          `json:"state"`
+	Pid        int             `json:"pid"`
+	Netns      string          `json:"netns"`
+	Rootfs     string          `json:"rootfs"`
+	Interfaces []InterfaceView `json:"interfaces"`
+}
+
+// InterfaceView is one node interface: a bridge port or a link end.
+type InterfaceView struct {
+	Name   string `json:"name"`
+	Bridge string `json:"bridge,omitempty"`
+	Peer   string `json:"peer,omitempty"`
+	IPv4   string `json:"ipv4"`
+	MAC    string `json:"mac"`
+}
+
+// LinkView is one point-to-point link.
+type LinkView struct {
+	Endpoints []string `json:"endpoints"`
+	Subnet    string   `json:"subnet"`
+}
+
+// Inspect returns the views of the named labs (all running labs when names
+// is empty).
+func (m *Manager) Inspect(names []string) ([]LabView, error) {
+	if len(names) == 0 {
+		var err error
+		if names, err = m.labNames(); err != nil {
+			return nil, err
+		}
+	}
+	var out []LabView
+	for _, n := range names {
+		st, err := readState(m.statePath(n))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no lab named %s is deployed", n)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("lab %s: %w", n, err)
+		}
+		out = append(out, m.view(st))
+	}
+	return out, nil
+}
+
+func (m *Manager) view(st *State) LabView {
+	p := st.Plan
+	v := LabView{Name: p.Name, Isolated: p.Isolated, Phase: st.Phase, Created: st.Created,
+		Bridges: []BridgeView{}, Nodes: []NodeView{}, Links: []LinkView{}}
+	for _, b := range p.Bridges {
+		v.Bridges = append(v.Bridges, BridgeView{Name: b.Name, Device: b.Device,
+			Subnet:  optString(b.Subnet.String(), b.Subnet.IsValid()),
+			Gateway: optString(b.Gateway.String(), b.Gateway.IsValid()), NAT: b.NAT})
+	}
+	for _, n := range p.Nodes {
+		v.Nodes = append(v.Nodes, nodeView(st, n))
+	}
+	for _, l := range p.Links {
+		v.Links = append(v.Links, LinkView{
+			Endpoints: []string{l.Endpoints[0].String(), l.Endpoints[1].String()},
+			Subnet:    optString(l.Subnet.String(), l.Subnet.IsValid())})
+	}
+	return v
+}
+
+func nodeView(st *State, n topology.Node) NodeView {
+	nv := NodeView{Name: n.Name, State: "missing", Netns: topology.NetnsName(st.Plan.Name, n.Name),
+		Rootfs: n.Rootfs, Interfaces: []InterfaceView{}}
+	if ns := st.Nodes[n.Name]; ns != nil && ns.Pid > 0 {
+		nv.Pid = ns.Pid
+		nv.State = nodeState(ns, st.Phase)
+	}
+	for _, ifc := range n.Interfaces {
+		nv.Interfaces = append(nv.Interfaces, InterfaceView{Name: ifc.Name, Bridge: ifc.Bridge,
+			Peer: ifc.Peer, IPv4: optString(ifc.IPv4.String(), ifc.IPv4.IsValid()), MAC: ifc.MAC})
+	}
+	return nv
+}
+
+// nodeState is "running" only when the recorded pid still is the same
+// process (same start time), so a recycled pid never shows as the node.
+func nodeState(ns *NodeState, phase string) string {
+	cur, err := node.StartTimeOf(ns.Pid)
+	if err != nil || cur != ns.StartTime {
+		return "exited"
+	}
+	if phase != PhaseRunning {
+		return phase
+	}
+	return "running"
+}
+
+// PrintJSON writes views as SPEC §4 JSON: one object for one lab, an array
+// with all.
+func PrintJSON(w io.Writer, views []LabView, array bool) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if !array && len(views) == 1 {
+		return enc.Encode(views[0])
+	}
+	if views == nil {
+		views = []LabView{}
+	}
+	return enc.Encode(views)
+}
+
+// printTable writes the human inspect table.
+func printTable(w io.Writer, views []LabView) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "LAB\tNODE\tSTATE\tPID\tINTERFACES\tROOTFS")
+	for _, v := range views {
+		for _, n := range v.Nodes {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", v.Name, n.Name, n.State, n.Pid, interfacesCell(n), n.Rootfs)
+		}
+	}
+	tw.Flush()
+}
+
+// PrintTable writes the inspect table for views.
+func PrintTable(w io.Writer, views []LabView) { printTable(w, views) }
+
+func interfacesCell(n NodeView) string {
+	var parts []string
+	for _, ifc := range n.Interfaces {
+		where := ifc.Bridge
+		if where == "" {
+			where = ifc.Peer
+		}
+		addr := ifc.IPv4
+		if addr == "" {
+			addr = "-"
+		}
+		parts = append(parts, fmt.Sprintf("%s=%s(%s)", ifc.Name, addr, where))
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, " ")
+}
+
+// optString is s when ok, else "" (JSON shows absent addresses as "").
+func optString(s string, ok bool) string {
+	if !ok {
+		return ""
+	}
+	return s
+}

@@ -1,0 +1,97 @@
+package labs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrLocked is returned when another leolab process holds a lab's lock.
+var ErrLocked = errors.New("locked by another leolab process")
+
+// fileLock is an flock(2) on a file. The kernel drops it when the holder
+// dies, so a lock whose holder was killed is free again.
+type fileLock struct {
+	f    *os.File
+	path string
+}
+
+// lockFile takes an exclusive flock on path, creating it. With wait false it
+// fails fast with ErrLocked. The path is re-checked after locking so that a
+// lock file unlinked by its previous holder is never mistaken for the live one.
+func lockFile(path string, wait bool) (*fileLock, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	for {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		how := unix.LOCK_EX
+		if !wait {
+			how |= unix.LOCK_NB
+		}
+		if err := flockRetry(int(f.Fd()), how); err != nil {
+			f.Close()
+			if errors.Is(err, unix.EWOULDBLOCK) {
+				return nil, ErrLocked
+			}
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		if sameFile(f, path) {
+			return &fileLock{f: f, path: path}, nil
+		}
+		f.Close() // the file was replaced while we waited: lock the new one
+	}
+}
+
+func flockRetry(fd, how int) error {
+	for {
+		err := unix.Flock(fd, how)
+		if !errors.Is(err, unix.EINTR) {
+			return err
+		}
+	}
+}
+
+func sameFile(f *os.File, path string) bool {
+	a, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	b, err := os.Stat(path)
+	if err != nil {
+		return false
+	}
+	return os.SameFile(a, b)
+}
+
+// unlock releases the lock; with remove it first deletes the lock file
+// (used when the lab is gone, so no lock file outlives it).
+func (l *fileLock) unlock(remove bool) {
+	if l == nil {
+		return
+	}
+	if remove {
+		os.Remove(l.path)
+	}
+	l.f.Close()
+}
+
+func (m *Manager) lockLab(lab string) (*fileLock, error) {
+	l, err := lockFile(filepath.Join(m.locksDir(), lab+".lock"), false)
+	if errors.Is(err, ErrLocked) {
+		return nil, fmt.Errorf("lab %s is %w (a deploy or destroy of it is running)", lab, err)
+	}
+	return l, err
+}
+
+// lockIPAM serialises planning across labs so parallel deploys of
+// different labs never take the same subnet or id range.
+func (m *Manager) lockIPAM() (*fileLock, error) {
+	return lockFile(filepath.Join(m.locksDir(), "ipam.lock"), true)
+}

@@ -1,0 +1,47 @@
+package labs
+
+import (
+	"io"
+	"path/filepath"
+	"runtime"
+	"strconv"
+)
+
+// DefaultRoot is the data and state directory when neither --root nor
+// LEOLAB_ROOT is given.
+const DefaultRoot = "/var/lib/leolab"
+
+// Manager runs lab operations against one leolab root directory.
+type Manager struct {
+	Root     string
+	Out      io.Writer // tables and results; nil discards
+	Progress io.Writer // per-node progress lines; nil discards
+	Quiet    bool
+}
+
+func (m *Manager) out() io.Writer {
+	if m.Out == nil || m.Quiet {
+		return io.Discard
+	}
+	return m.Out
+}
+
+func (m *Manager) labsDir() string             { return filepath.Join(m.Root, "labs") }
+func (m *Manager) labDir(lab string) string    { return filepath.Join(m.Root, "labs", lab) }
+func (m *Manager) statePath(lab string) string { return filepath.Join(m.labDir(lab), "state.json") }
+func (m *Manager) locksDir() string            { return filepath.Join(m.Root, "locks") }
+
+// nodeDir is where a node's layer, console log and working files live.
+func (m *Manager) nodeDir(lab, node string) string {
+	return filepath.Join(m.labDir(lab), "nodes", node)
+}
+
+// socketPath is the node's control socket. It is kept short (index, not
+// name) because unix socket paths are limited to 107 bytes.
+func (m *Manager) socketPath(lab string, index int) string {
+	return filepath.Join(m.labDir(lab), "s", strconv.Itoa(index))
+}
+
+// DefaultWorkers is the deploy worker pool size: most steps wait on the
+// kernel, not the CPU, so a multiple of the CPU count keeps it busy.
+func DefaultWorkers() int { return 4 * runtime.NumCPU() }

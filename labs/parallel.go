@@ -1,0 +1,55 @@
+package labs
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+// forEach runs fn(i) for i in [0,n) on at most workers goroutines. After the
+// first failure (or when ctx ends) no new item starts; every error that did
+// happen is returned, joined.
+func forEach(parent context.Context, workers, n int, fn func(i int) error) error {
+	if workers < 1 {
+		workers = 1
+	}
+	if workers > n {
+		workers = n
+	}
+	next := make(chan int)
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := fn(i); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+					cancel()
+				}
+			}
+		}()
+	}
+feed:
+	for i := 0; i < n; i++ {
+		select {
+		case <-ctx.Done():
+			break feed
+		case next <- i:
+		}
+	}
+	close(next)
+	wg.Wait()
+	if len(errs) == 0 {
+		return parent.Err() // interrupted before every item ran
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,78 @@
+package labs
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"leolab/topology"
+)
+
+// PrintPlan writes the resolved plan of `leolab validate`: bridges with
+// subnets, every node interface with its address, links with subnets, and
+// routes.
+func PrintPlan(w io.Writer, p *topology.Plan) {
+	fmt.Fprintf(w, "lab %s (pool %s): %d nodes, %d bridges, %d links\n\n", p.Name, p.Pool, len(p.Nodes), len(p.Bridges), len(p.Links))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if len(p.Bridges) > 0 {
+		fmt.Fprintln(tw, "BRIDGE\tDEVICE\tSUBNET\tGATEWAY\tNAT\tMTU")
+		for _, b := range p.Bridges {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%d\n", b.Name, b.Device, orDash(b.Subnet.String(), b.Subnet.IsValid()),
+				orDash(b.Gateway.String(), b.Gateway.IsValid()), b.NAT, b.MTU)
+		}
+		fmt.Fprintln(tw)
+	}
+	fmt.Fprintln(tw, "NODE\tIFACE\tATTACHED TO\tIPV4\tMAC\tROUTES")
+	for _, n := range p.Nodes {
+		printNodeRows(tw, n)
+	}
+	if len(p.Links) > 0 {
+		fmt.Fprintln(tw)
+		fmt.Fprintln(tw, "LINK\tSUBNET\tMTU\t\t\t")
+		for _, l := range p.Links {
+			fmt.Fprintf(tw, "%s <-> %s\t%s\t%d\t\t\t\n", l.Endpoints[0], l.Endpoints[1], orDash(l.Subnet.String(), l.Subnet.IsValid()), l.MTU)
+		}
+	}
+	tw.Flush()
+}
+
+func printNodeRows(tw io.Writer, n topology.Node) {
+	routes := routesCell(n.Routes)
+	if len(n.Interfaces) == 0 {
+		fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t%s\n", n.Name, routes)
+	}
+	for i, ifc := range n.Interfaces {
+		where := "bridge " + ifc.Bridge
+		if ifc.Bridge == "" {
+			where = "link " + ifc.Peer
+		}
+		name := n.Name
+		if i > 0 {
+			name, routes = "", ""
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, ifc.Name, where, orDash(ifc.IPv4.String(), ifc.IPv4.IsValid()), ifc.MAC, routes)
+	}
+}
+
+func routesCell(rs []topology.Route) string {
+	if len(rs) == 0 {
+		return "-"
+	}
+	var parts []string
+	for _, r := range rs {
+		to := r.To.String()
+		if r.To.Bits() == 0 {
+			to = "default"
+		}
+		parts = append(parts, to+" via "+r.Via.String())
+	}
+	return strings.Join(parts, ", ")
+}
+
+func orDash(s string, ok bool) string {
+	if !ok {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,152 @@
+package labs
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"leolab/topology"
+)
+
+// Lab phases recorded in the state file.
+const (
+	PhaseDeploying  = "deploying"
+	PhaseRunning    = "running"
+	PhaseDestroying = "destroying"
+)
+
+// State is what a lab's state.json holds: the Plan (from which every device,
+// netns, chain, directory and cgroup name is derived) plus what was actually
+// created that cannot be derived (pids with start times, image digests, the
+// previous ip_forward value). It is written before anything is created, so a
+// deploy killed at any instant leaves a state destroy can finish.
+type State struct {
+	Version  int                   `json:"version"`
+	Phase    string                `json:"phase"`
+	Created  time.Time             `json:"created"`
+	Plan     *topology.Plan        `json:"plan"`
+	LabNetns string                `json:"lab_netns,omitempty"` // isolated labs
+	NATChain string                `json:"nat_chain,omitempty"`
+	NAT      bool                  `json:"nat,omitempty"`
+	PrevFwd  string                `json:"prev_ip_forward,omitempty"`
+	UIDStart uint32                `json:"uid_start,omitempty"` // first host id of the lab's user-namespace block
+	UIDCount int                   `json:"uid_count,omitempty"` // user-namespace nodes in the block
+	Nodes    map[string]*NodeState `json:"nodes"`
+	Images   map[string]string     `json:"images,omitempty"` // source → digest
+}
+
+// NodeState is what was created for one node.
+type NodeState struct {
+	Pid       int    `json:"pid,omitempty"`
+	StartTime uint64 `json:"start_time,omitempty"`
+	Rootfs    string `json:"rootfs"`
+	Digest    string `json:"digest,omitempty"`
+	UIDBase   uint32 `json:"uid_base,omitempty"`
+}
+
+const stateVersion = 1
+
+// readState loads a lab's state file. A missing file is fs.ErrNotExist; a
+// truncated or garbage file is errBadState (destroy then sweeps by name).
+func readState(path string) (*State, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var st State
+	if err := json.Unmarshal(data, &st); err != nil || st.Plan == nil || st.Plan.Name == "" {
+		return nil, fmt.Errorf("%w: %s", errBadState, path)
+	}
+	if st.Nodes == nil {
+		st.Nodes = map[string]*NodeState{}
+	}
+	return &st, nil
+}
+
+var errBadState = errors.New("unreadable state file")
+
+// writeState replaces path atomically and durably: temp file in the same
+// directory, fsync, rename, fsync the directory.
+func writeState(path string, st *State) error {
+	data, err := json.MarshalIndent(st, "", " ")
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	return writeFileAtomic(path, data)
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, ".state-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after a successful rename
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("publish %s: %w", path, err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync dir %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+// labNames lists the labs that have a directory under the root, sorted.
+func (m *Manager) labNames() ([]string, error) {
+	entries, err := os.ReadDir(m.labsDir())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list labs: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// states loads every readable lab state, skipping the lab named except.
+func (m *Manager) states(except string) ([]*State, error) {
+	names, err := m.labNames()
+	if err != nil {
+		return nil, err
+	}
+	var out []*State
+	for _, n := range names {
+		if n == except {
+			continue
+		}
+		st, err := readState(m.statePath(n))
+		if err != nil {
+			continue // a lab without a readable state holds no reservations
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}

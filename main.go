@@ -1,0 +1,16 @@
+// Command leolab builds network labs of isolated Linux nodes on one host.
+package main
+
+import (
+	"os"
+
+	"leolab/cmd"
+	"leolab/node"
+)
+
+func main() {
+	// A node's init is this same binary re-executed with a reserved argv[0];
+	// it must take over before any CLI code runs.
+	node.MaybeRunInit()
+	os.Exit(cmd.Execute(os.Args[1:]))
+}
