@@ -1,0 +1,124 @@
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// RemoveNodeLayer removes what NodeMounts created under nodeDir (upper, work,
+// rootfs). It never descends into or deletes a mount point: an entry on
+// another mount (a bind-mounted host directory, say) is left alone and
+// reported. Missing parts are not an error, so it can run twice.
+func RemoveNodeLayer(nodeDir string) error {
+	var errs []error
+	for _, name := range []string{"upper", "work", treeName} {
+		if err := removeTree(filepath.Join(nodeDir, name)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("remove node layer %s: %w", nodeDir, err)
+	}
+	return nil
+}
+
+// mountOf identifies the mount an inode lives on: the mount id where the
+// kernel reports it (≥ 5.8; it tells bind mounts of the same filesystem
+// apart), else the device number.
+type mountOf struct {
+	id         uint64
+	major, min uint32
+}
+
+func statMount(dirfd int, name string, flags int) (unix.Statx_t, mountOf, error) {
+	var stx unix.Statx_t
+	err := unix.Statx(dirfd, name, flags|unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT, unix.STATX_TYPE|unix.STATX_MNT_ID, &stx)
+	if err != nil {
+		return stx, mountOf{}, err
+	}
+	m := mountOf{major: stx.Dev_major, min: stx.Dev_minor}
+	if stx.Mask&unix.STATX_MNT_ID != 0 {
+		m.id = stx.Mnt_id
+	}
+	return stx, m, nil
+}
+
+// removeTree deletes path and everything below it that is on the same mount
+// as path's parent directory. The path's parent is trusted; below it nothing
+// is followed (no symlinks, no mount crossings).
+func removeTree(path string) error {
+	parent, base := filepath.Split(filepath.Clean(path))
+	if base == "" || base == "." || base == ".." {
+		return fmt.Errorf("remove %s: bad path", path)
+	}
+	pfd, err := unix.Open(parent, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("remove %s: %w", path, err)
+	}
+	defer unix.Close(pfd)
+	_, mnt, err := statMount(pfd, "", unix.AT_EMPTY_PATH)
+	if err != nil {
+		return fmt.Errorf("remove %s: %w", path, err)
+	}
+	return removeAt(pfd, mnt, base, path)
+}
+
+func removeAt(dirfd int, mnt mountOf, name, display string) error {
+	stx, m, err := statMount(dirfd, name, 0)
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("stat %s: %w", display, err)
+	}
+	if m != mnt {
+		return fmt.Errorf("refusing to remove %s: it is a mount point", display)
+	}
+	if stx.Mode&unix.S_IFMT != unix.S_IFDIR {
+		if err := unix.Unlinkat(dirfd, name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("remove %s: %w", display, err)
+		}
+		return nil
+	}
+	if err := removeChildren(dirfd, mnt, name, display); err != nil {
+		return err
+	}
+	if err := unix.Unlinkat(dirfd, name, unix.AT_REMOVEDIR); err != nil && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("remove %s: %w", display, err)
+	}
+	return nil
+}
+
+func removeChildren(dirfd int, mnt mountOf, name, display string) error {
+	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("open %s: %w", display, err)
+	}
+	f := os.NewFile(uintptr(fd), display)
+	defer f.Close()
+	// Re-check on the open fd: something mounted between stat and open is refused.
+	if _, m, err := statMount(fd, "", unix.AT_EMPTY_PATH); err != nil || m != mnt {
+		return fmt.Errorf("refusing to remove %s: it is a mount point", display)
+	}
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", display, err)
+	}
+	var errs []error
+	for _, n := range names {
+		if err := removeAt(fd, mnt, n, display+"/"+n); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
