@@ -28,7 +28,14 @@ LAB/NODE; a bare node name must be unambiguous among running labs.`,
 		},
 		PreRunE: requireRoot,
 		RunE: func(c *cobra.Command, args []string) error {
-			return runExec(c, g, lab, args[0], args[1:], interactive, tty)
+			argv := args[1:]
+			if argv[0] == "--" { // flags stop at NODE, so cobra leaves the separator in place
+				argv = argv[1:]
+			}
+			if len(argv) == 0 {
+				return usageError{errorf("exec needs a command after --")}
+			}
+			return runExec(c, g, lab, args[0], argv, interactive, tty)
 		},
 	}
 	c.Flags().SetInterspersed(false)

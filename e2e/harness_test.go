@@ -197,8 +197,12 @@ func iptablesRules() []string {
 			continue
 		}
 		for _, line := range strings.Split(string(data), "\n") {
-			if strings.HasPrefix(line, "#") || strings.HasPrefix(line, ":") && strings.Contains(line, "[") && !strings.Contains(line, "LEOLAB") {
-				continue // comments and built-in chain counters change by themselves
+			// Comments, table headers and built-in chain counters change by
+			// themselves (iptables-nft creates a table on first use and keeps it
+			// empty); chains and rules are what leolab must leave as it found them.
+			if strings.HasPrefix(line, "#") || strings.HasPrefix(line, "*") || line == "COMMIT" ||
+				strings.HasPrefix(line, ":") && !strings.Contains(line, "LEOLAB") {
+				continue
 			}
 			if line != "" {
 				out = append(out, bin+": "+stripCounters(line))
@@ -220,7 +224,10 @@ func mounts() []string {
 	var out []string
 	for _, line := range strings.Split(string(data), "\n") {
 		f := strings.Fields(line)
-		if len(f) > 4 {
+		// /run/netns itself becomes a shared self-bind the first time any
+		// netns is registered (as iproute2 does) and stays: shared host
+		// plumbing, not a lab's resource. Everything under it is compared.
+		if len(f) > 4 && f[4] != "/run/netns" {
 			out = append(out, f[4]+" "+f[3])
 		}
 	}
@@ -240,8 +247,8 @@ func foreignPidnsProcs() []string {
 			continue
 		}
 		ns, err := os.Readlink("/proc/" + pid + "/ns/pid")
-		if err != nil || ns == self {
-			continue
+		if err != nil || ns == self || isZombie(pid) {
+			continue // a zombie holds no namespace or memory, only a pid until the host's init reaps it
 		}
 		cmd, _ := os.ReadFile("/proc/" + pid + "/cmdline")
 		out = append(out, pid+" "+strings.ReplaceAll(string(cmd), "\x00", " "))
@@ -295,4 +302,13 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+func isZombie(pid string) bool {
+	stat, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return true // gone
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	return i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z'
 }

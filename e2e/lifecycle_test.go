@@ -151,7 +151,7 @@ func TestFaultAtEveryStep(t *testing.T) {
 	for _, step := range []string{"prepare images", "create bridges", "start nodes", "record state", "create links", "configure nodes"} {
 		t.Run(strings.ReplaceAll(step, " ", "_"), func(t *testing.T) {
 			e := newEnv(t)
-			topo := e.writeTopo("fault.yaml", "name: fault\nbridges: {lan: {nat: true}}\nnodes:\n  a: {interfaces: {eth0: lan, eth1: {}}}\n  b: {interfaces: {eth0: lan, eth1: {}}}\nlinks:\n  - endpoints: [a:eth1, b:eth1]\n")
+			topo := e.writeTopo("fault.yaml", "name: fault\nbridges: {lan: {nat: true}}\nnodes:\n  a: {interfaces: {eth0: lan}}\n  b: {interfaces: {eth0: lan}}\nlinks:\n  - endpoints: [a:eth1, b:eth1]\n")
 			r := e.runEnv([]string{"LEOLAB_FAULT_AT=" + step}, "deploy", topo)
 			if r.code != 128+int(syscall.SIGKILL) {
 				t.Fatalf("deploy with fault at %q: exit %d, want killed\n%s", step, r.code, r.stderr)

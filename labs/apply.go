@@ -192,7 +192,7 @@ func userNSOrdinals(p *topology.Plan) []int {
 func (d *deployment) startNode(ctx context.Context, n *topology.Node, ordinal int) error {
 	lab := d.st.Plan.Name
 	dir := d.m.nodeDir(lab, n.Name)
-	root := filepath.Join(dir, "root")
+	root := filepath.Join(dir, "merged")
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return fmt.Errorf("create node dir: %w", err)
 	}

@@ -1,0 +1,14 @@
+// Package node owns the kernel side of one lab node: it spawns leolab's own
+// init (a re-exec of the running binary) as PID 1 in fresh UTS, PID, mount,
+// network, IPC and cgroup namespaces (plus a user namespace on request),
+// builds and pivots into the node's root, hardens it, runs the node's cmd,
+// serves exec requests over a unix socket, and manages the node's cgroup.
+//
+// It never touches the node's network configuration (the caller wires
+// interfaces into NetnsPath between Start and Release), never prepares root
+// filesystem images (rootfs does; this package only performs the mounts it is
+// given, inside the node's private mount namespace) and never prints.
+//
+// Privileged nodes skip the capability drop and the /proc masks: a privileged
+// node is not a security boundary.
+package node

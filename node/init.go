@@ -1,0 +1,132 @@
+package node
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+
+	"golang.org/x/sys/unix"
+)
+
+// Fds init inherits from its parent.
+const (
+	syncFd    = 3
+	controlFd = 4
+)
+
+// MaybeRunInit runs a node's init and exits when this process was started
+// as one (argv[0] == "leolab-init"); otherwise it returns at once. Call it
+// first thing in main and in TestMain of any test package that spawns nodes.
+func MaybeRunInit() {
+	if len(os.Args) == 0 || os.Args[0] != initArg0 {
+		return
+	}
+	// A thousand idle inits must stay small: collect garbage eagerly.
+	debug.SetGCPercent(20)
+	runtime.GOMAXPROCS(1)
+	os.Exit(runInit())
+}
+
+// runInit is init's whole life; its result is the exit status.
+func runInit() int {
+	// Everything inherited above stdio (our sync and control sockets, and
+	// whatever the deploying process leaked to us) must not reach node
+	// processes: mark it all close-on-exec.
+	if err := unix.CloseRange(syncFd, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		fmt.Fprintf(os.Stderr, "leolab-init: close_range: %v\n", err)
+		return 255
+	}
+	sync := newConn(syncFd, "sync")
+	var cfg initConfig
+	rootFds, err := sync.recv(&cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "leolab-init: %v\n", err)
+		return 255
+	}
+	spec := &cfg.Spec
+	if err := buildNode(&cfg, rootFds); err != nil {
+		return reportFailure(sync, fmt.Errorf("%s: %w", spec.Name, err))
+	}
+	if err := sync.send(syncMsg{Stage: "built"}); err != nil {
+		return 255
+	}
+	var msg syncMsg
+	if _, err := sync.recv(&msg); err != nil || msg.Stage != "go" {
+		// The parent gave up before Release: the node must not run.
+		return 255
+	}
+	sup := newSupervisor(spec)
+	if err := finishNode(spec, sup); err != nil {
+		return reportFailure(sync, fmt.Errorf("%s: %w", spec.Name, err))
+	}
+	if err := sync.send(syncMsg{Stage: "ready"}); err != nil {
+		fmt.Fprintf(os.Stderr, "leolab-init: report ready: %v\n", err)
+	}
+	sync.Close()
+	return sup.run()
+}
+
+func reportFailure(sync *conn, err error) int {
+	fmt.Fprintf(os.Stderr, "leolab-init: %v\n", err)
+	sync.send(syncMsg{Error: err.Error()})
+	return 255
+}
+
+// buildNode is the first phase: the node's filesystem, pivoted into.
+func buildNode(cfg *initConfig, rootFds []int) error {
+	spec := &cfg.Spec
+	defer closeAll(rootFds)
+	// Nothing mounted from here on may propagate back to the host.
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make / rprivate: %w", err)
+	}
+	if err := mountRoot(spec, cfg.IDMapped, rootFds); err != nil {
+		return err
+	}
+	if err := checkRootDirs(spec.Root); err != nil {
+		return err
+	}
+	if err := mountSpecial(spec.Root); err != nil {
+		return err
+	}
+	if err := mountBinds(spec.Root, spec); err != nil {
+		return err
+	}
+	if err := pivot(spec.Root); err != nil {
+		return err
+	}
+	if err := unix.Sethostname([]byte(hostname(spec))); err != nil {
+		return fmt.Errorf("set hostname: %w", err)
+	}
+	return writeEtc(spec, cfg.ResolvConf)
+}
+
+func hostname(spec *Spec) string {
+	if spec.Hostname != "" {
+		return spec.Hostname
+	}
+	return spec.Name
+}
+
+// finishNode is the second phase, after the parent wired the network.
+func finishNode(spec *Spec, sup *supervisor) error {
+	// Sysctls first: net.* needs the interfaces the parent just moved in,
+	// and /proc/sys turns read-only below.
+	if err := applySysctls(spec.Sysctls); err != nil {
+		return err
+	}
+	if !spec.Privileged {
+		if err := maskProc(); err != nil {
+			return err
+		}
+	}
+	// Dropping privileges last: the mounts above need CAP_SYS_ADMIN.
+	if err := harden(spec.Privileged); err != nil {
+		return err
+	}
+	if err := sup.startCmd(); err != nil {
+		return err
+	}
+	return sup.serve(controlFd)
+}

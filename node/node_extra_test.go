@@ -1,0 +1,207 @@
+//go:build linux
+
+package node
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"leolab/internal/mountspec"
+	"leolab/topology"
+)
+
+func TestUserNamespace(t *testing.T) {
+	requireRoot(t)
+	spec := newSpec(t, "u1")
+	spec.UserNamespace = true
+	spec.UIDBase = 200000
+	p := startNode(t, spec)
+	if got := strings.Fields(sh(t, spec, "cat /proc/self/uid_map")); strings.Join(got, " ") != "0 200000 65536" {
+		t.Errorf("uid_map %v", got)
+	}
+	if got := strings.Fields(sh(t, spec, "cat /proc/self/gid_map")); strings.Join(got, " ") != "0 200000 65536" {
+		t.Errorf("gid_map %v", got)
+	}
+	// The idmapped root: the node's root owns its files and can write /etc.
+	if got := strings.TrimSpace(sh(t, spec, "ls -ln /bin/busybox | while read m l u g r; do echo $u; done")); got != "0" {
+		t.Errorf("busybox owner inside node %q", got)
+	}
+	sh(t, spec, "echo hi > /etc/new && id -u")
+	st, err := os.Stat(filepath.Join(spec.Root, "etc/new"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Through the idmapped mount the node's root writes as on-disk uid 0.
+	if uid := st.Sys().(*syscall.Stat_t).Uid; uid != 0 {
+		t.Errorf("file written by node root is owned on disk by %d", uid)
+	}
+	// Host view: init runs as the mapped uid.
+	status, _ := os.ReadFile("/proc/" + strconv.Itoa(p.Pid) + "/status")
+	if !strings.Contains(string(status), "Uid:\t200000") {
+		t.Errorf("init's host uid:\n%s", status)
+	}
+	sh(t, spec, "ip link add v0 type veth peer name v1")
+}
+
+func TestPidsLimit(t *testing.T) {
+	requireRoot(t)
+	spec := newSpec(t, "f1")
+	spec.Limits = topology.Limits{Pids: 20, MemoryBytes: 64 << 20, CPUs: 0.5}
+	p := startNode(t, spec)
+	if len(p.Cgroups) == 0 {
+		t.Fatal("no cgroups created")
+	}
+	for _, d := range p.Cgroups {
+		procs, err := os.ReadFile(filepath.Join(d, "cgroup.procs"))
+		if err != nil || !strings.Contains(string(procs), strconv.Itoa(p.Pid)) {
+			t.Errorf("init %d not in %s: %q %v", p.Pid, d, procs, err)
+		}
+	}
+	// A fork bomb bounded by the test: 100 sleepers, only ~20 may exist.
+	r := run(t, spec, "", "sh", "-c", "for i in $(seq 100); do sleep 1000 >/dev/null 2>&1 & done")
+	if !strings.Contains(r.stderr, "fork") && !strings.Contains(r.stderr, "resource") {
+		t.Errorf("no fork failure reported: %+v", r)
+	}
+	// Seen from the host: the limit held and was hit.
+	for _, d := range p.Cgroups {
+		if !strings.Contains(d, "/pids/") && !strings.HasSuffix(filepath.Dir(filepath.Dir(filepath.Dir(d))), "unified") {
+			continue
+		}
+		cur, _ := os.ReadFile(filepath.Join(d, "pids.current"))
+		if n, err := strconv.Atoi(strings.TrimSpace(string(cur))); err != nil || n > 20 {
+			t.Errorf("pids.current %q", cur)
+		}
+		ev, _ := os.ReadFile(filepath.Join(d, "pids.events"))
+		if !strings.HasPrefix(string(ev), "max ") || strings.HasPrefix(string(ev), "max 0") {
+			t.Errorf("pids.events %q", ev)
+		}
+	}
+	// The host still forks fine.
+	if err := exec0("/bin/true"); err != nil {
+		t.Errorf("host cannot fork: %v", err)
+	}
+}
+
+func exec0(path string) error {
+	p, err := os.StartProcess(path, []string{path}, &os.ProcAttr{})
+	if err != nil {
+		return err
+	}
+	_, err = p.Wait()
+	return err
+}
+
+func TestRefuseSymlinkProc(t *testing.T) {
+	requireRoot(t)
+	for _, d := range []string{"proc", "sys", "dev"} {
+		spec := newSpec(t, "s1")
+		os.Remove(filepath.Join(spec.Root, d))
+		if err := os.Symlink("/", filepath.Join(spec.Root, d)); err != nil {
+			t.Fatal(err)
+		}
+		p, err := Start(context.Background(), spec)
+		if err == nil {
+			Stop(p.Pid, p.StartTime, time.Second)
+			t.Fatalf("/%s symlink accepted", d)
+		}
+		if !strings.Contains(err.Error(), "/"+d+" is a symlink") {
+			t.Errorf("error %v", err)
+		}
+		if _, err := os.Stat(filepath.Join("/sys/fs/cgroup/pids/leolab", spec.Lab, spec.Name)); err == nil {
+			t.Errorf("cgroup left after failed start")
+		}
+	}
+}
+
+func TestBindsAndRootMounts(t *testing.T) {
+	requireRoot(t)
+	spec := newSpec(t, "b1")
+	host := t.TempDir()
+	os.WriteFile(filepath.Join(host, "f"), []byte("from host\n"), 0o644)
+	spec.Binds = []topology.Bind{
+		{Source: host, Target: "/data/ro", ReadOnly: true},
+		{Source: filepath.Join(host, "f"), Target: "/etc/f"},
+	}
+	// Overlay root the way rootfs describes it: image read-only below, node layer above.
+	lower := spec.Root
+	layer := t.TempDir()
+	for _, d := range []string{"upper", "work", "merged"} {
+		os.Mkdir(filepath.Join(layer, d), 0o755)
+	}
+	spec.Root = filepath.Join(layer, "merged")
+	spec.RootMounts = []mountspec.Mount{{
+		Source: "overlay", FSType: "overlay",
+		Data: "lowerdir=" + lower + ",upperdir=" + layer + "/upper,workdir=" + layer + "/work",
+	}}
+	startNode(t, spec)
+	if got := sh(t, spec, "cat /data/ro/f /etc/f"); got != "from host\nfrom host\n" {
+		t.Errorf("binds: %q", got)
+	}
+	if r := run(t, spec, "", "sh", "-c", "echo x > /data/ro/g"); r.code == 0 {
+		t.Errorf("read-only bind writable")
+	}
+	sh(t, spec, "echo x > /root/new")
+	if _, err := os.Stat(filepath.Join(layer, "upper/root/new")); err != nil {
+		t.Errorf("write did not land in the overlay's upper dir: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(lower, "root/new")); err == nil {
+		t.Errorf("write reached the image")
+	}
+}
+
+func TestPrivileged(t *testing.T) {
+	requireRoot(t)
+	spec := newSpec(t, "p1")
+	spec.Privileged = true
+	startNode(t, spec)
+	sh(t, spec, "mount -t tmpfs x /tmp")
+}
+
+func TestCloseBeforeReleaseAndSigterm(t *testing.T) {
+	requireRoot(t)
+	spec := newSpec(t, "c1")
+	p, err := Start(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	if !waitGone(p.Pid, p.StartTime, 10*time.Second) {
+		t.Errorf("init survived losing its parent before Release")
+	}
+	RemoveCgroups(spec.Lab, spec.Name)
+
+	// cmd traps SIGTERM forwarded by init and leaves a mark on a bind.
+	spec = newSpec(t, "c2")
+	mark := t.TempDir()
+	spec.Binds = []topology.Bind{{Source: mark, Target: "/mark"}}
+	spec.Cmd = []string{"sh", "-c", "trap 'echo term > /mark/x; exit 0' TERM; echo > /mark/ready; while true; do sleep 0.05; done"}
+	p = startNode(t, spec)
+	for i := 0; ; i++ {
+		if _, err := os.Stat(filepath.Join(mark, "ready")); err == nil {
+			break
+		}
+		if i == 200 {
+			t.Fatalf("cmd never started:\n%s", consoleLog(spec))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := Stop(p.Pid, p.StartTime, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(mark, "x")); string(b) != "term\n" {
+		t.Errorf("cmd did not get SIGTERM: %q\n%s", b, consoleLog(spec))
+	}
+}
+
+func TestSocketPathTooLong(t *testing.T) {
+	spec := Spec{Name: "x", Root: "/r", StateDir: "/s", Socket: "/" + strings.Repeat("a", 120)}
+	if _, err := Start(context.Background(), spec); err == nil || !strings.Contains(err.Error(), "107") {
+		t.Errorf("long socket path: %v", err)
+	}
+}

@@ -1,0 +1,235 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// initArg0 is the argv[0] that turns the leolab binary into a node's init.
+const initArg0 = "leolab-init"
+
+// Start spawns the node's init and returns once init has built the node's
+// filesystem and waits for Release. Until then the node runs nothing; the
+// caller wires networking into NetnsPath in between. On error nothing of the
+// node is left running and its cgroups are removed.
+func Start(ctx context.Context, spec Spec) (p *Process, retErr error) {
+	if err := spec.validate(); err != nil {
+		return nil, err
+	}
+	resolv, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("node %s: read host resolv.conf: %w", spec.Name, err)
+	}
+	// Cgroups exist before init so it can be moved in before it runs anything.
+	cgroups, err := createCgroups(spec.Lab, spec.Name, spec.Limits)
+	if err != nil {
+		return nil, fmt.Errorf("node %s: %w", spec.Name, err)
+	}
+	defer func() {
+		if retErr != nil {
+			RemoveCgroups(spec.Lab, spec.Name)
+		}
+	}()
+	listener, err := listenControl(spec.Socket)
+	if err != nil {
+		return nil, fmt.Errorf("node %s: %w", spec.Name, err)
+	}
+	defer listener.Close()
+	defer func() {
+		if retErr != nil {
+			os.Remove(spec.Socket)
+		}
+	}()
+
+	cmd, parent, err := spawnInit(spec, listener)
+	if err != nil {
+		return nil, fmt.Errorf("node %s: start init: %w", spec.Name, err)
+	}
+	p = &Process{Pid: cmd.Process.Pid, Cgroups: cgroups, sync: parent}
+	// Reap init whenever it exits so a long-lived caller collects no zombie.
+	go cmd.Wait()
+	defer func() {
+		if retErr != nil {
+			parent.Close()
+			cmd.Process.Kill()
+		}
+	}()
+	if p.StartTime, err = StartTimeOf(p.Pid); err != nil {
+		return nil, fmt.Errorf("node %s: %w", spec.Name, err)
+	}
+	// Init waits for its config, so joining the cgroup now precedes everything it does.
+	if err := joinCgroups(cgroups, p.Pid); err != nil {
+		return nil, fmt.Errorf("node %s: %w", spec.Name, err)
+	}
+	if err := sendConfig(parent, spec, string(resolv), p.Pid); err != nil {
+		return nil, fmt.Errorf("node %s: %w", spec.Name, err)
+	}
+	if err := awaitStage(ctx, parent, "built"); err != nil {
+		return nil, fmt.Errorf("node %s: build filesystem: %w", spec.Name, err)
+	}
+	return p, nil
+}
+
+// spawnInit re-executes the running binary as init in fresh namespaces,
+// with the sync socket as fd 3 and the control listener as fd 4.
+func spawnInit(spec Spec, listener *os.File) (*exec.Cmd, *conn, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sync socketpair: %w", err)
+	}
+	parent := newConn(fds[0], "sync-parent")
+	child := os.NewFile(uintptr(fds[1]), "sync-child")
+	defer child.Close()
+
+	console, err := os.OpenFile(filepath.Join(spec.StateDir, "console.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		parent.Close()
+		return nil, nil, fmt.Errorf("open console log: %w", err)
+	}
+	defer console.Close()
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		parent.Close()
+		return nil, nil, err
+	}
+	defer devnull.Close()
+
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/exe",
+		Args:       []string{initArg0, spec.Lab, spec.Name}, // destroy finds inits by these
+		Env:        []string{},
+		Dir:        "/",
+		Stdin:      devnull,
+		Stdout:     console,
+		Stderr:     console,
+		ExtraFiles: []*os.File{child, listener},
+		SysProcAttr: &syscall.SysProcAttr{
+			Cloneflags: unix.CLONE_NEWUTS | unix.CLONE_NEWPID | unix.CLONE_NEWNS |
+				unix.CLONE_NEWNET | unix.CLONE_NEWIPC | unix.CLONE_NEWCGROUP,
+			// Its own session: the node must outlive the deploying process
+			// and its terminal (hence no Pdeathsig either).
+			Setsid: true,
+		},
+	}
+	if spec.UserNamespace {
+		cmd.SysProcAttr.Cloneflags |= unix.CLONE_NEWUSER
+		m := []syscall.SysProcIDMap{{ContainerID: 0, HostID: int(spec.UIDBase), Size: IDRange}}
+		cmd.SysProcAttr.UidMappings = m
+		cmd.SysProcAttr.GidMappings = m
+		cmd.SysProcAttr.GidMappingsEnableSetgroups = true
+		// Become the namespace's root (host UIDBase); otherwise init keeps
+		// host uid 0, which is unmapped in there, and has no capabilities.
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
+	}
+	if err := cmd.Start(); err != nil {
+		parent.Close()
+		return nil, nil, err
+	}
+	return cmd, parent, nil
+}
+
+// sendConfig hands init its configuration; with a user namespace it also
+// passes one idmapped detached mount per root mount.
+func sendConfig(c *conn, spec Spec, resolv string, pid int) error {
+	cfg := initConfig{Spec: spec, ResolvConf: resolv}
+	var fds []int
+	if spec.UserNamespace {
+		var err error
+		if fds, err = idmappedRootMounts(spec, pid); err != nil {
+			return err
+		}
+		defer closeAll(fds)
+		cfg.IDMapped = true
+	}
+	if err := c.send(cfg, fds...); err != nil {
+		return fmt.Errorf("send config to init: %w", err)
+	}
+	return nil
+}
+
+// awaitStage waits for init to report stage, or its error.
+func awaitStage(ctx context.Context, c *conn, stage string) error {
+	type result struct {
+		msg syncMsg
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		var m syncMsg
+		_, err := c.recv(&m)
+		ch <- result{m, err}
+	}()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case r := <-ch:
+		switch {
+		case r.err != nil:
+			return fmt.Errorf("init exited without reporting (see console.log): %w", r.err)
+		case r.msg.Error != "":
+			return errors.New(r.msg.Error)
+		case r.msg.Stage != stage:
+			return fmt.Errorf("init reported %q, expected %q", r.msg.Stage, stage)
+		}
+		return nil
+	}
+}
+
+// Release tells init to go on: apply sysctls, harden, start cmd and serve
+// exec. It returns when init reports ready, or with init's error (the node
+// is then still running; Stop it).
+func (p *Process) Release(ctx context.Context) error {
+	if p.sync == nil {
+		return fmt.Errorf("release init %d: sync socket already closed", p.Pid)
+	}
+	if err := p.sync.send(syncMsg{Stage: "go"}); err != nil {
+		return fmt.Errorf("release init %d: %w", p.Pid, err)
+	}
+	if err := awaitStage(ctx, p.sync, "ready"); err != nil {
+		return fmt.Errorf("release init %d: %w", p.Pid, err)
+	}
+	return nil
+}
+
+// Close drops the parent's end of the sync socket without stopping the
+// node. Closing before Release makes init exit.
+func (p *Process) Close() error {
+	if p.sync == nil {
+		return nil
+	}
+	err := p.sync.Close()
+	p.sync = nil
+	return err
+}
+
+// listenControl binds and listens on the node's control socket on the host
+// side; init inherits the listening fd, so the node itself never sees the path.
+func listenControl(path string) (*os.File, error) {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("remove stale control socket %s: %w", path, err)
+	}
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("bind control socket %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("chmod control socket %s: %w", path, err)
+	}
+	if err := unix.Listen(fd, 64); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("listen on control socket %s: %w", path, err)
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}

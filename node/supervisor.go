@@ -1,0 +1,235 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// defaultPath is the node's PATH unless its env sets one.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// stopWait is how long init gives cmd to exit after forwarding SIGTERM.
+const stopWait = 2 * time.Second
+
+// supervisor is init's PID-1 duty: it owns every wait4 in the node, so the
+// commands it starts register a waiter before the reaper can see them.
+type supervisor struct {
+	spec    *Spec
+	env     []string
+	sigs    chan os.Signal
+	mu      sync.Mutex
+	waiters map[int]chan unix.WaitStatus
+	cmdPid  int
+	cmdDone chan unix.WaitStatus
+	// listener is the control socket; kept here so it is never collected.
+	listener *os.File
+}
+
+func newSupervisor(spec *Spec) *supervisor {
+	s := &supervisor{
+		spec:    spec,
+		env:     nodeEnv(spec),
+		sigs:    make(chan os.Signal, 8),
+		waiters: map[int]chan unix.WaitStatus{},
+	}
+	// Subscribed before any child exists so no SIGCHLD is lost.
+	signal.Notify(s.sigs, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT)
+	return s
+}
+
+// nodeEnv is the node's environment: defaults, overridden by spec.Env.
+func nodeEnv(spec *Spec) []string {
+	base := []string{"PATH=" + defaultPath, "HOME=/root", "HOSTNAME=" + hostname(spec)}
+	return mergeEnv(base, spec.Env)
+}
+
+// mergeEnv returns base with every KEY=VALUE of over replacing or adding.
+func mergeEnv(base, over []string) []string {
+	out := append([]string(nil), base...)
+	for _, kv := range over {
+		key, _, _ := strings.Cut(kv, "=")
+		replaced := false
+		for i, old := range out {
+			if k, _, _ := strings.Cut(old, "="); k == key {
+				out[i], replaced = kv, true
+			}
+		}
+		if !replaced {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// spawn starts argv with the given fds as 0, 1, 2 and registers its waiter.
+// The lock keeps the reaper from collecting the child before it is known.
+func (s *supervisor) spawn(path string, argv, env []string, files []uintptr, sys *syscall.SysProcAttr) (int, chan unix.WaitStatus, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{Dir: "/", Env: env, Files: files, Sys: sys})
+	if err != nil {
+		return 0, nil, err
+	}
+	ch := make(chan unix.WaitStatus, 1)
+	s.waiters[pid] = ch
+	return pid, ch, nil
+}
+
+// reap collects every exited child: our commands and the node's orphans.
+func (s *supervisor) reap() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if pid <= 0 || err != nil {
+			return
+		}
+		if ch, ok := s.waiters[pid]; ok {
+			ch <- ws
+			delete(s.waiters, pid)
+		}
+	}
+}
+
+// startCmd runs the node's cmd with init's stdio (console.log).
+func (s *supervisor) startCmd() error {
+	argv := s.spec.Cmd
+	if len(argv) == 0 {
+		return nil
+	}
+	path, code, err := lookPath(argv[0], s.env)
+	if code != 0 {
+		return fmt.Errorf("cmd %q: %w", argv[0], err)
+	}
+	pid, ch, err := s.spawn(path, argv, s.env, []uintptr{0, 1, 2}, &syscall.SysProcAttr{Setsid: true})
+	if err != nil {
+		return fmt.Errorf("start cmd %q: %w", argv[0], err)
+	}
+	s.cmdPid, s.cmdDone = pid, make(chan unix.WaitStatus, 1)
+	go func() {
+		ws := <-ch
+		fmt.Fprintf(os.Stderr, "leolab-init: cmd %q exited with status %d\n", argv[0], exitCode(ws))
+		s.cmdDone <- ws
+	}()
+	return nil
+}
+
+// run is PID 1's loop: reap, forward signals, exit on SIGTERM.
+func (s *supervisor) run() int {
+	for sig := range s.sigs {
+		switch sig {
+		case unix.SIGCHLD:
+			s.reap()
+		case unix.SIGINT:
+			s.forward(unix.SIGINT)
+		case unix.SIGTERM:
+			s.forward(unix.SIGTERM)
+			s.awaitCmd()
+			// Our exit makes the kernel kill everything left in the PID namespace.
+			return 0
+		}
+	}
+	return 0
+}
+
+func (s *supervisor) forward(sig unix.Signal) {
+	if s.cmdPid > 0 {
+		unix.Kill(s.cmdPid, sig)
+	}
+}
+
+// awaitCmd waits (reaping meanwhile) up to stopWait for cmd to exit.
+func (s *supervisor) awaitCmd() {
+	if s.cmdDone == nil {
+		return
+	}
+	timeout := time.After(stopWait)
+	for {
+		select {
+		case <-s.cmdDone:
+			return
+		case <-timeout:
+			return
+		case sig := <-s.sigs:
+			if sig == unix.SIGCHLD {
+				s.reap()
+			}
+		}
+	}
+}
+
+// exitCode is a shell's view of a wait status.
+func exitCode(ws unix.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+// lookPath resolves argv0 with the node's PATH. A non-zero code is 127 (not
+// found) or 126 (found but cannot be run).
+func lookPath(argv0 string, env []string) (string, int, error) {
+	if strings.Contains(argv0, "/") {
+		code, err := checkExecutable(argv0)
+		return argv0, code, err
+	}
+	path := defaultPath
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+	}
+	denied := ""
+	for _, dir := range strings.Split(path, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		p := dir + "/" + argv0
+		switch code, _ := checkExecutable(p); code {
+		case 0:
+			return p, 0, nil
+		case 126:
+			if denied == "" {
+				denied = p
+			}
+		}
+	}
+	if denied != "" {
+		return denied, 126, fmt.Errorf("%s: permission denied", denied)
+	}
+	return "", 127, fmt.Errorf("%s: executable file not found in $PATH", argv0)
+}
+
+func checkExecutable(p string) (int, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return 127, fmt.Errorf("%s: no such file or directory", p)
+		}
+		return 126, fmt.Errorf("%s: %w", p, err)
+	}
+	if st.IsDir() {
+		return 126, fmt.Errorf("%s: is a directory", p)
+	}
+	if err := unix.Access(p, unix.X_OK); err != nil {
+		return 126, fmt.Errorf("%s: permission denied", p)
+	}
+	return 0, nil
+}
+
+// spawnErrorCode maps an execve failure to 127 (not found) or 126.
+func spawnErrorCode(err error) int {
+	if errors.Is(err, unix.ENOENT) {
+		return 127
+	}
+	return 126
+}
