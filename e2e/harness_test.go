@@ -58,6 +58,8 @@ func newEnv(t *testing.T) *env {
 		t.Skip("needs root")
 	}
 	e := &env{t: t, root: t.TempDir()}
+	// t.TempDir's parent is 0700; user-namespace nodes need to traverse it.
+	os.Chmod(filepath.Dir(e.root), 0o711)
 	before := takeSnapshot(t, e.root)
 	t.Cleanup(func() {
 		if t.Failed() {

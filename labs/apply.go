@@ -200,7 +200,9 @@ func (d *deployment) startNode(ctx context.Context, n *topology.Node, ordinal in
 		return fmt.Errorf("create socket dir: %w", err)
 	}
 	img := d.images[n.Rootfs]
-	mounts, err := d.m.store().NodeMounts(img, dir, n.RootfsCopy)
+	// An overlay cannot be idmapped into a node's user namespace, but a bind
+	// of a private copy can: user-namespace nodes get a copy.
+	mounts, err := d.m.store().NodeMounts(img, dir, n.RootfsCopy || n.UserNamespace)
 	if err != nil {
 		return fmt.Errorf("rootfs layer: %w", err)
 	}

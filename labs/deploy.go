@@ -116,13 +116,16 @@ func (m *Manager) planAndRecord(file string, opts DeployOptions) (*State, error)
 		st.NATChain = topology.NATChain(plan.Name)
 	}
 	if n := userNSCount(plan); n > 0 {
+		if err := checkTraversable(m.Root); err != nil {
+			return nil, err
+		}
 		if st.UIDStart, err = allocUIDs(n, others); err != nil {
 			return nil, err
 		}
 		st.UIDCount = n
 	}
-	if err := os.MkdirAll(m.labDir(plan.Name), 0o700); err != nil {
-		return nil, fmt.Errorf("create lab dir: %w", err)
+	if err := makeLabDir(m.labsDir(), m.labDir(plan.Name)); err != nil {
+		return nil, err
 	}
 	if err := writeState(m.statePath(plan.Name), st); err != nil {
 		return nil, err
@@ -207,8 +210,12 @@ func (st *State) nodeUIDBase(ordinal int) uint32 {
 	return st.UIDStart + uint32(ordinal)*idsPerNode
 }
 
+// logf reports a step of the whole operation on the progress stream.
 func (m *Manager) logf(format string, args ...any) {
-	fmt.Fprintf(m.out(), format+"\n", args...)
+	if m.Quiet || m.Progress == nil {
+		return
+	}
+	fmt.Fprintf(m.Progress, format+"\n", args...)
 }
 
 // baseDir is the directory relative rootfs paths are resolved against.
@@ -232,4 +239,38 @@ func PeekName(file string) string {
 		return string(m[1])
 	}
 	return ""
+}
+
+// makeLabDir creates the labs directory and one lab's directory, both mode
+// 0711: user-namespace nodes (unmapped host root's files look foreign to
+// them) must be able to traverse them to reach their root, not list them.
+func makeLabDir(labsDir, labDir string) error {
+	for _, dir := range []string{labsDir, labDir} {
+		if err := os.MkdirAll(dir, 0o711); err != nil {
+			return fmt.Errorf("create %s: %w", dir, err)
+		}
+		if err := os.Chmod(dir, 0o711); err != nil {
+			return fmt.Errorf("chmod %s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+// checkTraversable makes sure every directory from / to dir can be searched
+// by others: a user-namespace node's root runs as an unmapped id on the host
+// and must reach its root filesystem under dir.
+func checkTraversable(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	for p := abs; ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err == nil && fi.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("user_namespace nodes need the leolab root's parents searchable by others: %s is mode %o (chmod o+x it, or use another --root)", p, fi.Mode().Perm())
+		}
+		if p == "/" {
+			return nil
+		}
+	}
 }

@@ -24,7 +24,7 @@ var ErrNoBusybox = errors.New("no static busybox found: install Debian's busybox
 
 // busyboxRecipe versions the tree built around the binary; bump it when
 // buildBusyboxTree changes so caches rebuild.
-const busyboxRecipe = "leolab-busybox-tree-v1"
+const busyboxRecipe = "leolab-busybox-tree-v2"
 
 // busyboxFiles are the /etc files of the built-in image.
 var busyboxFiles = []struct {
@@ -32,7 +32,7 @@ var busyboxFiles = []struct {
 	mode os.FileMode
 	body string
 }{
-	{"etc/passwd", 0o644, "root::0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"},
+	{"etc/passwd", 0o644, "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"},
 	{"etc/group", 0o644, "root:x:0:\nnogroup:x:65534:\n"},
 	{"etc/nsswitch.conf", 0o644, "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n"},
 	{"etc/profile", 0o644, "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nexport PS1='\\h:\\w\\$ '\nexport HOME=${HOME:-/root}\n"},

@@ -63,7 +63,7 @@ func TestBusyboxTree(t *testing.T) {
 		t.Errorf("bin/busybox: %v %v", fi, err)
 	}
 	b, _ := os.ReadFile(filepath.Join(img.Dir, "etc/passwd"))
-	if !strings.HasPrefix(string(b), "root::0:0:") {
+	if !strings.HasPrefix(string(b), "root:x:0:0:") {
 		t.Errorf("passwd: %q", b)
 	}
 	b, _ = os.ReadFile(filepath.Join(img.Dir, "etc/profile"))
