@@ -2,5 +2,38 @@
 // applying defaults, validating every rule of SPEC §1 and resolving the file
 // into a Plan in which every address, device name, MAC and route is decided.
 // It never changes anything on the host; what it reads of the host (routes,
-// running labs) comes through the HostView interface.
+// running labs) comes through the HostView interface, and besides that it
+// only stats bind sources and rootfs paths.
+//
+// Two stages: the raw stage (raw.go) decodes the goccy/go-yaml AST into
+// structs that keep the line:column of every value and checks types and
+// keys; the resolve stage (resolve.go, node.go, routes.go) checks meaning,
+// allocates addresses with package ipam and builds the Plan. Every
+// violation is collected and returned at once as Errors, sorted by
+// position.
+//
+// Defensive reading: files over MaxFileSize are refused, YAML aliases,
+// merge keys and tags are refused outright (so an alias bomb cannot
+// expand), and nesting deeper than MaxDepth is refused on the token stream,
+// before the parser (whose cost grows with depth) runs.
+//
+// Choices where SPEC leaves room:
+//   - defaults: scalars and lists are replaced by a node's own value;
+//     mappings (interfaces, env, sysctls, limits) are merged key by key.
+//   - A node's interfaces are its bridge ports in file order, then its link
+//     ends in link order.
+//   - "A node on exactly one bridge with nat: true": the node has an address
+//     on exactly one nat bridge (it may be on other, non-nat bridges).
+//     nat: true requires gateway: true.
+//   - gateway/via as a node name: that node's address on the first subnet
+//     (in this node's interface order) on which both have an address. A
+//     name that is both a node and a bridge means the node.
+//   - ipv4 without a prefix length takes the bridge's; with one, it must be
+//     the bridge's.
+//   - Subnets of bridges and links are /8../30; the pool is /19 or larger.
+//   - The node name "bridge" is reserved: aliases of bridges are
+//     leolab:LAB:bridge:NAME.
+//   - Rootfs paths (directory, tarball, oci:, docker-archive:) are made
+//     absolute relative to the file and must exist; --rootfs relative to the
+//     working directory.
 package topology

@@ -1,0 +1,138 @@
+// Package graph renders a resolved topology Plan as a diagram: Graphviz dot
+// or Mermaid. Nodes and bridges are vertices; bridge ports and links are
+// edges labelled with interface names and addresses. It is pure text
+// generation and never touches the host.
+package graph
+
+import (
+	"fmt"
+	"strings"
+
+	"leolab/topology"
+)
+
+// Formats lists the formats Render accepts.
+var Formats = []string{"dot", "mermaid"}
+
+// Render draws p in format "dot" or "mermaid". The output is deterministic:
+// bridges, nodes and links in plan order.
+func Render(p *topology.Plan, format string) (string, error) {
+	switch format {
+	case "dot":
+		return dot(p), nil
+	case "mermaid":
+		return mermaid(p), nil
+	}
+	return "", fmt.Errorf("unknown graph format %q (want %s)", format, strings.Join(Formats, " or "))
+}
+
+// ifaceLabel is "eth0 172.20.1.2/24", or just the name without an address.
+func ifaceLabel(ifc topology.Interface, sep string) string {
+	if ifc.IPv4.IsValid() {
+		return ifc.Name + sep + ifc.IPv4.String()
+	}
+	return ifc.Name
+}
+
+func bridgeLabel(b topology.Bridge, sep string) string {
+	label := b.Name
+	if b.Subnet.IsValid() {
+		label += sep + b.Subnet.String()
+	}
+	if b.NAT {
+		label += sep + "nat"
+	}
+	return label
+}
+
+// linkEnds returns, for link i, the two interfaces with their node indexes.
+func linkEnds(p *topology.Plan, i int) (ends [2]topology.Interface, nodes [2]int) {
+	l := p.Links[i]
+	for e, ep := range l.Endpoints {
+		for ni, n := range p.Nodes {
+			if n.Name != ep.Node {
+				continue
+			}
+			for _, ifc := range n.Interfaces {
+				if ifc.Name == ep.Iface {
+					ends[e], nodes[e] = ifc, ni
+				}
+			}
+		}
+	}
+	return ends, nodes
+}
+
+func dotQuote(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+	return `"` + r.Replace(s) + `"`
+}
+
+func dot(p *topology.Plan) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "graph %s {\n", dotQuote(p.Name))
+	b.WriteString("  node [fontname=\"monospace\"];\n")
+	for i, br := range p.Bridges {
+		fmt.Fprintf(&b, "  b%d [shape=box, label=%s];\n", i, dotQuote(bridgeLabel(br, "\n")))
+	}
+	bridgeID := map[string]int{}
+	for i, br := range p.Bridges {
+		bridgeID[br.Name] = i
+	}
+	for i, n := range p.Nodes {
+		fmt.Fprintf(&b, "  n%d [shape=ellipse, label=%s];\n", i, dotQuote(n.Name))
+	}
+	for i, n := range p.Nodes {
+		for _, ifc := range n.Interfaces {
+			if ifc.Bridge == "" {
+				continue
+			}
+			fmt.Fprintf(&b, "  n%d -- b%d [label=%s];\n", i, bridgeID[ifc.Bridge], dotQuote(ifaceLabel(ifc, "\n")))
+		}
+	}
+	for i, l := range p.Links {
+		ends, nodes := linkEnds(p, i)
+		attrs := fmt.Sprintf("taillabel=%s, headlabel=%s", dotQuote(ifaceLabel(ends[0], "\n")), dotQuote(ifaceLabel(ends[1], "\n")))
+		if l.Subnet.IsValid() {
+			attrs += ", label=" + dotQuote(l.Subnet.String())
+		}
+		fmt.Fprintf(&b, "  n%d -- n%d [%s];\n", nodes[0], nodes[1], attrs)
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+func mermaidQuote(s string) string {
+	r := strings.NewReplacer(`"`, "#quot;", "\n", "<br/>")
+	return `"` + r.Replace(s) + `"`
+}
+
+func mermaid(p *topology.Plan) string {
+	var b strings.Builder
+	b.WriteString("graph LR\n")
+	bridgeID := map[string]int{}
+	for i, br := range p.Bridges {
+		bridgeID[br.Name] = i
+		fmt.Fprintf(&b, "  b%d[[%s]]\n", i, mermaidQuote(bridgeLabel(br, "\n")))
+	}
+	for i, n := range p.Nodes {
+		fmt.Fprintf(&b, "  n%d(%s)\n", i, mermaidQuote(n.Name))
+	}
+	for i, n := range p.Nodes {
+		for _, ifc := range n.Interfaces {
+			if ifc.Bridge == "" {
+				continue
+			}
+			fmt.Fprintf(&b, "  n%d ---|%s| b%d\n", i, mermaidQuote(ifaceLabel(ifc, " ")), bridgeID[ifc.Bridge])
+		}
+	}
+	for i, l := range p.Links {
+		ends, nodes := linkEnds(p, i)
+		label := ifaceLabel(ends[0], " ") + " — " + ifaceLabel(ends[1], " ")
+		if l.Subnet.IsValid() {
+			label = l.Subnet.String() + "\n" + label
+		}
+		fmt.Fprintf(&b, "  n%d ---|%s| n%d\n", nodes[0], mermaidQuote(label), nodes[1])
+	}
+	return b.String()
+}

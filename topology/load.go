@@ -1,0 +1,50 @@
+package topology
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// Load reads the topology file at path, refusing files over MaxFileSize
+// before reading them whole, and resolves it with Parse.
+func Load(path string, opts Options) (*Plan, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open topology: %w", err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > MaxFileSize {
+		return nil, Errors{{File: path, Msg: fmt.Sprintf("file is %d bytes; the limit is %d (1 MiB)", st.Size(), MaxFileSize)}}
+	}
+	// One byte over the limit is enough for Parse to refuse it.
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read topology %s: %w", path, err)
+	}
+	return Parse(path, data, opts)
+}
+
+// Parse validates and resolves a topology file's contents. file names the
+// file in error positions; relative paths in it (rootfs, binds) are taken
+// from its directory. An invalid file yields Errors, listing every
+// violation in file order; any other error (reading the host) is plain.
+func Parse(file string, data []byte, opts Options) (*Plan, error) {
+	d := &decoder{file: file}
+	body, ok := d.readYAML(data)
+	if !ok {
+		return nil, d.errs.sorted()
+	}
+	raw := d.decodeFile(body)
+	abs, dir := absDir(file)
+	r := &resolver{decoder: d, dir: dir, opts: opts, raw: raw}
+	plan, err := r.run()
+	if err != nil {
+		return nil, err
+	}
+	if len(d.errs) > 0 {
+		return nil, d.errs.sorted()
+	}
+	plan.File = abs
+	return plan, nil
+}

@@ -1,0 +1,130 @@
+package topology
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestNamingHelpers(t *testing.T) {
+	tag := LabTag("routing")
+	if !regexp.MustCompile(`^[0-9a-f]{6}$`).MatchString(tag) {
+		t.Fatalf("LabTag = %q", tag)
+	}
+	if got := NATChain("routing"); got != "LEOLAB-"+strings.ToUpper(tag) || len(got) > 28 {
+		t.Errorf("NATChain = %q", got)
+	}
+	if got := AliasPrefix("routing"); got != "leolab:routing:" {
+		t.Errorf("AliasPrefix = %q", got)
+	}
+	if got := NetnsName("routing", "r1"); got != "routing-r1" {
+		t.Errorf("NetnsName = %q", got)
+	}
+	if LabTag("routing") == LabTag("routing2") {
+		t.Error("different labs share a tag")
+	}
+}
+
+func TestDeviceNamesGolden(t *testing.T) {
+	p, err := Load("testdata/spec/routing.yaml", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag := LabTag("routing")
+	var got []string
+	for _, b := range p.Bridges {
+		got = append(got, b.Device, b.Alias)
+	}
+	for _, n := range p.Nodes {
+		for _, i := range n.Interfaces {
+			got = append(got, i.HostDevice, i.Alias, i.MAC)
+		}
+	}
+	want := strings.Fields(fmt.Sprintf(`
+		lb%[1]s%[2]s leolab:routing:bridge:lan
+		lb%[1]s%[3]s leolab:routing:bridge:core
+		lv%[1]s%[4]s leolab:routing:h1:eth0 %[5]s
+		lv%[1]s%[6]s leolab:routing:r1:eth0 %[7]s
+		lv%[1]s%[8]s leolab:routing:r1:eth1 %[9]s
+		lp%[1]s%[10]s leolab:routing:r1:eth2 %[11]s
+		lv%[1]s%[12]s leolab:routing:r2:eth0 %[13]s
+		lv%[1]s%[14]s leolab:routing:r2:eth2 %[15]s
+		lp%[1]s%[16]s leolab:routing:r2:eth1 %[17]s`,
+		tag, hash6("routing/bridge/lan"), hash6("routing/bridge/core"),
+		hash6("routing/h1/eth0"), mac("routing/h1/eth0"),
+		hash6("routing/r1/eth0"), mac("routing/r1/eth0"),
+		hash6("routing/r1/eth1"), mac("routing/r1/eth1"),
+		hash6("routing/link/r1/eth2"), mac("routing/r1/eth2"),
+		hash6("routing/r2/eth0"), mac("routing/r2/eth0"),
+		hash6("routing/r2/eth2"), mac("routing/r2/eth2"),
+		hash6("routing/link/r2/eth1"), mac("routing/r2/eth1"),
+	))
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("names\n got %v\nwant %v", got, want)
+	}
+	// Pinned literally: the scheme is what destroy and sweeping rely on.
+	if p.Bridges[0].Device != "lbfc6672154cab" || tag != "fc6672" {
+		t.Errorf("bridge device %s (tag %s)", p.Bridges[0].Device, tag)
+	}
+}
+
+func mac(seed string) string { return newNamer("x").mac(seed) }
+
+func TestDeviceNamesUniqueAndShort(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("name: abcdefghijklmnopqrst\nbridges:\n")
+	for i := 0; i < 40; i++ {
+		fmt.Fprintf(&b, "  Bridge-%d-with-a-long-name-xxxxx: {}\n", i)
+	}
+	b.WriteString("nodes:\n")
+	for i := 0; i < 60; i++ {
+		fmt.Fprintf(&b, "  node-%d: {interfaces: {eth0: Bridge-%d-with-a-long-name-xxxxx, eth1.100-abcde: Bridge-%d-with-a-long-name-xxxxx}}\n", i, i%40, (i+1)%40)
+	}
+	b.WriteString("links:\n")
+	for i := 0; i+1 < 60; i += 2 {
+		fmt.Fprintf(&b, "  - endpoints: [node-%d:p, node-%d:p]\n", i, i+1)
+	}
+	p := mustParse(t, b.String(), Options{})
+	seen := map[string]bool{}
+	check := func(kind, name string, max int) {
+		if len(name) > max || len(name) == 0 {
+			t.Errorf("%s name %q is %d bytes", kind, name, len(name))
+		}
+		if seen[name] {
+			t.Errorf("%s name %q used twice", kind, name)
+		}
+		seen[name] = true
+	}
+	macRE := regexp.MustCompile(`^02(:[0-9a-f]{2}){5}$`)
+	for _, br := range p.Bridges {
+		check("bridge", br.Device, 15)
+		check("alias", br.Alias, 128)
+	}
+	for _, n := range p.Nodes {
+		check("netns", NetnsName(p.Name, n.Name), 255)
+		for _, i := range n.Interfaces {
+			check("device", i.HostDevice, 15)
+			check("alias", i.Alias, 128)
+			check("mac", i.MAC, 17)
+			if !macRE.MatchString(i.MAC) {
+				t.Errorf("mac %s is not locally administered unicast", i.MAC)
+			}
+		}
+	}
+}
+
+func TestNamerRehashesCollisions(t *testing.T) {
+	n := newNamer("lab")
+	first := n.device(PortDevPrefix, "same")
+	second := n.device(PortDevPrefix, "same")
+	if first == second || len(second) != 14 || !strings.HasPrefix(second, "lv"+LabTag("lab")) {
+		t.Errorf("collision not avoided: %s %s", first, second)
+	}
+	if again := newNamer("lab"); again.device(PortDevPrefix, "same") != first || again.device(PortDevPrefix, "same") != second {
+		t.Error("rehashing is not deterministic")
+	}
+	if a, b := n.mac("m"), n.mac("m"); a == b {
+		t.Errorf("mac collision not avoided: %s", a)
+	}
+}

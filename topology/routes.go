@@ -1,0 +1,161 @@
+package topology
+
+import (
+	"net/netip"
+	"strings"
+
+	"leolab/ipam"
+)
+
+var defaultRoute = netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+
+// resolveRoutes decides a node's routes: the default route from gateway
+// (or, failing that, via the .1 of its only nat bridge, SPEC §3), then
+// routes in file order.
+func (r *resolver) resolveRoutes(n *nodeState) {
+	rn := n.raw
+	seen := map[netip.Prefix]int{}
+	if rn.gateway.set {
+		if via, ok := r.resolveVia(n, rn.gateway, "gateway"); ok {
+			n.out.Routes = append(n.out.Routes, Route{To: defaultRoute, Via: via})
+			seen[defaultRoute] = rn.gateway.pos.line
+		}
+	}
+	for _, rr := range rn.routes {
+		if !rr.to.set || !rr.via.set {
+			continue // reported while decoding
+		}
+		to, err := parseRouteTo(rr.to.v)
+		if err != nil {
+			r.errAt(rr.to.pos, "%v", err)
+			continue
+		}
+		if line, dup := seen[to]; dup {
+			r.errAt(rr.to.pos, "route to %s is already set at line %d", rr.to.v, line)
+			continue
+		}
+		seen[to] = rr.to.pos.line
+		if via, ok := r.resolveVia(n, rr.via, "via"); ok {
+			n.out.Routes = append(n.out.Routes, Route{To: to, Via: via})
+		}
+	}
+	if _, has := seen[defaultRoute]; !has {
+		if via, ok := natGateway(n); ok {
+			n.out.Routes = append([]Route{{To: defaultRoute, Via: via}}, n.out.Routes...)
+		}
+	}
+}
+
+// natGateway is the .1 of the node's only nat bridge, if it has exactly one
+// nat bridge on which it has an address.
+func natGateway(n *nodeState) (netip.Addr, bool) {
+	var found *bridgeState
+	for _, ifc := range n.ifaces {
+		b := ifc.bridge
+		if b == nil || !b.out.NAT || !ifc.addr.IsValid() || !b.out.Gateway.IsValid() || b == found {
+			continue
+		}
+		if found != nil {
+			return netip.Addr{}, false
+		}
+		found = b
+	}
+	if found == nil {
+		return netip.Addr{}, false
+	}
+	return found.out.Gateway, true
+}
+
+// resolveVia turns a gateway or via value into an address: an IP on a
+// subnet the node is attached to, a node name (that node's address on the
+// first subnet both share) or a bridge name (its .1).
+func (r *resolver) resolveVia(n *nodeState, v sval, key string) (netip.Addr, bool) {
+	if a, err := netip.ParseAddr(v.v); err == nil {
+		return r.viaAddr(n, v, key, a)
+	}
+	if other := r.nodes[v.v]; other != nil {
+		return r.viaNode(n, other, v, key)
+	}
+	if b := r.bridges[v.v]; b != nil {
+		return r.viaBridge(n, v, key, b)
+	}
+	if nodeNameRE.MatchString(v.v) {
+		r.errAt(v.pos, "%s %q is not an IPv4 address, a node or a bridge", key, v.v)
+	} else {
+		r.errAt(v.pos, "%s %q is not an IPv4 address", key, v.v)
+	}
+	return netip.Addr{}, false
+}
+
+func (r *resolver) viaAddr(n *nodeState, v sval, key string, a netip.Addr) (netip.Addr, bool) {
+	name := n.out.Name
+	if !a.Is4() {
+		r.errAt(v.pos, "%s %s is not IPv4", key, a)
+		return netip.Addr{}, false
+	}
+	for _, ifc := range n.ifaces {
+		p := ifc.addr
+		if !p.IsValid() || !p.Contains(a) {
+			continue
+		}
+		switch a {
+		case p.Addr():
+			r.errAt(v.pos, "%s %s is %s's own address", key, a, name)
+		case ipam.Network(p), ipam.Broadcast(p):
+			r.errAt(v.pos, "%s %s is not a host address of %s", key, a, p.Masked())
+		default:
+			return a, true
+		}
+		return netip.Addr{}, false
+	}
+	var subnets []string
+	for _, ifc := range n.ifaces {
+		if ifc.addr.IsValid() {
+			if len(subnets) == 4 {
+				subnets = append(subnets, "…")
+				break
+			}
+			subnets = append(subnets, ifc.addr.Masked().String())
+		}
+	}
+	if len(subnets) == 0 {
+		r.errAt(v.pos, "%s %s is not reachable: %s has no address", key, a, name)
+	} else {
+		r.errAt(v.pos, "%s %s is not on a subnet %s is attached to (%s)", key, a, name, strings.Join(subnets, ", "))
+	}
+	return netip.Addr{}, false
+}
+
+func (r *resolver) viaNode(n, other *nodeState, v sval, key string) (netip.Addr, bool) {
+	if other == n {
+		r.errAt(v.pos, "%s %s is the node itself", key, v.v)
+		return netip.Addr{}, false
+	}
+	theirs := map[netip.Prefix]netip.Addr{}
+	for i := len(other.ifaces) - 1; i >= 0; i-- { // backwards: the first one wins
+		if p := other.ifaces[i].addr; p.IsValid() {
+			theirs[p.Masked()] = p.Addr()
+		}
+	}
+	for _, mine := range n.ifaces {
+		if a, ok := theirs[mine.addr.Masked()]; ok && mine.addr.IsValid() {
+			return a, true
+		}
+	}
+	r.errAt(v.pos, "%s %s: nodes %s and %s share no subnet on which both have an address", key, v.v, n.out.Name, other.out.Name)
+	return netip.Addr{}, false
+}
+
+func (r *resolver) viaBridge(n *nodeState, v sval, key string, b *bridgeState) (netip.Addr, bool) {
+	if !b.out.Gateway.IsValid() {
+		r.errAt(v.pos, "%s %s: bridge %s has no .1 (gateway: false)", key, v.v, b.out.Name)
+		return netip.Addr{}, false
+	}
+	for _, ifc := range n.ifaces {
+		if ifc.bridge == b && ifc.addr.IsValid() {
+			return b.out.Gateway, true
+		}
+	}
+	r.errAt(v.pos, "%s %s: node %s has no address on bridge %s", key, v.v, n.out.Name, b.out.Name)
+	return netip.Addr{}, false
+}
