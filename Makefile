@@ -3,7 +3,7 @@ BIN     := bin/leolab
 PKGS    := ./...
 DEMO    := labs/examples/demo.yaml
 
-.PHONY: build test lint demo bench deps clean
+.PHONY: build test lint demo bench deps clean man
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN) .
@@ -35,6 +35,12 @@ demo: deps build
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./topology/ ./ipam/ ./labs/
+
+# man regenerates docs/man from the commands' own help (cobra/doc), dated
+# by the last commit and with the default --root, so reruns change nothing.
+man: build
+	rm -rf docs/man
+	LEOLAB_ROOT= SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || date +%s) ./$(BIN) gen-man docs/man
 
 clean:
 	rm -rf bin

@@ -10,13 +10,15 @@ import (
 
 func newImageCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
-		Use:   "image (ls|rm|prune)",
-		Short: "Manage the root filesystem image cache",
+		Use:     "image (ls|rm|prune)",
+		Short:   "Manage the root filesystem image cache",
+		Example: "  leolab image ls\n  leolab image rm 3f2a9c\n  leolab image prune",
 	}
 	c.AddCommand(&cobra.Command{
-		Use:   "ls",
-		Short: "List cached images: source, digest, size, last used",
-		Args:  exactArgs(0),
+		Use:     "ls",
+		Short:   "List cached images: source, digest, size, last used",
+		Example: "  leolab image ls",
+		Args:    exactArgs(0),
 		RunE: func(c *cobra.Command, _ []string) error {
 			infos, err := g.manager(c).Images().List()
 			if err != nil {
@@ -32,6 +34,7 @@ func newImageCmd(g *globals) *cobra.Command {
 	}, &cobra.Command{
 		Use:     "rm DIGEST",
 		Short:   "Remove one cached image (by digest prefix)",
+		Example: "  leolab image rm 3f2a9c",
 		Args:    exactArgs(1),
 		PreRunE: requireRoot,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -40,6 +43,7 @@ func newImageCmd(g *globals) *cobra.Command {
 	}, &cobra.Command{
 		Use:     "prune",
 		Short:   "Remove every cached image no deployed lab uses",
+		Example: "  leolab image prune",
 		Args:    exactArgs(0),
 		PreRunE: requireRoot,
 		RunE: func(c *cobra.Command, _ []string) error {

@@ -11,9 +11,10 @@ import (
 func newListCmd(g *globals) *cobra.Command {
 	var format string
 	c := &cobra.Command{
-		Use:   "list",
-		Short: "List deployed labs, one a line",
-		Args:  exactArgs(0),
+		Use:     "list",
+		Short:   "List deployed labs, one a line",
+		Example: "  leolab list\n  leolab list --format json",
+		Args:    exactArgs(0),
 		RunE: func(c *cobra.Command, _ []string) error {
 			m := g.manager(c)
 			switch format {

@@ -71,6 +71,10 @@ func newRoot(g *globals) *cobra.Command {
 		Long: `leolab deploys network labs from a topology file: every node is a process tree in
 its own namespaces with its own root filesystem, wired with veth pairs to Linux
 bridges or straight to other nodes.`,
+		Example: `  leolab deploy labs/examples/two-lans.yaml
+  leolab exec a1 -- ping -c 3 b1
+  leolab pingall two-lans
+  leolab destroy --lab two-lans`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
@@ -89,7 +93,9 @@ bridges or straight to other nodes.`,
 		newValidateCmd(g), newGraphCmd(g), newDeployCmd(g), newDestroyCmd(g),
 		newInspectCmd(g), newListCmd(g), newExecCmd(g), newShellCmd(g),
 		newNetemCmd(g), newLinkCmd(g), newImageCmd(g), newPingallCmd(g),
+		newGenManCmd(),
 	)
+	addCompletion(root, g)
 	return root
 }
 

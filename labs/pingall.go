@@ -59,9 +59,24 @@ func pingPairs(p *topology.Plan) [][2]*topology.Node {
 	return pairs
 }
 
-// PrintPingAll writes a Mininet-style matrix and a loss summary; it returns
-// how many pings were lost.
-func PrintPingAll(w io.Writer, results []PingResult) int {
+// ANSI colours for PrintPingAll; callers decide whether the output is a
+// terminal that wants them (NO_COLOR).
+const (
+	colorRed   = "\x1b[31m"
+	colorGreen = "\x1b[32m"
+	colorReset = "\x1b[0m"
+)
+
+// PrintPingAll writes a Mininet-style matrix and a loss summary, lost pings
+// and a lossy summary in red and a clean one in green when color is set;
+// it returns how many pings were lost.
+func PrintPingAll(w io.Writer, results []PingResult, color bool) int {
+	paint := func(s, c string) string {
+		if !color {
+			return s
+		}
+		return c + s + colorReset
+	}
 	var order []string
 	seen := map[string]bool{}
 	row := map[string][]string{}
@@ -73,7 +88,7 @@ func PrintPingAll(w io.Writer, results []PingResult) int {
 		}
 		mark := r.To
 		if !r.OK {
-			mark = "X"
+			mark = paint("X", colorRed)
 			lost++
 		}
 		row[r.From] = append(row[r.From], mark)
@@ -85,6 +100,12 @@ func PrintPingAll(w io.Writer, results []PingResult) int {
 	if len(results) > 0 {
 		pct = 100 * float64(lost) / float64(len(results))
 	}
-	fmt.Fprintf(w, "*** Results: %.0f%% dropped (%d/%d received)\n", pct, len(results)-lost, len(results))
+	summary := fmt.Sprintf("*** Results: %.0f%% dropped (%d/%d received)", pct, len(results)-lost, len(results))
+	if lost > 0 {
+		summary = paint(summary, colorRed)
+	} else {
+		summary = paint(summary, colorGreen)
+	}
+	fmt.Fprintln(w, summary)
 	return lost
 }

@@ -88,7 +88,27 @@ func (m *Manager) SetLink(lab, target string, up bool) error {
 	if r.ifc.Bridge != "" {
 		return bridge.SetLinkUp(r.peerNS, r.peerDev, up)
 	}
-	return multierror.Append(nil, bridge.SetLinkUp(r.nodeNS, r.ifc.Name, up), bridge.SetLinkUp(r.peerNS, r.peerDev, up)).ErrorOrNil()
+	errs := multierror.Append(nil, bridge.SetLinkUp(r.nodeNS, r.ifc.Name, up), bridge.SetLinkUp(r.peerNS, r.peerDev, up))
+	if up && errs.ErrorOrNil() == nil {
+		// Taking a node's own interface down made the kernel drop every route
+		// through it: put both nodes' planned routes back.
+		peerNode, _, _ := strings.Cut(r.ifc.Peer, ":")
+		errs = multierror.Append(errs, reapplyRoutes(r.st, r.node.Name), reapplyRoutes(r.st, peerNode))
+	}
+	return errs.ErrorOrNil()
+}
+
+func reapplyRoutes(st *State, nodeName string) error {
+	for _, n := range st.Plan.Nodes {
+		if n.Name == nodeName {
+			ns := &bridge.NodeNS{Path: netnsPath(st.Plan.Name, n.Name)}
+			defer ns.Close()
+			if err := bridge.SetupNode(ns, n); err != nil {
+				return fmt.Errorf("node %s: restore routes: %w", n.Name, err)
+			}
+		}
+	}
+	return nil
 }
 
 // NetemFromFlags builds impairments from `netem set` flags.

@@ -35,7 +35,7 @@ func Parse(file string, data []byte, opts Options) (*Plan, error) {
 	if !ok {
 		return nil, d.errs.sorted()
 	}
-	raw := d.decodeFile(body)
+	raw := d.decodeAny(body, opts) // leolab's format, or containerlab's (clab.go)
 	abs, dir := absDir(file)
 	r := &resolver{decoder: d, dir: dir, opts: opts, raw: raw}
 	plan, err := r.run()

@@ -1,0 +1,144 @@
+package cmd
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+
+	"leolab/labs"
+)
+
+// run executes the CLI in-process with a private root and returns its
+// stdout, stderr and exit status.
+func run(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	g := &globals{}
+	root := newRoot(g)
+	var out, errb bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	root.SetArgs(append([]string{"--root", t.TempDir()}, args...))
+	code := exitStatus(root.Execute(), &errb)
+	return out.String(), errb.String(), code
+}
+
+// TestEveryVerbHasExamples: --help shows examples on every verb.
+func TestEveryVerbHasExamples(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Name() != "help" && strings.TrimSpace(c.Example) == "" {
+			t.Errorf("%q has no Example", c.CommandPath())
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRoot(&globals{}))
+}
+
+func TestCompletionScripts(t *testing.T) {
+	for shell, marker := range map[string]string{"bash": "__start_leolab", "zsh": "#compdef leolab", "fish": "complete -c leolab"} {
+		out, errOut, code := run(t, "completion", shell)
+		if code != 0 || !strings.Contains(out, marker) {
+			t.Errorf("completion %s: exit %d, %q not in output (stderr %s)", shell, code, marker, errOut)
+		}
+	}
+	if _, _, code := run(t, "completion", "tcsh"); code != 2 {
+		t.Errorf("completion tcsh: exit %d, want 2", code)
+	}
+}
+
+// TestNodeNameCompletion asks cobra's hidden __complete verb what it would
+// offer after exec; with no running lab, nothing and no host files.
+func TestNodeNameCompletion(t *testing.T) {
+	out, _, code := run(t, "__complete", "exec", "")
+	if code != 0 || !strings.HasPrefix(strings.TrimSpace(out), ":4") {
+		t.Errorf("__complete exec with no labs: exit %d\n%s", code, out)
+	}
+}
+
+func TestNodeNamesOfLabs(t *testing.T) {
+	views := []labs.LabView{
+		{Name: "a", Nodes: []labs.NodeView{{Name: "h1"}, {Name: "r1"}}},
+		{Name: "b", Nodes: []labs.NodeView{{Name: "h1"}}},
+	}
+	got := strings.Join(nodeCandidates(views, ""), " ")
+	if want := "a/h1 a/r1 b/h1 r1"; got != want {
+		t.Errorf("candidates = %q, want %q", got, want)
+	}
+	got = strings.Join(nodeCandidates(views, "b"), " ")
+	if want := "h1"; got != want {
+		t.Errorf("candidates with --lab b = %q, want %q", got, want)
+	}
+}
+
+func TestGraphSVGWithoutDot(t *testing.T) {
+	t.Setenv("PATH", t.TempDir()) // no dot here
+	topo := filepath.Join(t.TempDir(), "g.yaml")
+	if err := os.WriteFile(topo, []byte("name: g\nbridges: {lan: {}}\nnodes: {h1: {interfaces: {eth0: lan}}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := run(t, "graph", "--format", "svg", topo)
+	if code != 1 || !strings.Contains(errOut, "apt-get install graphviz") {
+		t.Errorf("graph svg without dot: exit %d\n%s", code, errOut)
+	}
+	out, _, code := run(t, "graph", "--format", "mermaid", topo)
+	if code != 0 || !strings.Contains(out, "h1") {
+		t.Errorf("graph mermaid: exit %d\n%s", code, out)
+	}
+	if _, _, code := run(t, "graph", "--lab", "g", topo); code != 2 {
+		t.Errorf("graph with both FILE and --lab: exit %d, want 2", code)
+	}
+	if _, errOut, code := run(t, "graph", "--lab", "nosuch"); code != 1 || !strings.Contains(errOut, "no lab named nosuch") {
+		t.Errorf("graph --lab of no lab: exit %d\n%s", code, errOut)
+	}
+}
+
+func TestGenMan(t *testing.T) {
+	dir := t.TempDir()
+	if _, errOut, code := run(t, "gen-man", dir); code != 0 {
+		t.Fatalf("gen-man: exit %d\n%s", code, errOut)
+	}
+	for _, page := range []string{"leolab.1", "leolab-deploy.1", "leolab-image-prune.1", "leolab-completion.1"} {
+		data, err := os.ReadFile(filepath.Join(dir, page))
+		if err != nil || !bytes.Contains(data, []byte(".SH EXAMPLE")) {
+			t.Errorf("man page %s: %v (has EXAMPLE section: %v)", page, err, bytes.Contains(data, []byte(".SH EXAMPLE")))
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "leolab-gen-man.1")); err == nil {
+		t.Error("the hidden gen-man verb got a man page")
+	}
+}
+
+func TestUseColor(t *testing.T) {
+	var buf bytes.Buffer
+	if useColor(&buf) {
+		t.Error("colour on a buffer")
+	}
+	t.Setenv("NO_COLOR", "1")
+	if useColor(os.Stdout) {
+		t.Error("colour with NO_COLOR set")
+	}
+}
+
+func TestPingAllColour(t *testing.T) {
+	results := []labs.PingResult{{From: "a", To: "b", OK: true}, {From: "b", To: "a"}}
+	var plain, color bytes.Buffer
+	if lost := labs.PrintPingAll(&plain, results, false); lost != 1 {
+		t.Errorf("lost = %d, want 1", lost)
+	}
+	labs.PrintPingAll(&color, results, true)
+	if strings.Contains(plain.String(), "\x1b[") {
+		t.Errorf("escape codes without colour:\n%q", plain.String())
+	}
+	if !strings.Contains(color.String(), "\x1b[31mX\x1b[0m") {
+		t.Errorf("lost ping not red:\n%q", color.String())
+	}
+	if !strings.Contains(plain.String(), "b -> X\n*** Results: 50% dropped (1/2 received)\n") {
+		t.Errorf("matrix:\n%s", plain.String())
+	}
+}
