@@ -3,7 +3,7 @@ BIN     := bin/leolab
 PKGS    := ./...
 DEMO    := labs/examples/demo.yaml
 
-.PHONY: build test lint demo bench deps clean man
+.PHONY: build test lint demo bench deps clean soak man
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN) .
@@ -29,6 +29,11 @@ lint:
 test: deps lint build
 	$(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -v /e2e$$)
 	$(GO) test -count=1 -timeout 40m ./e2e/
+
+# soak: 200 deploy/destroy cycles of a 20-node lab; leolab's fds, the host's
+# links and mounts must stay flat (make test runs a 10-cycle version).
+soak: deps build
+	LEOLAB_SOAK_CYCLES=200 $(GO) test -count=1 -timeout 60m -run '^TestSoak$$' -v ./e2e/
 
 demo: deps build
 	./scripts/demo.sh

@@ -13,13 +13,18 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/vishvananda/netlink"
+
+	"leolab/topology"
 )
 
 // binary is the leolab binary under test, built once with the fault hook.
@@ -50,6 +55,109 @@ func TestMain(m *testing.M) {
 type env struct {
 	t    *testing.T
 	root string
+
+	mu   sync.Mutex
+	labs map[string]bool // lab names this test deploys (see own)
+}
+
+// own declares lab names this test deploys. Host objects that provably
+// belong to some other lab (another test or user of this host deploying
+// under another root at the same time) are left out of the snapshot diff;
+// everything of an owned lab, and everything attributable to no lab, must
+// come back exactly. writeTopo declares the file's name by itself.
+func (e *env) own(labs ...string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, l := range labs {
+		e.labs[l] = true
+	}
+}
+
+func (e *env) owns(lab string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.labs[lab]
+}
+
+// ownsNetns reports whether a /run/netns name is one of an owned lab's
+// (LAB-NODE or the isolated lab's leolab-LAB).
+func (e *env) ownsNetns(name string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for l := range e.labs {
+		if strings.HasPrefix(name, l+"-") || name == "leolab-"+l {
+			return true
+		}
+	}
+	return false
+}
+
+// sharedHost is set (LEOLAB_E2E_SHARED_HOST=1) when other agents or test
+// runs work on this host at the same time: the diff then only holds items
+// attributable to this test's labs or root, since links and processes
+// others create without a leolab mark cannot be told apart.
+var sharedHost = os.Getenv("LEOLAB_E2E_SHARED_HOST") == "1"
+
+// foreign reports whether a snapshot item belongs to someone else: a lab
+// this test does not own or, on a shared host, no lab at all.
+func (e *env) foreign(kind, item string) bool {
+	if sharedHost && kind != "files" && !e.attributable(kind, item) {
+		return true
+	}
+	return e.otherLab(kind, item)
+}
+
+// attributable reports whether an item carries a leolab mark.
+func (e *env) attributable(kind, item string) bool {
+	switch kind {
+	case "links":
+		return strings.Contains(item, " leolab:")
+	case "processes":
+		return strings.Contains(item, " [lab=")
+	case "mounts":
+		return strings.HasPrefix(item, "/run/netns/") || strings.HasPrefix(item, e.root)
+	case "iptables":
+		return strings.Contains(item, "LEOLAB")
+	}
+	return true // netns, cgroups: only leolab's are listed
+}
+
+func (e *env) otherLab(kind, item string) bool {
+	switch kind {
+	case "links":
+		_, alias, _ := strings.Cut(item, " ")
+		if rest, ok := strings.CutPrefix(alias, "leolab:"); ok {
+			lab, _, _ := strings.Cut(rest, ":")
+			return !e.owns(lab)
+		}
+	case "netns":
+		return !e.ownsNetns(item)
+	case "mounts":
+		if name, ok := strings.CutPrefix(strings.Fields(item)[0], "/run/netns/"); ok {
+			return !e.ownsNetns(name)
+		}
+	case "iptables":
+		if !strings.Contains(item, "LEOLAB-") {
+			return false
+		}
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		for l := range e.labs {
+			if strings.Contains(item, topology.NATChain(l)) {
+				return false
+			}
+		}
+		return true
+	case "processes":
+		if _, lab, ok := strings.Cut(item, " [lab="); ok {
+			return !e.owns(strings.TrimSuffix(lab, "]"))
+		}
+	case "cgroups":
+		_, rest, _ := strings.Cut(item, "/leolab/")
+		lab, _, _ := strings.Cut(rest, "/")
+		return lab == "" || !e.owns(lab) // the shared leolab/ parent, or another lab's
+	}
+	return false
 }
 
 func newEnv(t *testing.T) *env {
@@ -57,7 +165,7 @@ func newEnv(t *testing.T) *env {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root")
 	}
-	e := &env{t: t, root: t.TempDir()}
+	e := &env{t: t, root: t.TempDir(), labs: map[string]bool{}}
 	// t.TempDir's parent is 0700; user-namespace nodes need to traverse it.
 	os.Chmod(filepath.Dir(e.root), 0o711)
 	before := takeSnapshot(t, e.root)
@@ -66,7 +174,7 @@ func newEnv(t *testing.T) *env {
 			e.run("destroy", "--all", "--cleanup") // best effort, so one failure does not cascade
 		}
 		after := takeSnapshot(t, e.root)
-		if diff := before.diff(after); diff != "" {
+		if diff := before.diff(after, e.foreign); diff != "" {
 			t.Errorf("host not returned to its prior state:\n%s", diff)
 		}
 	})
@@ -113,9 +221,15 @@ func (e *env) must(args ...string) string {
 	return r.stdout
 }
 
-// writeTopo writes a topology file into the test's temp dir.
+var topoName = regexp.MustCompile(`(?m)^name: *"?([a-z][a-z0-9-]*)`)
+
+// writeTopo writes a topology file into the test's temp dir and declares
+// its lab name as the test's own.
 func (e *env) writeTopo(name, text string) string {
 	e.t.Helper()
+	if m := topoName.FindStringSubmatch(text); m != nil {
+		e.own(m[1])
+	}
 	path := filepath.Join(e.t.TempDir(), name)
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		e.t.Fatal(err)
@@ -139,7 +253,9 @@ func takeSnapshot(t *testing.T, root string) snapshot {
 	}
 }
 
-func (s snapshot) diff(o snapshot) string {
+// diff lists what differs between s and o, except items skip says belong
+// to someone else.
+func (s snapshot) diff(o snapshot, skip func(kind, item string) bool) string {
 	var b strings.Builder
 	keys := make([]string, 0, len(s))
 	for k := range s {
@@ -149,12 +265,12 @@ func (s snapshot) diff(o snapshot) string {
 	for _, k := range keys {
 		was, now := set(s[k]), set(o[k])
 		for _, v := range o[k] {
-			if !was[v] {
+			if !was[v] && !skip(k, v) {
 				fmt.Fprintf(&b, "  %s: + %s\n", k, v)
 			}
 		}
 		for _, v := range s[k] {
-			if !now[v] {
+			if !now[v] && !skip(k, v) {
 				fmt.Fprintf(&b, "  %s: - %s\n", k, v)
 			}
 		}
@@ -172,6 +288,9 @@ func set(xs []string) map[string]bool {
 
 func links(t *testing.T) []string {
 	ls, err := netlink.LinkList()
+	for i := 0; i < 20 && errors.Is(err, netlink.ErrDumpInterrupted); i++ {
+		ls, err = netlink.LinkList() // links changed during the dump: read again
+	}
 	if err != nil {
 		t.Fatalf("list links: %v", err)
 	}
@@ -237,7 +356,8 @@ func mounts() []string {
 }
 
 // foreignPidnsProcs lists processes living in another PID namespace than
-// ours: every node process is one.
+// ours: every node process is one. Each is tagged with the lab of the
+// leolab-init it descends from, when it does.
 func foreignPidnsProcs() []string {
 	self, err := os.Readlink("/proc/self/ns/pid")
 	if err != nil {
@@ -253,9 +373,50 @@ func foreignPidnsProcs() []string {
 			continue // a zombie holds no namespace or memory, only a pid until the host's init reaps it
 		}
 		cmd, _ := os.ReadFile("/proc/" + pid + "/cmdline")
-		out = append(out, pid+" "+strings.ReplaceAll(string(cmd), "\x00", " "))
+		item := pid + " " + strings.ReplaceAll(string(cmd), "\x00", " ")
+		if lab := initLabOf(pid); lab != "" {
+			item += " [lab=" + lab + "]"
+		}
+		out = append(out, item)
 	}
 	return out
+}
+
+// initLabOf walks pid's ancestors up to a node init and returns its lab.
+func initLabOf(pid string) string {
+	for range 64 {
+		cmd, err := os.ReadFile("/proc/" + pid + "/cmdline")
+		if err != nil {
+			return ""
+		}
+		if args := strings.Split(string(cmd), "\x00"); args[0] == "leolab-init" && len(args) > 1 {
+			return args[1]
+		}
+		ppid := parentOf(pid)
+		if ppid <= 1 {
+			return ""
+		}
+		pid = strconv.Itoa(ppid)
+	}
+	return ""
+}
+
+// parentOf reads the parent pid from /proc/PID/stat (0 if unknown).
+func parentOf(pid string) int {
+	stat, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(stat[i+1:]))
+	if len(f) < 2 {
+		return 0
+	}
+	n, _ := strconv.Atoi(f[1])
+	return n
 }
 
 func leolabCgroups() []string {

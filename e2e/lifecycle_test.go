@@ -31,6 +31,7 @@ func topoNamed(name string) string { return strings.Replace(twoHosts, "%s", name
 // LAN and across a router, inspect, destroy, nothing left.
 func TestDemoLabPingAcrossRouter(t *testing.T) {
 	e := newEnv(t)
+	e.own("demo")
 	topo, _ := filepath.Abs("../labs/examples/demo.yaml")
 	e.must("deploy", topo)
 	e.must("exec", "h1", "--", "ping", "-c", "1", "-W", "2", "h2")

@@ -3,6 +3,7 @@ package labs
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -17,6 +18,9 @@ var ErrLocked = errors.New("locked by another leolab process")
 type fileLock struct {
 	f    *os.File
 	path string
+	// stale, when set, reports at unlock time that the lock guards nothing
+	// any more (its lab has no directory), so the file goes too.
+	stale func() bool
 }
 
 // lockFile takes an exclusive flock on path, creating it. With wait false it
@@ -70,13 +74,15 @@ func sameFile(f *os.File, path string) bool {
 	return os.SameFile(a, b)
 }
 
-// unlock releases the lock; with remove it first deletes the lock file
-// (used when the lab is gone, so no lock file outlives it).
+// unlock releases the lock; with remove, or when the lock has gone stale,
+// it first deletes the lock file (the lab is gone, or was never created, so
+// no lock file outlives it). Deleting while still holding the flock is safe:
+// lockFile re-checks the path after locking.
 func (l *fileLock) unlock(remove bool) {
 	if l == nil {
 		return
 	}
-	if remove {
+	if remove || l.stale != nil && l.stale() {
 		os.Remove(l.path)
 	}
 	l.f.Close()
@@ -87,7 +93,16 @@ func (m *Manager) lockLab(lab string) (*fileLock, error) {
 	if errors.Is(err, ErrLocked) {
 		return nil, fmt.Errorf("lab %s is %w (a deploy or destroy of it is running)", lab, err)
 	}
-	return l, err
+	if err != nil {
+		return nil, err
+	}
+	// A deploy refused before its state was written (a subnet taken on the
+	// host, say) leaves no lab, and so must leave no lock file either.
+	l.stale = func() bool {
+		_, err := os.Lstat(m.labDir(lab))
+		return errors.Is(err, fs.ErrNotExist)
+	}
+	return l, nil
 }
 
 // lockIPAM serialises planning across labs so parallel deploys of

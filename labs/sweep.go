@@ -114,6 +114,9 @@ func orphanLabNames(known map[string]bool) ([]string, error) {
 		found[p.lab] = true
 	}
 	links, err := netlink.LinkList()
+	for i := 0; i < 20 && errors.Is(err, netlink.ErrDumpInterrupted); i++ {
+		links, err = netlink.LinkList() // links changed during the dump: read again
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -137,6 +140,23 @@ func orphanLabNames(known map[string]bool) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// otherRootOf returns the console log of a live init of lab that writes
+// under another leolab root than labDir's, or "". A node init's stdout is
+// ROOT/labs/LAB/nodes/NODE/console.log, so a lab deployed with another
+// --root on the same host is told apart from a true orphan of this one.
+func otherRootOf(lab, labDir string) string {
+	for _, p := range findInits() {
+		if p.lab != lab {
+			continue
+		}
+		log, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(p.pid), "fd", "1"))
+		if err == nil && strings.HasSuffix(log, "/console.log") && !strings.HasPrefix(log, labDir+"/") {
+			return log
+		}
+	}
+	return ""
 }
 
 func labOfAlias(alias string) (string, bool) {

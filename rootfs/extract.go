@@ -20,6 +20,11 @@ var errEscape = errors.New("leads out of the image")
 
 const maxSymlinkHops = 40
 
+// maxNameLen is PATH_MAX: no longer entry name or link target can be used
+// in the node anyway, and one would otherwise let a single entry create
+// thousands of nested directories.
+const maxNameLen = 4096
+
 // extractor writes tar streams into one image tree. Every file operation
 // goes through os.Root (which refuses to leave the tree); on top of that,
 // parent directories are resolved here component by component with chroot
@@ -101,6 +106,9 @@ func (x *extractor) apply(tr *tar.Reader) error {
 func cleanName(name string) (string, error) {
 	if strings.IndexByte(name, 0) >= 0 {
 		return "", errors.New("name contains a NUL byte")
+	}
+	if len(name) > maxNameLen {
+		return "", fmt.Errorf("name is %d bytes, longer than PATH_MAX (%d)", len(name), maxNameLen)
 	}
 	var parts []string
 	for _, p := range strings.Split(name, "/") {
@@ -214,6 +222,10 @@ func (x *extractor) walk(dir string, create bool) (string, error) {
 		fi, err := x.root.Lstat(next)
 		switch {
 		case errors.Is(err, fs.ErrNotExist) && create:
+			// Implied directories count as entries: the limit bounds inodes made.
+			if x.entries++; x.entries > x.maxEntries {
+				return "", fmt.Errorf("archive makes more than %d entries (the limit)", x.maxEntries)
+			}
 			if err := x.root.Mkdir(next, 0o755); err != nil {
 				return "", fmt.Errorf("create directory %s: %w", next, err)
 			}
@@ -346,6 +358,9 @@ func (x *extractor) writeFile(target string, hdr *tar.Header, r io.Reader) error
 }
 
 func (x *extractor) symlink(target string, hdr *tar.Header) error {
+	if len(hdr.Linkname) > maxNameLen {
+		return fmt.Errorf("symlink target is %d bytes, longer than PATH_MAX (%d)", len(hdr.Linkname), maxNameLen)
+	}
 	if _, err := x.clear(target, false); err != nil {
 		return err
 	}

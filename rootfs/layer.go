@@ -86,7 +86,9 @@ func overlayMounts(lower, nodeDir string) ([]mountspec.Mount, error) {
 	if err := os.Mkdir(work, 0o700); err != nil {
 		return nil, fmt.Errorf("create overlay work: %w", err)
 	}
-	return []mountspec.Mount{{Source: "overlay", FSType: "overlay", Data: data}}, nil
+	// nodev: a node keeps CAP_MKNOD (Docker's default set), so a device
+	// node it creates in its root must not open the host's devices.
+	return []mountspec.Mount{{Source: "overlay", FSType: "overlay", Flags: unix.MS_NODEV, Data: data}}, nil
 }
 
 func copyMounts(src, nodeDir string) ([]mountspec.Mount, error) {
@@ -95,7 +97,8 @@ func copyMounts(src, nodeDir string) ([]mountspec.Mount, error) {
 		_ = removeTree(dst)
 		return nil, fmt.Errorf("copy image %s: %w", src, err)
 	}
-	return []mountspec.Mount{{Source: dst, Flags: unix.MS_BIND}}, nil
+	// A bind takes its flags from a remount; nodev as for the overlay.
+	return []mountspec.Mount{{Source: dst, Flags: unix.MS_BIND, Remount: unix.MS_BIND | unix.MS_REMOUNT | unix.MS_NODEV}}, nil
 }
 
 type overlayProbe struct {
