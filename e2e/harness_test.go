@@ -60,9 +60,10 @@ type env struct {
 	labs map[string]bool // lab names this test deploys (see own)
 }
 
-// own declares lab names this test deploys. Host objects that provably
-// belong to some other lab (another test or user of this host deploying
-// under another root at the same time) are left out of the snapshot diff;
+// own declares lab names this test deploys. On a shared host
+// (LEOLAB_E2E_SHARED_HOST=1) host objects that provably belong to some other
+// lab (another test or user of this host deploying under another root at the
+// same time) are left out of the snapshot diff;
 // everything of an owned lab, and everything attributable to no lab, must
 // come back exactly. writeTopo declares the file's name by itself.
 func (e *env) own(labs ...string) {
@@ -100,8 +101,13 @@ var sharedHost = os.Getenv("LEOLAB_E2E_SHARED_HOST") == "1"
 
 // foreign reports whether a snapshot item belongs to someone else: a lab
 // this test does not own or, on a shared host, no lab at all.
+// Without LEOLAB_E2E_SHARED_HOST (CI, make test) nothing is foreign: every
+// difference on the host fails the test, whoever's lab it names.
 func (e *env) foreign(kind, item string) bool {
-	if sharedHost && kind != "files" && !e.attributable(kind, item) {
+	if !sharedHost {
+		return false
+	}
+	if kind != "files" && !e.attributable(kind, item) {
 		return true
 	}
 	return e.otherLab(kind, item)
