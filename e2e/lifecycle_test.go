@@ -270,3 +270,27 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestCleanupSweepsOrphans: resources whose lab directory vanished (a root
+// wiped by hand) are found by name and removed by destroy --all --cleanup.
+func TestCleanupSweepsOrphans(t *testing.T) {
+	e := newEnv(t)
+	topo := e.writeTopo("orphan.yaml", "name: orphan\nbridges: {lan: {nat: true}}\nnodes:\n  a: {interfaces: {eth0: lan}}\n  b: {interfaces: {eth0: lan}}\n")
+	e.must("deploy", topo)
+	if err := os.RemoveAll(filepath.Join(e.root, "labs", "orphan")); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(e.root, "locks", "orphan.lock"))
+	// A chain left alone, with no other trace of its lab (as after a crash
+	// between the last link removal and the chain's).
+	for _, args := range [][]string{{"-t", "filter", "-N", "LEOLAB-0DDBA1"}, {"-t", "filter", "-I", "FORWARD", "-j", "LEOLAB-0DDBA1"}} {
+		if out, err := exec.Command("iptables", args...).CombinedOutput(); err != nil {
+			t.Fatalf("iptables %v: %v %s", args, err, out)
+		}
+	}
+	e.must("destroy", "--all") // knows no lab: must not fail, must not be enough
+	e.must("destroy", "--all", "--cleanup")
+	if exec.Command("iptables", "-t", "filter", "-S", "LEOLAB-0DDBA1").Run() == nil {
+		t.Error("orphan chain LEOLAB-0DDBA1 survived destroy --all --cleanup")
+	}
+}

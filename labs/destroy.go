@@ -309,5 +309,31 @@ func (m *Manager) sweepOrphans() error {
 	for _, lab := range labs {
 		errs = multierror.Append(errs, m.sweepLab(lab))
 	}
+	errs = multierror.Append(errs, sweepOrphanChains(known))
+	return errs.ErrorOrNil()
+}
+
+// sweepOrphanChains removes LEOLAB-* iptables chains that belong to no lab
+// with a directory under the root and to no lab with a live node anywhere
+// (the lab name cannot be read back from the hashed chain name, so ownership
+// is decided from the names of the labs that exist).
+func sweepOrphanChains(known map[string]bool) error {
+	chains, err := bridge.Chains()
+	if err != nil {
+		return err
+	}
+	owned := map[string]bool{}
+	for lab := range known {
+		owned[topology.NATChain(lab)] = true
+	}
+	for _, p := range findInits() {
+		owned[topology.NATChain(p.lab)] = true // a live lab, perhaps under another --root
+	}
+	var errs *multierror.Error
+	for _, c := range chains {
+		if !owned[c] {
+			errs = multierror.Append(errs, bridge.TeardownNAT(c))
+		}
+	}
 	return errs.ErrorOrNil()
 }
