@@ -38,8 +38,12 @@ soak: deps build
 demo: deps build
 	./scripts/demo.sh
 
+# bench: Go micro-benchmarks of the hot paths, then leolab against
+# bench/raw-baseline.sh and Mininet at N = 10, 100, 500, 1000 (as root; about
+# 10 minutes on 2 cores); writes bench/out/results.json and the SVG plot.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./topology/ ./ipam/ ./labs/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 20x ./topology/ ./ipam/ ./labs/
+	CGO_ENABLED=0 $(GO) run ./bench/leobench -leolab $(BIN) -bench bench -out bench/out
 
 # man regenerates docs/man from the commands' own help (cobra/doc), dated
 # by the last commit and with the default --root, so reruns change nothing.

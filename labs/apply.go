@@ -23,9 +23,10 @@ type deployment struct {
 	host    *bridge.Host
 	images  map[string]rootfs.Image // by rootfs source
 	procs   []*node.Process         // by node index
-	hosts   string                  // /etc/hosts for every node
+	hosts   string                  // file holding /etc/hosts for every node
 	workers int
-	mu      sync.Mutex // guards st.Nodes
+	byName  map[string]*topology.Node // plan nodes by name, for links
+	mu      sync.Mutex                // guards st.Nodes
 }
 
 // apply creates every resource of the lab, in dependency order, each stage
@@ -38,8 +39,12 @@ func (m *Manager) apply(ctx context.Context, st *State, opts DeployOptions) erro
 		m: m, st: st, opts: opts,
 		images:  map[string]rootfs.Image{},
 		procs:   make([]*node.Process, len(st.Plan.Nodes)),
-		hosts:   hostsFile(st.Plan),
+		hosts:   filepath.Join(m.labDir(st.Plan.Name), "hosts"),
 		workers: opts.MaxWorkers,
+		byName:  make(map[string]*topology.Node, len(st.Plan.Nodes)),
+	}
+	for i := range st.Plan.Nodes {
+		d.byName[st.Plan.Nodes[i].Name] = &st.Plan.Nodes[i]
 	}
 	if d.workers <= 0 {
 		d.workers = DefaultWorkers()
@@ -50,6 +55,7 @@ func (m *Manager) apply(ctx context.Context, st *State, opts DeployOptions) erro
 		fn   func(context.Context) error
 	}{
 		{"prepare images", d.prepareImages},
+		{"write hosts", d.writeHosts},
 		{"create bridges", d.createHostSide},
 		{"start nodes", d.startNodes},
 		{"record state", d.record},
@@ -82,6 +88,14 @@ func (d *deployment) closeProcs() {
 
 func (d *deployment) record(context.Context) error {
 	return writeState(d.m.statePath(d.st.Plan.Name), d.st)
+}
+
+// writeHosts writes the lab's /etc/hosts once; every init copies it.
+func (d *deployment) writeHosts(context.Context) error {
+	if err := os.WriteFile(d.hosts, []byte(hostsFile(d.st.Plan)), 0o644); err != nil {
+		return fmt.Errorf("write hosts file: %w", err)
+	}
+	return nil
 }
 
 func (d *deployment) prepareImages(ctx context.Context) error {
@@ -209,7 +223,7 @@ func (d *deployment) startNode(ctx context.Context, n *topology.Node, ordinal in
 	spec := node.Spec{
 		Lab: lab, Name: n.Name, Hostname: n.Name,
 		StateDir: dir, Root: root, RootMounts: mounts,
-		Socket: d.m.socketPath(lab, n.Index), Hosts: d.hosts,
+		Socket: d.m.socketPath(lab, n.Index), HostsFile: d.hosts,
 		Binds: n.Binds, Env: n.Env, Cmd: n.Cmd, Sysctls: n.Sysctls,
 		Privileged: n.Privileged, UserNamespace: n.UserNamespace, Limits: n.Limits,
 	}
@@ -250,10 +264,8 @@ func (d *deployment) bridgeNamed(name string) topology.Bridge {
 }
 
 func (d *deployment) nodeNS(name string) *bridge.NodeNS {
-	for _, n := range d.st.Plan.Nodes {
-		if n.Name == name {
-			return &bridge.NodeNS{Path: d.procs[n.Index].NetnsPath()}
-		}
+	if n, ok := d.byName[name]; ok {
+		return &bridge.NodeNS{Path: d.procs[n.Index].NetnsPath()}
 	}
 	return &bridge.NodeNS{}
 }
@@ -262,7 +274,7 @@ func (d *deployment) createLinks(ctx context.Context) error {
 	p := d.st.Plan
 	return forEach(ctx, d.workers, len(p.Links), func(i int) error {
 		l := p.Links[i]
-		ia, ib := interfaceOf(p, l.Endpoints[0]), interfaceOf(p, l.Endpoints[1])
+		ia, ib := d.interfaceOf(l.Endpoints[0]), d.interfaceOf(l.Endpoints[1])
 		a, b := d.nodeNS(l.Endpoints[0].Node), d.nodeNS(l.Endpoints[1].Node)
 		defer a.Close()
 		defer b.Close()
@@ -273,11 +285,8 @@ func (d *deployment) createLinks(ctx context.Context) error {
 	})
 }
 
-func interfaceOf(p *topology.Plan, e topology.Endpoint) topology.Interface {
-	for _, n := range p.Nodes {
-		if n.Name != e.Node {
-			continue
-		}
+func (d *deployment) interfaceOf(e topology.Endpoint) topology.Interface {
+	if n, ok := d.byName[e.Node]; ok {
 		for _, ifc := range n.Interfaces {
 			if ifc.Name == e.Iface {
 				return ifc

@@ -3,8 +3,10 @@ package node
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -48,7 +50,7 @@ func mountSpecial(root string) error {
 		{"proc", "proc", "proc", safe, ""},
 		// sysfs mounted from inside the node's netns shows its interfaces only.
 		{"sys", "sysfs", "sysfs", safe | unix.MS_RDONLY, ""},
-		{"dev", "tmpfs", "tmpfs", unix.MS_NOSUID | unix.MS_NOEXEC, "mode=755,size=65536k"},
+		{"dev", "tmpfs", "tmpfs", unix.MS_NOSUID | unix.MS_NOEXEC | unix.MS_NODEV, "mode=755,size=65536k"},
 	}
 	for _, s := range steps {
 		if err := mountIn(root, s.rel, s.src, s.fstype, s.flags, s.data); err != nil {
@@ -158,25 +160,47 @@ func pivot(root string) error {
 	return nil
 }
 
-// writeEtc writes the node's /etc/hosts, /etc/hostname and /etc/resolv.conf
-// (we are pivoted: paths resolve inside the node).
-func writeEtc(spec *Spec, resolv string) error {
+// writeEtc writes the node's /etc/hosts (copied from hosts when not nil),
+// /etc/hostname and /etc/resolv.conf (we are pivoted: paths resolve inside
+// the node).
+func writeEtc(spec *Spec, hosts io.Reader, resolv string) error {
 	if err := os.MkdirAll("/etc", 0o755); err != nil {
 		return fmt.Errorf("create /etc: %w", err)
 	}
-	files := [][2]string{
-		{"/etc/hosts", spec.Hosts},
-		{"/etc/hostname", hostname(spec) + "\n"},
-		{"/etc/resolv.conf", resolv},
+	if hosts == nil {
+		hosts = strings.NewReader(spec.Hosts)
+	}
+	files := []struct {
+		path string
+		data io.Reader
+	}{
+		{"/etc/hosts", hosts},
+		{"/etc/hostname", strings.NewReader(hostname(spec) + "\n")},
+		{"/etc/resolv.conf", strings.NewReader(resolv)},
 	}
 	for _, f := range files {
-		// An image's symlink here (e.g. to systemd's stub) is replaced.
-		if st, err := os.Lstat(f[0]); err == nil && st.Mode()&os.ModeSymlink != 0 {
-			os.Remove(f[0])
+		if err := writeEtcFile(f.path, f.data); err != nil {
+			return err
 		}
-		if err := os.WriteFile(f[0], []byte(f[1]), 0o644); err != nil {
-			return fmt.Errorf("write %s: %w", f[0], err)
-		}
+	}
+	return nil
+}
+
+func writeEtcFile(path string, data io.Reader) error {
+	// An image's symlink here (e.g. to systemd's stub) is replaced.
+	if st, err := os.Lstat(path); err == nil && st.Mode()&os.ModeSymlink != 0 {
+		os.Remove(path)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	_, err = io.Copy(f, data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }

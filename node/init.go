@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -64,6 +65,9 @@ func runInit() int {
 		fmt.Fprintf(os.Stderr, "leolab-init: report ready: %v\n", err)
 	}
 	sync.Close()
+	// Idle from here on: hand the heap left over from start-up (config,
+	// JSON buffers) back to the kernel instead of waiting for the scavenger.
+	debug.FreeOSMemory()
 	return sup.run()
 }
 
@@ -93,13 +97,37 @@ func buildNode(cfg *initConfig, rootFds []int) error {
 	if err := mountBinds(spec.Root, spec); err != nil {
 		return err
 	}
+	// The lab's shared hosts file is opened while the host is still visible
+	// and copied in after the pivot: one O(N) file per lab, not per node.
+	hostsFile, err := openHostsFile(spec)
+	if err != nil {
+		return err
+	}
+	var hosts io.Reader // nil (not a nil *os.File): the content is inline
+	if hostsFile != nil {
+		defer hostsFile.Close()
+		hosts = hostsFile
+	}
 	if err := pivot(spec.Root); err != nil {
 		return err
 	}
 	if err := unix.Sethostname([]byte(hostname(spec))); err != nil {
 		return fmt.Errorf("set hostname: %w", err)
 	}
-	return writeEtc(spec, cfg.ResolvConf)
+	return writeEtc(spec, hosts, cfg.ResolvConf)
+}
+
+// openHostsFile opens spec.HostsFile, or returns nil when the hosts
+// content came inline.
+func openHostsFile(spec *Spec) (*os.File, error) {
+	if spec.HostsFile == "" {
+		return nil, nil
+	}
+	f, err := os.Open(spec.HostsFile)
+	if err != nil {
+		return nil, fmt.Errorf("open hosts file: %w", err)
+	}
+	return f, nil
 }
 
 func hostname(spec *Spec) string {

@@ -15,7 +15,8 @@ type Spec struct {
 	Root                string            // dir where the root is assembled (exists, empty)
 	RootMounts          []mountspec.Mount // from rootfs; empty = bind Root on itself
 	Socket              string            // control socket path (host side)
-	Hosts               string            // full /etc/hosts content
+	Hosts               string            // full /etc/hosts content (when HostsFile is "")
+	HostsFile           string            // host file holding /etc/hosts, shared by a lab's nodes
 	Binds               []topology.Bind
 	Env                 []string // KEY=VALUE
 	Cmd                 []string
@@ -68,6 +69,8 @@ func (s *Spec) validate() error {
 		return fmt.Errorf("node %s: control socket %q is not an absolute path", s.Name, s.Socket)
 	case len(s.Socket) > maxSocketPath:
 		return fmt.Errorf("node %s: control socket path %q is %d bytes, the kernel allows %d", s.Name, s.Socket, len(s.Socket), maxSocketPath)
+	case s.HostsFile != "" && s.HostsFile[0] != '/':
+		return fmt.Errorf("node %s: hosts file %q is not an absolute path", s.Name, s.HostsFile)
 	case s.UserNamespace && s.UIDBase == 0:
 		return fmt.Errorf("node %s: user namespace needs a non-zero uid base", s.Name)
 	}

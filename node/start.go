@@ -23,6 +23,14 @@ func Start(ctx context.Context, spec Spec) (p *Process, retErr error) {
 	if err := spec.validate(); err != nil {
 		return nil, err
 	}
+	if spec.UserNamespace && spec.HostsFile != "" {
+		// An unprivileged init may not reach the file: send it inline.
+		hosts, err := os.ReadFile(spec.HostsFile)
+		if err != nil {
+			return nil, fmt.Errorf("node %s: read hosts file: %w", spec.Name, err)
+		}
+		spec.Hosts, spec.HostsFile = string(hosts), ""
+	}
 	resolv, err := os.ReadFile("/etc/resolv.conf")
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("node %s: read host resolv.conf: %w", spec.Name, err)

@@ -1,0 +1,55 @@
+package topology
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// benchStar is an n-node lab on one bridge.
+func benchStar(n int) []byte {
+	var b strings.Builder
+	b.WriteString("name: bench\nbridges:\n  lan: {subnet: 172.20.0.0/22}\nnodes:\n")
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "  n%d: {interfaces: {eth0: lan}}\n", i)
+	}
+	return []byte(b.String())
+}
+
+// benchRing is n nodes with 2n point-to-point links.
+func benchRing(n int) []byte {
+	var b strings.Builder
+	b.WriteString("name: ring\nnodes:\n")
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "  n%d: {}\n", i)
+	}
+	b.WriteString("links:\n")
+	for i := 1; i <= n; i++ {
+		for hop := 1; hop <= 2; hop++ {
+			fmt.Fprintf(&b, "  - endpoints: [n%d:a%d, n%d:b%d]\n", i, hop, (i+hop-1)%n+1, hop)
+		}
+	}
+	return []byte(b.String())
+}
+
+// BenchmarkParseStar1000 plans a generated 1000-node one-bridge file.
+func BenchmarkParseStar1000(b *testing.B) {
+	data := benchStar(1000)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := Parse("/tmp/bench.yaml", data, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParseRing500 plans 500 nodes with 1000 point-to-point links.
+func BenchmarkParseRing500(b *testing.B) {
+	data := benchRing(500)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := Parse("/tmp/ring.yaml", data, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
