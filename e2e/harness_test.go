@@ -256,6 +256,7 @@ func takeSnapshot(t *testing.T, root string) snapshot {
 		"processes": foreignPidnsProcs(),
 		"cgroups":   leolabCgroups(),
 		"files":     filesUnder(root),
+		"sysctls":   hostSysctls(),
 	}
 }
 
@@ -480,4 +481,14 @@ func isZombie(pid string) bool {
 	}
 	i := bytes.LastIndexByte(stat, ')')
 	return i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z'
+}
+
+// hostSysctls are the host settings leolab may change (NAT turns on
+// forwarding) and must restore.
+func hostSysctls() []string {
+	v, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward")
+	if err != nil {
+		return nil
+	}
+	return []string{"net.ipv4.ip_forward=" + strings.TrimSpace(string(v))}
 }

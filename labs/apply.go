@@ -166,13 +166,25 @@ func (d *deployment) setupIptables() error {
 	if len(natBridges) == 0 {
 		return nil
 	}
-	d.st.NAT = true // intent first: teardown restores ip_forward only if recorded
-	prev, err := bridge.SetupNAT(p.Name, d.st.NATChain, natBridges)
+	// Intent first: the value to restore is on disk before SetupNAT turns
+	// forwarding on, so a deploy killed in between still restores it.
+	lock, err := d.m.lockIPAM()
+	if err != nil {
+		return err
+	}
+	defer lock.unlock(false)
+	prev, err := d.m.saveForward()
 	if err != nil {
 		return fmt.Errorf("nat: %w", err)
 	}
-	d.st.PrevFwd = prev
-	return writeState(d.m.statePath(p.Name), d.st)
+	d.st.NAT, d.st.PrevFwd = true, prev
+	if err := writeState(d.m.statePath(p.Name), d.st); err != nil {
+		return err
+	}
+	if _, err := bridge.SetupNAT(p.Name, d.st.NATChain, natBridges); err != nil {
+		return fmt.Errorf("nat: %w", err)
+	}
+	return nil
 }
 
 // startNodes spawns every node's init (filesystem built, waiting) and

@@ -131,9 +131,7 @@ func (m *Manager) removeHostSide(st *State) error {
 	if st.NATChain != "" {
 		errs = multierror.Append(errs, bridge.TeardownNAT(st.NATChain))
 	}
-	if st.NAT && st.PrevFwd != "" && !m.otherNATLabs(p.Name) {
-		errs = multierror.Append(errs, bridge.RestoreIPForward(st.PrevFwd))
-	}
+	errs = multierror.Append(errs, m.restoreForwardIfLast(p.Name))
 	return errs.ErrorOrNil()
 }
 
@@ -237,6 +235,7 @@ func (m *Manager) sweepLab(lab string) error {
 		errs = multierror.Append(errs, err)
 	}
 	errs = multierror.Append(errs, bridge.TeardownNAT(topology.NATChain(lab)))
+	errs = multierror.Append(errs, m.restoreForwardIfLast(lab))
 	nodes := m.nodeDirNames(lab)
 	for _, n := range nodes {
 		errs = multierror.Append(errs, node.RemoveCgroups(lab, n))

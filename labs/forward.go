@@ -1,0 +1,66 @@
+package labs
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"leolab/bridge"
+)
+
+// The host's net.ipv4.ip_forward from before the first NAT lab is kept in
+// one root-wide file while any NAT lab exists, so the value can be put back
+// when the last one goes, even when that lab's own state file was lost.
+
+func (m *Manager) savedForwardPath() string {
+	return filepath.Join(m.Root, "ip_forward.saved")
+}
+
+// saveForward records the current ip_forward before a NAT lab turns it on,
+// unless an earlier NAT lab already did. Callers hold the IPAM lock.
+func (m *Manager) saveForward() (string, error) {
+	cur, err := bridge.IPForward()
+	if err != nil {
+		return "", err
+	}
+	if saved, err := os.ReadFile(m.savedForwardPath()); err == nil {
+		return strings.TrimSpace(string(saved)), nil
+	}
+	if err := writeFileAtomic(m.savedForwardPath(), []byte(cur+"\n")); err != nil {
+		return "", fmt.Errorf("save ip_forward: %w", err)
+	}
+	return cur, nil
+}
+
+// restoreForwardIfLast puts the saved ip_forward back once no lab but
+// except uses NAT, unless something else changed it since leolab turned it
+// on. It takes the IPAM lock so a NAT deploy cannot interleave.
+func (m *Manager) restoreForwardIfLast(except string) error {
+	saved, err := os.ReadFile(m.savedForwardPath())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	lock, err := m.lockIPAM()
+	if err != nil {
+		return err
+	}
+	defer lock.unlock(false)
+	if m.otherNATLabs(except) {
+		return nil
+	}
+	if cur, err := bridge.IPForward(); err == nil && cur == "1" {
+		if err := bridge.RestoreIPForward(strings.TrimSpace(string(saved))); err != nil {
+			return err
+		}
+	}
+	if err := os.Remove(m.savedForwardPath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
