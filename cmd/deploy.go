@@ -28,6 +28,7 @@ created so far is removed and the error names the node and the step.`,
 			defer stop()
 			m := g.manager(c)
 			m.Progress = c.ErrOrStderr()
+			m.Live = isTerminal(m.Progress)
 			return m.Deploy(ctx, args[0], opts)
 		},
 	}

@@ -17,16 +17,17 @@ import (
 // deployment is one apply in progress: the state being filled and the live
 // handles the steps share.
 type deployment struct {
-	m       *Manager
-	st      *State
-	opts    DeployOptions
-	host    *bridge.Host
-	images  map[string]rootfs.Image // by rootfs source
-	procs   []*node.Process         // by node index
-	hosts   string                  // file holding /etc/hosts for every node
-	workers int
-	byName  map[string]*topology.Node // plan nodes by name, for links
-	mu      sync.Mutex                // guards st.Nodes
+	m        *Manager
+	st       *State
+	opts     DeployOptions
+	host     *bridge.Host
+	images   map[string]rootfs.Image // by rootfs source
+	procs    []*node.Process         // by node index
+	hosts    string                  // file holding /etc/hosts for every node
+	workers  int
+	byName   map[string]*topology.Node // plan nodes by name, for links
+	progress *progressView
+	mu       sync.Mutex // guards st.Nodes
 }
 
 // apply creates every resource of the lab, in dependency order, each stage
@@ -37,12 +38,14 @@ type deployment struct {
 func (m *Manager) apply(ctx context.Context, st *State, opts DeployOptions) error {
 	d := &deployment{
 		m: m, st: st, opts: opts,
-		images:  map[string]rootfs.Image{},
-		procs:   make([]*node.Process, len(st.Plan.Nodes)),
-		hosts:   filepath.Join(m.labDir(st.Plan.Name), "hosts"),
-		workers: opts.MaxWorkers,
-		byName:  make(map[string]*topology.Node, len(st.Plan.Nodes)),
+		images:   map[string]rootfs.Image{},
+		procs:    make([]*node.Process, len(st.Plan.Nodes)),
+		hosts:    filepath.Join(m.labDir(st.Plan.Name), "hosts"),
+		workers:  opts.MaxWorkers,
+		byName:   make(map[string]*topology.Node, len(st.Plan.Nodes)),
+		progress: m.newProgress(st.Plan.Name, len(st.Plan.Nodes)),
 	}
+	defer d.progress.done()
 	for i := range st.Plan.Nodes {
 		d.byName[st.Plan.Nodes[i].Name] = &st.Plan.Nodes[i]
 	}
@@ -197,7 +200,7 @@ func (d *deployment) startNodes(ctx context.Context) error {
 		if err := d.startNode(ctx, n, ordinals[i]); err != nil {
 			return fmt.Errorf("node %s: %w", n.Name, err)
 		}
-		d.m.progress("node %s: started", n.Name)
+		d.progress.nodeStarted(n.Name)
 		return nil
 	})
 }
@@ -329,7 +332,7 @@ func (d *deployment) configureNodes(ctx context.Context) error {
 				return fmt.Errorf("node %s: exec %q: %w", n.Name, line, err)
 			}
 		}
-		d.m.progress("node %s: ready", n.Name)
+		d.progress.nodeReady(n.Name)
 		return nil
 	})
 }
@@ -350,14 +353,6 @@ func (d *deployment) runExec(ctx context.Context, n *topology.Node, line string)
 
 func (m *Manager) store() *rootfs.Store {
 	return &rootfs.Store{Root: m.Root}
-}
-
-// progress prints one plain progress line unless quiet.
-func (m *Manager) progress(format string, args ...any) {
-	if m.Quiet || m.Progress == nil {
-		return
-	}
-	fmt.Fprintf(m.Progress, format+"\n", args...)
 }
 
 // hostsFile is every node's /etc/hosts: NAME → its first address and

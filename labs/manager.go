@@ -15,7 +15,8 @@ const DefaultRoot = "/var/lib/leolab"
 type Manager struct {
 	Root     string
 	Out      io.Writer // tables and results; nil discards
-	Progress io.Writer // per-node progress lines; nil discards
+	Progress io.Writer // per-node progress; nil discards
+	Live     bool      // Progress is a terminal: one status line rewritten in place
 	Quiet    bool
 }
 
