@@ -48,7 +48,7 @@ func (m *Manager) Deploy(ctx context.Context, file string, opts DeployOptions) e
 	if err := m.handleExisting(ctx, pre.Name, opts.Reconfigure); err != nil {
 		return err
 	}
-	st, err := m.planAndRecord(file, opts)
+	st, err := m.planAndRecord(file, pre.Name, opts)
 	if err != nil {
 		return err
 	}
@@ -84,7 +84,7 @@ func (m *Manager) handleExisting(ctx context.Context, lab string, reconfigure bo
 // planAndRecord resolves the plan against the host and running labs under
 // the global IPAM lock, and writes the state file before anything is
 // created, so a crash from here on leaves a state destroy can finish.
-func (m *Manager) planAndRecord(file string, opts DeployOptions) (*State, error) {
+func (m *Manager) planAndRecord(file, lab string, opts DeployOptions) (*State, error) {
 	ipam, err := m.lockIPAM()
 	if err != nil {
 		return nil, err
@@ -92,7 +92,7 @@ func (m *Manager) planAndRecord(file string, opts DeployOptions) (*State, error)
 	defer ipam.unlock(false)
 	topts := topology.Options{RootfsOverride: opts.Rootfs, Isolated: opts.Isolated}
 	if !opts.Isolated {
-		topts.Host = hostView{m: m, lab: nameOf(file)}
+		topts.Host = hostView{m: m, lab: lab}
 	}
 	plan, err := topology.Load(file, topts)
 	if err != nil {
@@ -131,15 +131,6 @@ func (m *Manager) planAndRecord(file string, opts DeployOptions) (*State, error)
 		return nil, err
 	}
 	return st, nil
-}
-
-// nameOf re-reads only the lab name (already validated by the first load).
-func nameOf(file string) string {
-	p, err := topology.Load(file, topology.Options{})
-	if err != nil {
-		return ""
-	}
-	return p.Name
 }
 
 // checkNetnsNames refuses a plan whose LAB-NODE netns names another running

@@ -20,6 +20,9 @@ import (
 // stopGrace is how long a node's init gets after SIGTERM before SIGKILL.
 const stopGrace = 2 * time.Second
 
+// teardownWorkers bounds the parallel per-node steps of destroy.
+const teardownWorkers = 64
+
 // Destroy removes everything lab created. Nothing to destroy is success.
 func (m *Manager) Destroy(lab string) error {
 	lock, err := m.lockLab(lab)
@@ -71,13 +74,13 @@ func (m *Manager) teardown(st *State) error {
 	p := st.Plan
 	var errs *multierror.Error
 	errs = multierror.Append(errs, m.stopNodes(st))
-	for _, n := range p.Nodes {
-		errs = multierror.Append(errs, bridge.UnregisterNetns(topology.NetnsName(p.Name, n.Name)))
-	}
+	errs = multierror.Append(errs, forAll(teardownWorkers, len(p.Nodes), func(i int) error {
+		return bridge.UnregisterNetns(topology.NetnsName(p.Name, p.Nodes[i].Name))
+	}))
 	errs = multierror.Append(errs, m.removeHostSide(st))
-	for _, n := range p.Nodes {
-		errs = multierror.Append(errs, node.RemoveCgroups(p.Name, n.Name))
-	}
+	errs = multierror.Append(errs, forAll(teardownWorkers, len(p.Nodes), func(i int) error {
+		return node.RemoveCgroups(p.Name, p.Nodes[i].Name)
+	}))
 	if err := errs.ErrorOrNil(); err != nil {
 		return fmt.Errorf("destroy %s: %w", p.Name, err)
 	}
@@ -98,14 +101,22 @@ func nodeNames(p *topology.Plan) []string {
 // stopNodes ends every init the state knows and any the state missed (a
 // deploy killed between spawn and record), found by their command line.
 func (m *Manager) stopNodes(st *State) error {
-	var errs *multierror.Error
-	for name, ns := range st.Nodes {
-		if ns.Pid > 0 {
-			if err := node.Stop(ns.Pid, ns.StartTime, stopGrace); err != nil {
-				errs = multierror.Append(errs, fmt.Errorf("stop node %s: %w", name, err))
-			}
-		}
+	names := make([]string, 0, len(st.Nodes))
+	for name := range st.Nodes {
+		names = append(names, name)
 	}
+	// Inits mostly wait for the kernel to tear their namespaces down: stop
+	// them side by side, not one after another.
+	errs := multierror.Append(nil, forAll(teardownWorkers, len(names), func(i int) error {
+		ns := st.Nodes[names[i]]
+		if ns.Pid <= 0 {
+			return nil
+		}
+		if err := node.Stop(ns.Pid, ns.StartTime, stopGrace); err != nil {
+			return fmt.Errorf("stop node %s: %w", names[i], err)
+		}
+		return nil
+	}))
 	errs = multierror.Append(errs, stopInitsOf(st.Plan.Name))
 	return errs.ErrorOrNil()
 }
@@ -149,9 +160,9 @@ func (m *Manager) otherNATLabs(lab string) bool {
 // state file, never crossing a mount point.
 func (m *Manager) removeLabDir(lab string, nodes []string) error {
 	var errs *multierror.Error
-	for _, n := range nodes {
-		errs = multierror.Append(errs, rootfs.RemoveNodeLayer(m.nodeDir(lab, n)))
-	}
+	errs = multierror.Append(errs, forAll(teardownWorkers, len(nodes), func(i int) error {
+		return rootfs.RemoveNodeLayer(m.nodeDir(lab, nodes[i]))
+	}))
 	if err := errs.ErrorOrNil(); err != nil {
 		return err
 	}

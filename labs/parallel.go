@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"sync"
+
+	"github.com/hashicorp/go-multierror"
 )
 
 // forEach runs fn(i) for i in [0,n) on at most workers goroutines. After the
@@ -52,4 +54,20 @@ feed:
 		return parent.Err() // interrupted before every item ran
 	}
 	return errors.Join(errs...)
+}
+
+// forAll runs fn(i) for every i in [0,n) on at most workers goroutines and
+// returns every error, joined: destroy goes on past failures.
+func forAll(workers, n int, fn func(i int) error) error {
+	var mu sync.Mutex
+	var errs *multierror.Error
+	forEach(context.Background(), workers, n, func(i int) error {
+		if err := fn(i); err != nil {
+			mu.Lock()
+			errs = multierror.Append(errs, err)
+			mu.Unlock()
+		}
+		return nil
+	})
+	return errs.ErrorOrNil()
 }
