@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -140,5 +141,19 @@ func TestPingAllColour(t *testing.T) {
 	}
 	if !strings.Contains(plain.String(), "b -> X\n*** Results: 50% dropped (1/2 received)\n") {
 		t.Errorf("matrix:\n%s", plain.String())
+	}
+}
+
+func TestGraphSVGWithDot(t *testing.T) {
+	if _, err := exec.LookPath("dot"); err != nil {
+		t.Skip("graphviz (dot) not installed")
+	}
+	topo := filepath.Join(t.TempDir(), "g.yaml")
+	if err := os.WriteFile(topo, []byte("name: g\nbridges: {lan: {}}\nnodes: {h1: {interfaces: {eth0: lan}}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := run(t, "graph", "--format", "svg", topo)
+	if code != 0 || !strings.Contains(out, "<svg") || !strings.Contains(out, "h1") {
+		t.Errorf("graph svg: exit %d\n%.300s\n%s", code, out, errOut)
 	}
 }

@@ -351,8 +351,14 @@ func (d *deployment) runExec(ctx context.Context, n *topology.Node, line string)
 	return nil
 }
 
+// store is the image cache; pulls and unpacks report progress only on a
+// terminal (nothing in a pipe or with -q).
 func (m *Manager) store() *rootfs.Store {
-	return &rootfs.Store{Root: m.Root}
+	s := &rootfs.Store{Root: m.Root}
+	if m.Live && !m.Quiet {
+		s.Progress = m.Progress
+	}
+	return s
 }
 
 // hostsFile is every node's /etc/hosts: NAME → its first address and
