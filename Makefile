@@ -5,8 +5,12 @@ DEMO    := labs/examples/demo.yaml
 
 .PHONY: build test lint demo bench deps clean soak man
 
+# build makes the node init (cmd/leolab-init) first and embeds it in leolab:
+# still one static binary, and nodes start without the CLI's dependencies.
+INITBIN := internal/initbin/leolab-init
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN) .
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(INITBIN) ./cmd/leolab-init
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -tags leolab_embed_init -o $(BIN) .
 
 # deps installs the Debian packages leolab's demo and tests use, when missing.
 deps:

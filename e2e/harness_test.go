@@ -40,11 +40,17 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "leolab")
-	build := exec.Command("go", "build", "-tags", "leolabfault", "-o", binary, "..")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build leolab: %v\n%s", err, out)
-		os.Exit(1)
+	// Built as make build does (the node init embedded), plus the fault hook.
+	for _, args := range [][]string{
+		{"build", "-o", "../internal/initbin/leolab-init", "../cmd/leolab-init"},
+		{"build", "-tags", "leolabfault,leolab_embed_init", "-o", binary, ".."},
+	} {
+		build := exec.Command("go", args...)
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "go %v: %v\n%s", args, err, out)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)

@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"leolab/topology"
+	"leolab/internal/nodespec"
 )
 
 const cgroupRoot = "/sys/fs/cgroup"
@@ -67,7 +67,7 @@ func hasControllers(dir string, want ...string) bool {
 
 // createCgroups makes leolab/LAB/NODE in every hierarchy and applies the
 // limits. It returns the node cgroup dirs created.
-func createCgroups(lab, name string, lim topology.Limits) (dirs []string, retErr error) {
+func createCgroups(lab, name string, lim nodespec.Limits) (dirs []string, retErr error) {
 	l := detectCgroups()
 	defer func() {
 		if retErr != nil {
@@ -94,7 +94,7 @@ func createCgroups(lab, name string, lim topology.Limits) (dirs []string, retErr
 	return dirs, nil
 }
 
-func createV2(root, lab, name string, lim topology.Limits) (string, error) {
+func createV2(root, lab, name string, lim nodespec.Limits) (string, error) {
 	dir := root
 	// Each level must delegate the controllers to the level below it.
 	for _, part := range []string{"leolab", lab, name} {
@@ -125,7 +125,7 @@ func createV2(root, lab, name string, lim topology.Limits) (string, error) {
 	return dir, nil
 }
 
-func applyV1(ctrl, dir string, lim topology.Limits) error {
+func applyV1(ctrl, dir string, lim nodespec.Limits) error {
 	switch {
 	case ctrl == "memory" && lim.MemoryBytes > 0:
 		return writeFile(filepath.Join(dir, "memory.limit_in_bytes"), strconv.FormatInt(lim.MemoryBytes, 10))

@@ -11,12 +11,12 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"leolab/topology"
+	"leolab/internal/nodespec"
 )
 
 // applySysctls writes each net.* key under /proc/sys (which shows this
 // node's network namespace).
-func applySysctls(sysctls []topology.Sysctl) error {
+func applySysctls(sysctls []nodespec.Sysctl) error {
 	for _, s := range sysctls {
 		path, err := sysctlPath(s.Key)
 		if err != nil {

@@ -5,7 +5,7 @@ import (
 	"io"
 
 	"leolab/internal/mountspec"
-	"leolab/topology"
+	"leolab/internal/nodespec"
 )
 
 // Spec is everything the runtime needs to spawn one node.
@@ -17,14 +17,14 @@ type Spec struct {
 	Socket              string            // control socket path (host side)
 	Hosts               string            // full /etc/hosts content (when HostsFile is "")
 	HostsFile           string            // host file holding /etc/hosts, shared by a lab's nodes
-	Binds               []topology.Bind
+	Binds               []nodespec.Bind
 	Env                 []string // KEY=VALUE
 	Cmd                 []string
-	Sysctls             []topology.Sysctl
+	Sysctls             []nodespec.Sysctl
 	Privileged          bool
 	UserNamespace       bool
 	UIDBase             uint32 // with UserNamespace: node uid/gid 0 is host UIDBase
-	Limits              topology.Limits
+	Limits              nodespec.Limits
 }
 
 // IDRange is the number of uids and gids mapped into a node's user namespace.

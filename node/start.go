@@ -109,8 +109,13 @@ func spawnInit(spec Spec, listener *os.File) (*exec.Cmd, *conn, error) {
 	}
 	defer devnull.Close()
 
+	exe, err := initExe()
+	if err != nil {
+		parent.Close()
+		return nil, nil, fmt.Errorf("node %s: init program: %w", spec.Name, err)
+	}
 	cmd := &exec.Cmd{
-		Path:       "/proc/self/exe",
+		Path:       exe,
 		Args:       []string{initArg0, spec.Lab, spec.Name}, // destroy finds inits by these
 		Env:        []string{},
 		Dir:        "/",

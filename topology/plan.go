@@ -3,6 +3,8 @@ package topology
 import (
 	"net/netip"
 	"time"
+
+	"leolab/internal/nodespec"
 )
 
 // Plan is a fully resolved lab: every default applied and every address,
@@ -95,25 +97,16 @@ type Route struct {
 	Via netip.Addr   `json:"via"`
 }
 
-// Bind is a host path made visible inside a node.
-type Bind struct {
-	Source   string `json:"source"` // absolute host path
-	Target   string `json:"target"` // absolute path inside the node
-	ReadOnly bool   `json:"ro,omitempty"`
-}
-
-// Sysctl is one kernel parameter set inside a node (net.* only).
-type Sysctl struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
-}
-
-// Limits are cgroup limits for one node; zero means unlimited.
-type Limits struct {
-	MemoryBytes int64   `json:"memory_bytes,omitempty"`
-	Pids        int64   `json:"pids,omitempty"`
-	CPUs        float64 `json:"cpus,omitempty"`
-}
+// Bind, Sysctl and Limits live in nodespec, which the node runtime's init
+// can import without linking the topology parser.
+type (
+	// Bind is a host path made visible inside a node.
+	Bind = nodespec.Bind
+	// Sysctl is one kernel parameter set inside a node (net.* only).
+	Sysctl = nodespec.Sysctl
+	// Limits are cgroup limits for one node; zero means unlimited.
+	Limits = nodespec.Limits
+)
 
 // Netem is a set of link impairments, applied with the netem qdisc.
 type Netem struct {

@@ -84,7 +84,7 @@ func TestSpecExample(t *testing.T) {
 	if h1.Rootfs != "busybox" || r1.Rootfs != filepath.Join(dir, "ubuntu-base-24.04-base-amd64.tar.gz") {
 		t.Errorf("rootfs h1 %q r1 %q", h1.Rootfs, r1.Rootfs)
 	}
-	if !reflect.DeepEqual(r1.Sysctls, []Sysctl{{"net.ipv4.ip_forward", "1"}}) {
+	if !reflect.DeepEqual(r1.Sysctls, []Sysctl{{Key: "net.ipv4.ip_forward", Value: "1"}}) {
 		t.Errorf("r1 sysctls %v", r1.Sysctls)
 	}
 	if !reflect.DeepEqual(r2.Env, []string{"ROLE=edge"}) ||

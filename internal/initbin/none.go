@@ -1,0 +1,5 @@
+//go:build !leolab_embed_init
+
+package initbin
+
+var embedded []byte
