@@ -62,6 +62,7 @@ func (m *Manager) apply(ctx context.Context, st *State, opts DeployOptions) erro
 		{"create bridges", d.createHostSide},
 		{"start nodes", d.startNodes},
 		{"record state", d.record},
+		{"register netns", d.registerNetns},
 		{"create links", d.createLinks},
 		{"configure nodes", d.configureNodes},
 	}
@@ -253,9 +254,6 @@ func (d *deployment) startNode(ctx context.Context, n *topology.Node, ordinal in
 	d.mu.Lock()
 	d.st.Nodes[n.Name] = &NodeState{Pid: proc.Pid, StartTime: proc.StartTime, Rootfs: n.Rootfs, Digest: img.Digest, UIDBase: spec.UIDBase}
 	d.mu.Unlock()
-	if err := bridge.RegisterNetns(topology.NetnsName(lab, n.Name), proc.Pid); err != nil {
-		return fmt.Errorf("register netns: %w", err)
-	}
 	ns := &bridge.NodeNS{Path: proc.NetnsPath()}
 	defer ns.Close()
 	for _, ifc := range n.Interfaces {
@@ -267,6 +265,21 @@ func (d *deployment) startNode(ctx context.Context, n *topology.Node, ordinal in
 		}
 	}
 	return nil
+}
+
+// registerNetns makes every node's netns visible to `ip netns` as LAB-NODE.
+// It runs once all inits exist: each registration is a mount in the host's
+// mount namespace, which every later init's CLONE_NEWNS would copy (and
+// detach again), quadratic work over a lab.
+func (d *deployment) registerNetns(ctx context.Context) error {
+	nodes := d.st.Plan.Nodes
+	return forEach(ctx, d.workers, len(nodes), func(i int) error {
+		n := &nodes[i]
+		if err := bridge.RegisterNetns(topology.NetnsName(d.st.Plan.Name, n.Name), d.procs[n.Index].Pid); err != nil {
+			return fmt.Errorf("node %s: register netns: %w", n.Name, err)
+		}
+		return nil
+	})
 }
 
 func (d *deployment) bridgeNamed(name string) topology.Bridge {
