@@ -51,9 +51,9 @@ bench: build
 
 # man regenerates docs/man from the commands' own help (cobra/doc), dated
 # by the last commit and with the default --root, so reruns change nothing.
-man: build
+man:
 	rm -rf docs/man
-	LEOLAB_ROOT= SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || date +%s) ./$(BIN) gen-man docs/man
+	LEOLAB_ROOT= SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || date +%s) $(GO) run ./cmd/leolab-genman docs/man
 
 clean:
 	rm -rf bin

@@ -99,22 +99,6 @@ func TestGraphSVGWithoutDot(t *testing.T) {
 	}
 }
 
-func TestGenMan(t *testing.T) {
-	dir := t.TempDir()
-	if _, errOut, code := run(t, "gen-man", dir); code != 0 {
-		t.Fatalf("gen-man: exit %d\n%s", code, errOut)
-	}
-	for _, page := range []string{"leolab.1", "leolab-deploy.1", "leolab-image-prune.1", "leolab-completion.1"} {
-		data, err := os.ReadFile(filepath.Join(dir, page))
-		if err != nil || !bytes.Contains(data, []byte(".SH EXAMPLE")) {
-			t.Errorf("man page %s: %v (has EXAMPLE section: %v)", page, err, bytes.Contains(data, []byte(".SH EXAMPLE")))
-		}
-	}
-	if _, err := os.Stat(filepath.Join(dir, "leolab-gen-man.1")); err == nil {
-		t.Error("the hidden gen-man verb got a man page")
-	}
-}
-
 func TestUseColor(t *testing.T) {
 	var buf bytes.Buffer
 	if useColor(&buf) {

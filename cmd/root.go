@@ -43,6 +43,10 @@ func Execute(args []string) int {
 	return exitStatus(err, os.Stderr)
 }
 
+// NewRoot builds the whole command tree with default flags, for tools that
+// render it (make man).
+func NewRoot() *cobra.Command { return newRoot(&globals{}) }
+
 func exitStatus(err error, stderr io.Writer) int {
 	if err == nil {
 		return 0
@@ -93,7 +97,6 @@ bridges or straight to other nodes.`,
 		newValidateCmd(g), newGraphCmd(g), newDeployCmd(g), newDestroyCmd(g),
 		newInspectCmd(g), newListCmd(g), newExecCmd(g), newShellCmd(g),
 		newNetemCmd(g), newLinkCmd(g), newImageCmd(g), newPingallCmd(g),
-		newGenManCmd(),
 	)
 	addCompletion(root, g)
 	return root

@@ -15,7 +15,7 @@ func (r *resolver) nodeSettings(n *nodeState) {
 	out.Privileged = rn.privileged.v
 	out.UserNamespace = rn.userNamespace.v
 	for _, e := range sortedKV(rn.env) {
-		if !envKeyRE.MatchString(e.key.v) {
+		if !envKeyRE().MatchString(e.key.v) {
 			r.errAt(e.key.pos, "env name %q must match ^[A-Za-z_][A-Za-z0-9_]*$", e.key.v)
 			continue
 		}
@@ -73,7 +73,7 @@ func checkSysctl(s kv) error {
 	if !strings.HasPrefix(k, "net.") {
 		return fmt.Errorf("sysctl %q: only net.* sysctls are per node", k)
 	}
-	if !sysctlKeyRE.MatchString(k) {
+	if !sysctlKeyRE().MatchString(k) {
 		return fmt.Errorf("sysctl %q is not a dotted name like net.ipv4.ip_forward", k)
 	}
 	if strings.ContainsAny(s.value.v, "\n\x00") || s.value.v == "" {

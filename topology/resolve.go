@@ -103,7 +103,7 @@ func (r *resolver) checkName() {
 		r.errAt(posOf(r.raw.body), "missing required key \"name\" (the lab name)")
 	case n.pos == (pos{}):
 		// of the wrong type: reported while decoding
-	case !labNameRE.MatchString(n.v):
+	case !labNameRE().MatchString(n.v):
 		r.errAt(n.pos, "lab name %q must match ^[a-z][a-z0-9-]{0,19}$", n.v)
 	default:
 		r.plan.Name = n.v
@@ -130,7 +130,7 @@ func (r *resolver) checkPool() *ipam.Pool {
 }
 
 func (r *resolver) addBridge(rb *rawBridge) {
-	if !bridgeNameRE.MatchString(rb.name.v) {
+	if !bridgeNameRE().MatchString(rb.name.v) {
 		r.errAt(rb.name.pos, "bridge name %q must match ^[A-Za-z][A-Za-z0-9-]{0,31}$", rb.name.v)
 		return
 	}
@@ -164,7 +164,7 @@ func (r *resolver) addBridge(rb *rawBridge) {
 func (r *resolver) addNode(rn *rawNode) {
 	name := rn.name
 	switch {
-	case !nodeNameRE.MatchString(name.v):
+	case !nodeNameRE().MatchString(name.v):
 		r.errAt(name.pos, "node name %q must match ^[A-Za-z][A-Za-z0-9-]{0,62}$", name.v)
 		return
 	case name.v == "bridge":
@@ -182,7 +182,7 @@ func (r *resolver) addNode(rn *rawNode) {
 }
 
 func (r *resolver) addBridgePort(n *nodeState, ri *rawIface) {
-	if !ifaceNameRE.MatchString(ri.name.v) {
+	if !ifaceNameRE().MatchString(ri.name.v) {
 		r.errAt(ri.name.pos, "interface name %q must match ^[A-Za-z][A-Za-z0-9._-]{0,14}$", ri.name.v)
 		return
 	}
@@ -252,7 +252,7 @@ func (r *resolver) linkEnd(l *linkState, i int, e sval) bool {
 		r.errAt(e.pos, "link endpoint %s: unknown node %q", e.v, node)
 		return false
 	}
-	if !ifaceNameRE.MatchString(iface) {
+	if !ifaceNameRE().MatchString(iface) {
 		r.errAt(e.pos, "link endpoint %s: interface name %q must match ^[A-Za-z][A-Za-z0-9._-]{0,14}$", e.v, iface)
 		return false
 	}

@@ -79,7 +79,7 @@ func (r *resolver) resolveVia(n *nodeState, v sval, key string) (netip.Addr, boo
 	if b := r.bridges[v.v]; b != nil {
 		return r.viaBridge(n, v, key, b)
 	}
-	if nodeNameRE.MatchString(v.v) {
+	if nodeNameRE().MatchString(v.v) {
 		r.errAt(v.pos, "%s %q is not an IPv4 address, a node or a bridge", key, v.v)
 	} else {
 		r.errAt(v.pos, "%s %q is not an IPv4 address", key, v.v)

@@ -10,18 +10,21 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
+// The patterns compile on first use: every leolab command links this
+// package, and most never validate a file.
 var (
-	labNameRE    = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
-	nodeNameRE   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,62}$`)
-	bridgeNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,31}$`)
-	ifaceNameRE  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]{0,14}$`)
-	envKeyRE     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	sysctlKeyRE  = regexp.MustCompile(`^net(\.[A-Za-z0-9_-]+)+$`)
-	memoryRE     = regexp.MustCompile(`^([0-9]+)([KkMmGgTt]?)$`)
-	rateRE       = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?)([kmgt]?)bit$`)
+	labNameRE    = lazyRegexp(`^[a-z][a-z0-9-]{0,19}$`)
+	nodeNameRE   = lazyRegexp(`^[A-Za-z][A-Za-z0-9-]{0,62}$`)
+	bridgeNameRE = lazyRegexp(`^[A-Za-z][A-Za-z0-9-]{0,31}$`)
+	ifaceNameRE  = lazyRegexp(`^[A-Za-z][A-Za-z0-9._-]{0,14}$`)
+	envKeyRE     = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	sysctlKeyRE  = lazyRegexp(`^net(\.[A-Za-z0-9_-]+)+$`)
+	memoryRE     = lazyRegexp(`^([0-9]+)([KkMmGgTt]?)$`)
+	rateRE       = lazyRegexp(`^([0-9]+(?:\.[0-9]+)?)([kmgt]?)bit$`)
 )
 
 const (
@@ -131,7 +134,7 @@ func parsePercent(key, s string) (float64, error) {
 // parseRate reads a rate such as 500kbit, 10mbit or 1gbit (bits per second,
 // powers of 1000, as tc reads them).
 func parseRate(s string) (uint64, error) {
-	m := rateRE.FindStringSubmatch(strings.ToLower(s))
+	m := rateRE().FindStringSubmatch(strings.ToLower(s))
 	if m == nil {
 		return 0, fmt.Errorf("rate %q is not a rate like 10mbit (units: bit, kbit, mbit, gbit, tbit)", s)
 	}
@@ -145,7 +148,7 @@ func parseRate(s string) (uint64, error) {
 
 // parseMemory reads a byte count such as 512K, 256M or 1G (powers of 1024).
 func parseMemory(s string) (int64, error) {
-	m := memoryRE.FindStringSubmatch(s)
+	m := memoryRE().FindStringSubmatch(s)
 	if m == nil {
 		return 0, fmt.Errorf("memory %q is not a size like 256M (units: K, M, G, T)", s)
 	}
@@ -266,4 +269,9 @@ func existingPath(p, dir, what string) (string, error) {
 		return "", fmt.Errorf("rootfs %s: %w", p, err)
 	}
 	return p, nil
+}
+
+// lazyRegexp returns a function compiling pattern once, when first called.
+func lazyRegexp(pattern string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(pattern) })
 }
