@@ -17,9 +17,11 @@ import (
 
 // globals holds the persistent flags shared by every verb.
 type globals struct {
-	root     string
-	logLevel string
-	quiet    bool
+	root            string
+	logLevel        string
+	quiet           bool
+	maxImageBytes   int64
+	maxImageEntries int
 }
 
 // usageError marks bad usage: exit status 2.
@@ -92,6 +94,8 @@ bridges or straight to other nodes.`,
 	root.PersistentFlags().StringVar(&g.root, "root", def, "data and state directory (env LEOLAB_ROOT)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "print nothing but errors and requested output")
+	root.PersistentFlags().Var(&byteSize{&g.maxImageBytes}, "max-image-size", "cap on one unpacked image, e.g. 8G (default 8G)")
+	root.PersistentFlags().IntVar(&g.maxImageEntries, "max-image-entries", 0, "cap on the entries of one unpacked image (default 1048576)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
 		newValidateCmd(g), newGraphCmd(g), newDeployCmd(g), newDestroyCmd(g),
@@ -113,7 +117,8 @@ func setupLogging(g *globals) error {
 
 // manager builds the labs.Manager for a verb from the global flags.
 func (g *globals) manager(c *cobra.Command) *labs.Manager {
-	return &labs.Manager{Root: g.root, Out: c.OutOrStdout(), Quiet: g.quiet}
+	return &labs.Manager{Root: g.root, Out: c.OutOrStdout(), Quiet: g.quiet,
+		MaxImageBytes: g.maxImageBytes, MaxImageEntries: g.maxImageEntries}
 }
 
 // exactArgs is cobra.ExactArgs reporting a usage error (exit 2).

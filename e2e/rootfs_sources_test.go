@@ -187,3 +187,26 @@ func untar(t *testing.T, data []byte, dst string) {
 		}
 	}
 }
+
+// TestImageCapsAreConfigurable: --max-image-size and --max-image-entries
+// refuse an image over them, clearly, and leave nothing behind.
+func TestImageCapsAreConfigurable(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	tarball := filepath.Join(dir, "root.tar.gz")
+	if err := os.WriteFile(tarball, gzipped(t, miniRootTar(t, "capped")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	topo := e.writeTopo("caps.yaml", "name: caps\nnodes:\n  a: {rootfs: \""+tarball+"\"}\n")
+	for _, c := range []struct{ flag, want string }{
+		{"--max-image-size=100K", "image larger than 102400 bytes"},
+		{"--max-image-entries=5", "more than 5 entries"},
+	} {
+		r := e.run(c.flag, "deploy", topo)
+		if r.code != 1 || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("deploy %s: exit %d, stderr %s", c.flag, r.code, r.stderr)
+		}
+	}
+	e.must("--max-image-size=64M", "deploy", topo)
+	e.must("destroy", "--lab", "caps")
+}

@@ -367,7 +367,7 @@ func (d *deployment) runExec(ctx context.Context, n *topology.Node, line string)
 // store is the image cache; pulls and unpacks report progress only on a
 // terminal (nothing in a pipe or with -q).
 func (m *Manager) store() *rootfs.Store {
-	s := &rootfs.Store{Root: m.Root}
+	s := &rootfs.Store{Root: m.Root, MaxBytes: m.MaxImageBytes, MaxEntries: m.MaxImageEntries}
 	if m.Live && !m.Quiet {
 		s.Progress = m.Progress
 	}

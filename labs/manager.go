@@ -17,7 +17,11 @@ type Manager struct {
 	Out      io.Writer // tables and results; nil discards
 	Progress io.Writer // per-node progress; nil discards
 	Live     bool      // Progress is a terminal: one status line rewritten in place
-	Quiet    bool
+
+	// Caps on one unpacked image (0: rootfs defaults, 8 GiB and 1M entries).
+	MaxImageBytes   int64
+	MaxImageEntries int
+	Quiet           bool
 }
 
 func (m *Manager) out() io.Writer {
