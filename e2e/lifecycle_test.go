@@ -294,3 +294,15 @@ func TestCleanupSweepsOrphans(t *testing.T) {
 		t.Error("orphan chain LEOLAB-0DDBA1 survived destroy --all --cleanup")
 	}
 }
+
+// TestCleanupSparesLabsOfAnotherRoot: destroy --all --cleanup under one
+// --root leaves a running lab deployed under another root alone.
+func TestCleanupSparesLabsOfAnotherRoot(t *testing.T) {
+	e := newEnv(t)
+	other := &env{t: t, root: t.TempDir()}
+	topo := e.writeTopo("elsewhere.yaml", topoNamed("elsewhere"))
+	other.must("deploy", topo)
+	defer other.must("destroy", "--lab", "elsewhere")
+	e.must("destroy", "--all", "--cleanup")
+	other.must("exec", "elsewhere/h1", "--", "ping", "-c", "1", "-W", "2", "h2")
+}

@@ -317,6 +317,9 @@ func (m *Manager) sweepOrphans() error {
 	}
 	var errs *multierror.Error
 	for _, lab := range labs {
+		if otherRootOf(lab, m.labDir(lab)) != "" {
+			continue // a live lab of another --root on this host, not an orphan
+		}
 		errs = multierror.Append(errs, m.sweepLab(lab))
 	}
 	errs = multierror.Append(errs, sweepOrphanChains(known))
