@@ -2,8 +2,10 @@ package labs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -74,7 +76,7 @@ func (m *Manager) resolveNode(lab, target string) (*State, *topology.Node, error
 	if l, n, ok := strings.Cut(target, "/"); ok {
 		lab, target = l, n
 	}
-	states, err := m.states("")
+	states, err := m.candidateStates(lab)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -103,4 +105,20 @@ func (m *Manager) resolveNode(lab, target string) (*State, *topology.Node, error
 	default:
 		return nil, nil, fmt.Errorf("node name %s is ambiguous: %s (use LAB/NODE or --lab)", target, strings.Join(matches, ", "))
 	}
+}
+
+// candidateStates is the named lab's state alone, or every lab's when no
+// lab is named (a bare node name must be unambiguous among all of them).
+func (m *Manager) candidateStates(lab string) ([]*State, error) {
+	if lab == "" {
+		return m.states("")
+	}
+	st, err := readState(m.statePath(lab))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil // reported as "no node X in lab L"
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lab %s: %w", lab, err)
+	}
+	return []*State{st}, nil
 }
