@@ -210,3 +210,23 @@ func TestImageCapsAreConfigurable(t *testing.T) {
 	e.must("--max-image-size=64M", "deploy", topo)
 	e.must("destroy", "--lab", "caps")
 }
+
+// TestOverlayUnfitImageGetsACopy: a directory image whose path overlay
+// options cannot carry (a ':' in it) still boots, on a private full copy,
+// and the node's writes never reach the directory.
+func TestOverlayUnfitImageGetsACopy(t *testing.T) {
+	e := newEnv(t)
+	tree := filepath.Join(t.TempDir(), "odd:tree")
+	os.MkdirAll(tree, 0o755)
+	untar(t, miniRootTar(t, "odd"), tree)
+	topo := e.writeTopo("odd.yaml", "name: odd\nnodes:\n  a: {rootfs: \""+tree+"\"}\n")
+	e.must("deploy", topo)
+	defer e.must("destroy", "--lab", "odd")
+	if got := strings.TrimSpace(e.must("exec", "a", "--", "cat", "/etc/marker")); got != "odd" {
+		t.Errorf("/etc/marker = %q", got)
+	}
+	e.must("exec", "a", "--", "sh", "-c", "echo mine > /etc/marker")
+	if b, _ := os.ReadFile(filepath.Join(tree, "etc/marker")); string(b) != "odd\n" {
+		t.Errorf("node write reached the image directory: %q", b)
+	}
+}

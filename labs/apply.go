@@ -3,6 +3,7 @@ package labs
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -232,7 +233,8 @@ func (d *deployment) startNode(ctx context.Context, n *topology.Node, ordinal in
 	img := d.images[n.Rootfs]
 	// An overlay cannot be idmapped into a node's user namespace, but a bind
 	// of a private copy can: user-namespace nodes get a copy.
-	mounts, err := d.m.store().NodeMounts(img, dir, n.RootfsCopy || n.UserNamespace)
+	copyRoot := n.RootfsCopy || n.UserNamespace
+	mounts, err := d.m.store().NodeMounts(img, dir, copyRoot)
 	if err != nil {
 		return fmt.Errorf("rootfs layer: %w", err)
 	}
@@ -247,6 +249,14 @@ func (d *deployment) startNode(ctx context.Context, n *topology.Node, ordinal in
 		spec.UIDBase = d.st.nodeUIDBase(ordinal)
 	}
 	proc, err := node.Start(ctx, spec)
+	if errors.Is(err, node.ErrRootMount) && !copyRoot {
+		// The kernel refused the overlay for this image: a full copy
+		// always mounts (SPEC §2).
+		if spec.RootMounts, err = d.m.store().NodeMounts(img, dir, true); err != nil {
+			return fmt.Errorf("rootfs copy after a failed overlay: %w", err)
+		}
+		proc, err = node.Start(ctx, spec)
+	}
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -76,7 +77,7 @@ func runInit() int {
 
 func reportFailure(sync *conn, err error) int {
 	fmt.Fprintf(os.Stderr, "leolab-init: %v\n", err)
-	sync.send(syncMsg{Error: err.Error()})
+	sync.send(syncMsg{Error: err.Error(), RootMount: errors.Is(err, ErrRootMount)})
 	return 255
 }
 

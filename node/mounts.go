@@ -42,6 +42,9 @@ func mountRoot(spec *Spec, idmapped bool, fds []int) error {
 		} else {
 			err = applyRootMount(spec.Root, m)
 		}
+		if err != nil && i == 0 {
+			return fmt.Errorf("%w: root mount %d (%s on /%s): %w", ErrRootMount, i, m.Source, m.Target, err)
+		}
 		if err != nil {
 			return fmt.Errorf("root mount %d (%s on /%s): %w", i, m.Source, m.Target, err)
 		}

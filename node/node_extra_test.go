@@ -4,6 +4,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -203,5 +204,37 @@ func TestSocketPathTooLong(t *testing.T) {
 	spec := Spec{Name: "x", Root: "/r", StateDir: "/s", Socket: "/" + strings.Repeat("a", 120)}
 	if _, err := Start(context.Background(), spec); err == nil || !strings.Contains(err.Error(), "107") {
 		t.Errorf("long socket path: %v", err)
+	}
+}
+
+// TestRootMountFailureIsMarked: when the root filesystem itself cannot be
+// mounted, Start's error is ErrRootMount (so deploy can fall back to a
+// copy), and nothing of the node is left.
+func TestRootMountFailureIsMarked(t *testing.T) {
+	requireRoot(t)
+	spec := newSpec(t, "rm1")
+	layer := t.TempDir()
+	for _, d := range []string{"upper", "work", "merged"} {
+		os.Mkdir(filepath.Join(layer, d), 0o755)
+	}
+	spec.Root = filepath.Join(layer, "merged")
+	spec.RootMounts = []mountspec.Mount{{
+		Source: "overlay", FSType: "overlay",
+		Data: "lowerdir=" + filepath.Join(layer, "missing") + ",upperdir=" + layer + "/upper,workdir=" + layer + "/work",
+	}}
+	p, err := Start(context.Background(), spec)
+	if err == nil {
+		Stop(p.Pid, p.StartTime, time.Second)
+		RemoveCgroups(spec.Lab, spec.Name)
+		t.Fatal("Start with an unmountable root succeeded")
+	}
+	if !errors.Is(err, ErrRootMount) {
+		t.Errorf("error %v is not ErrRootMount", err)
+	}
+	// A failure elsewhere (a bind of a missing host path) is not.
+	spec2 := newSpec(t, "rm2")
+	spec2.Binds = []topology.Bind{{Source: filepath.Join(layer, "missing"), Target: "/x"}}
+	if _, err := Start(context.Background(), spec2); err == nil || errors.Is(err, ErrRootMount) {
+		t.Errorf("bind failure: err %v (ErrRootMount: %v)", err, errors.Is(err, ErrRootMount))
 	}
 }

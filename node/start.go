@@ -187,7 +187,7 @@ func awaitStage(ctx context.Context, c *conn, stage string) error {
 		case r.err != nil:
 			return fmt.Errorf("init exited without reporting (see console.log): %w", r.err)
 		case r.msg.Error != "":
-			return errors.New(r.msg.Error)
+			return &initError{msg: r.msg.Error, rootMount: r.msg.RootMount}
 		case r.msg.Stage != stage:
 			return fmt.Errorf("init reported %q, expected %q", r.msg.Stage, stage)
 		}

@@ -3,6 +3,7 @@ package node
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -134,9 +135,25 @@ func closeAll(fds []int) {
 
 // syncMsg is what init and its parent tell each other over the sync socket.
 type syncMsg struct {
-	Stage string `json:"stage,omitempty"` // "built", "ready", "go"
-	Error string `json:"error,omitempty"`
+	Stage     string `json:"stage,omitempty"` // "built", "ready", "go"
+	Error     string `json:"error,omitempty"`
+	RootMount bool   `json:"root_mount,omitempty"` // Error is ErrRootMount
 }
+
+// ErrRootMount marks a node whose root filesystem itself could not be
+// mounted (e.g. an overlay the kernel refuses for this image): the caller
+// may start it again on a full copy.
+var ErrRootMount = errors.New("root filesystem mount failed")
+
+// initError is an error init reported over the sync socket.
+type initError struct {
+	msg       string
+	rootMount bool
+}
+
+func (e *initError) Error() string { return e.msg }
+
+func (e *initError) Is(target error) bool { return target == ErrRootMount && e.rootMount }
 
 // initConfig is the parent's first message to init.
 type initConfig struct {

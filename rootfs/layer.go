@@ -45,7 +45,9 @@ func (s *Store) NodeMounts(img Image, nodeDir string, copy bool) ([]mountspec.Mo
 	var mounts []mountspec.Mount
 	if !copy && s.overlayOK() {
 		mounts, err = overlayMounts(img.Dir, nodeDir)
-	} else {
+	}
+	if copy || !s.overlayOK() || errors.Is(err, errOverlayUnfit) {
+		// A path overlay options cannot carry gets a copy, like no overlay.
 		mounts, err = copyMounts(img.Dir, nodeDir)
 	}
 	if err != nil {
@@ -58,16 +60,19 @@ func (s *Store) NodeMounts(img Image, nodeDir string, copy bool) ([]mountspec.Mo
 	return mounts, nil
 }
 
+// errOverlayUnfit is an overlay whose options cannot name its paths.
+var errOverlayUnfit = errors.New("overlay cannot express this layer")
+
 func overlayMounts(lower, nodeDir string) ([]mountspec.Mount, error) {
 	upper, work := filepath.Join(nodeDir, "upper"), filepath.Join(nodeDir, "work")
 	for _, p := range []string{lower, upper, work} {
 		if strings.ContainsAny(p, ",:\\") {
-			return nil, fmt.Errorf("overlay path %q contains ',', ':' or '\\'", p)
+			return nil, fmt.Errorf("%w: path %q contains ',', ':' or '\\'", errOverlayUnfit, p)
 		}
 	}
 	data := "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work
 	if len(data) > maxMountData {
-		return nil, fmt.Errorf("overlay options for %s are %d bytes, over the %d-byte limit: use a shorter root path", nodeDir, len(data), maxMountData)
+		return nil, fmt.Errorf("%w: options for %s are %d bytes, over the %d-byte limit", errOverlayUnfit, nodeDir, len(data), maxMountData)
 	}
 	var st unix.Stat_t
 	if err := unix.Stat(lower, &st); err != nil {
