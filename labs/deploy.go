@@ -45,7 +45,7 @@ func (m *Manager) Deploy(ctx context.Context, file string, opts DeployOptions) e
 		return err
 	}
 	defer lock.unlock(false)
-	if err := m.handleExisting(ctx, pre.Name, opts.Reconfigure); err != nil {
+	if err := m.handleExisting(pre.Name, opts.Reconfigure); err != nil {
 		return err
 	}
 	st, err := m.planAndRecord(file, pre.Name, opts)
@@ -69,7 +69,7 @@ func (m *Manager) Deploy(ctx context.Context, file string, opts DeployOptions) e
 
 // handleExisting refuses to deploy over a lab of the same name, unless
 // reconfigure, in which case the old lab is destroyed first.
-func (m *Manager) handleExisting(ctx context.Context, lab string, reconfigure bool) error {
+func (m *Manager) handleExisting(lab string, reconfigure bool) error {
 	_, err := os.Stat(m.statePath(lab))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil

@@ -79,13 +79,14 @@ func sameFile(f *os.File, path string) bool {
 // no lock file outlives it). Deleting while still holding the flock is safe:
 // lockFile re-checks the path after locking.
 func (l *fileLock) unlock(remove bool) {
-	if l == nil {
-		return
+	if l == nil || l.f == nil {
+		return // already released: never remove a file someone else now holds
 	}
 	if remove || l.stale != nil && l.stale() {
 		os.Remove(l.path)
 	}
 	l.f.Close()
+	l.f = nil
 }
 
 func (m *Manager) lockLab(lab string) (*fileLock, error) {
