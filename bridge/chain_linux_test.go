@@ -35,8 +35,8 @@ func TestRouterChain(t *testing.T) {
 
 	must(t, SetupNode(r1.n, topology.Node{Name: "r1",
 		Routes: []topology.Route{{To: pfx("10.62.0.4/30"), Via: ip("10.62.0.2")}}}))
-	must(t, SetupNode(r2.n, topology.Node{Name: "r2",
-		Sysctls: []topology.Sysctl{{Key: "net.ipv4.ip_forward", Value: "1"}}}))
+	must(t, SetupNode(r2.n, topology.Node{Name: "r2"}))
+	must(t, setSysctls(r2.n.ns, []topology.Sysctl{{Key: "net.ipv4.ip_forward", Value: "1"}})) // the router
 	must(t, SetupNode(r3.n, topology.Node{Name: "r3",
 		Routes: []topology.Route{{To: pfx("0.0.0.0/0"), Via: ip("10.62.0.5")}}}))
 

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -220,4 +221,26 @@ func transfer(t *testing.T, server netns.NsHandle, addr netip.Addr, client netns
 		t.Fatalf("received %d of %d bytes: %v", n, size, err)
 	}
 	return time.Since(start)
+}
+
+// setSysctls writes net.* sysctls for the namespace ns. /proc/sys/net shows
+// the namespace of the thread that opens it, so the writes run on a
+// throwaway thread moved into ns.
+func setSysctls(ns netns.NsHandle, sysctls []topology.Sysctl) error {
+	if len(sysctls) == 0 {
+		return nil
+	}
+	for _, s := range sysctls {
+		if !strings.HasPrefix(s.Key, "net.") {
+			return fmt.Errorf("sysctl %s: only net.* is per node", s.Key)
+		}
+	}
+	return inNetns(ns, func() error {
+		for _, s := range sysctls {
+			if err := writeSysctl(s.Key, s.Value); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -39,8 +39,8 @@ func TestTwoLANsAndRouter(t *testing.T) {
 		Routes: []topology.Route{{To: pfx("0.0.0.0/0"), Via: ip("10.61.1.254")}}}))
 	must(t, SetupNode(h2.n, topology.Node{Name: "h2",
 		Routes: []topology.Route{{To: pfx("10.61.1.0/24"), Via: ip("10.61.2.254")}}}))
-	must(t, SetupNode(r.n, topology.Node{Name: "r",
-		Sysctls: []topology.Sysctl{{Key: "net.ipv4.ip_forward", Value: "1"}}}))
+	must(t, SetupNode(r.n, topology.Node{Name: "r"}))
+	must(t, setSysctls(r.n.ns, []topology.Sysctl{{Key: "net.ipv4.ip_forward", Value: "1"}})) // the router
 
 	mustPing(t, h1.Handle, ip("10.61.1.1")) // the bridge's gateway address
 	mustPing(t, h1.Handle, ip("10.61.2.2"))

@@ -14,11 +14,11 @@ import (
 	"leolab/topology"
 )
 
-// SetupNode brings up lo, writes the node's net.* sysctls and installs its
-// static routes (To 0.0.0.0/0 is the default route). Call it after all of
-// the node's interfaces exist: a route's gateway must be on a connected
-// subnet, and per-interface sysctls need the interface.
-// Equivalent to: ip link set lo up; sysctl -w K=V; ip route replace TO via VIA
+// SetupNode brings up lo and installs the node's static routes (To
+// 0.0.0.0/0 is the default route). Call it after all of the node's
+// interfaces exist: a route's gateway must be on a connected subnet. The
+// node's sysctls are the node runtime's: its init writes them itself.
+// Equivalent to: ip link set lo up; ip route replace TO via VIA
 func SetupNode(ns *NodeNS, n topology.Node) error {
 	if err := ns.open(); err != nil {
 		return err
@@ -29,9 +29,6 @@ func SetupNode(ns *NodeNS, n topology.Node) error {
 	}
 	if err := ns.handle.LinkSetUp(lo); err != nil {
 		return fmt.Errorf("node %s: bring up lo: %w", n.Name, err)
-	}
-	if err := setSysctls(ns.ns, n.Sysctls); err != nil {
-		return fmt.Errorf("node %s: %w", n.Name, err)
 	}
 	for _, r := range n.Routes {
 		if err := ns.handle.RouteReplace(toRoute(r)); err != nil {
@@ -47,28 +44,6 @@ func toRoute(r topology.Route) *netlink.Route {
 		route.Dst = prefixAddr(r.To.Masked().Addr(), r.To.Bits()).IPNet
 	}
 	return route
-}
-
-// setSysctls writes net.* sysctls for the namespace ns. /proc/sys/net shows
-// the namespace of the thread that opens it, so the writes run on a
-// throwaway thread moved into ns.
-func setSysctls(ns netns.NsHandle, sysctls []topology.Sysctl) error {
-	if len(sysctls) == 0 {
-		return nil
-	}
-	for _, s := range sysctls {
-		if !strings.HasPrefix(s.Key, "net.") {
-			return fmt.Errorf("sysctl %s: only net.* is per node", s.Key)
-		}
-	}
-	return inNetns(ns, func() error {
-		for _, s := range sysctls {
-			if err := writeSysctl(s.Key, s.Value); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 }
 
 func sysctlPath(key string) string {
