@@ -127,6 +127,9 @@ func bindOne(root, source, target string, ro bool) error {
 		return err
 	}
 	fd, err := unix.OpenTree(unix.AT_FDCWD, source, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+	if errors.Is(err, unix.ENOSYS) {
+		return bindByHand(root, source, target, ro)
+	}
 	if err != nil {
 		return fmt.Errorf("clone source: %w", err)
 	}
@@ -134,7 +137,11 @@ func bindOne(root, source, target string, ro bool) error {
 	if ro {
 		// Read-only before it is attached: the node never sees it writable.
 		attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
-		if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr); err != nil {
+		err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr)
+		if errors.Is(err, unix.ENOSYS) {
+			return bindByHand(root, source, target, ro)
+		}
+		if err != nil {
 			return fmt.Errorf("make read-only: %w", err)
 		}
 	}

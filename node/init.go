@@ -38,8 +38,8 @@ func runInit() int {
 	// Everything inherited above stdio (our sync and control sockets, and
 	// whatever the deploying process leaked to us) must not reach node
 	// processes: mark it all close-on-exec.
-	if err := unix.CloseRange(syncFd, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		fmt.Fprintf(os.Stderr, "leolab-init: close_range: %v\n", err)
+	if err := cloexecFrom(syncFd); err != nil {
+		fmt.Fprintf(os.Stderr, "leolab-init: close-on-exec: %v\n", err)
 		return 255
 	}
 	sync := newConn(syncFd, "sync")

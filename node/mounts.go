@@ -136,10 +136,14 @@ func openInRoot(root, rel string) (int, error) {
 		return -1, err
 	}
 	defer unix.Close(rootFd)
-	return unix.Openat2(rootFd, rel, &unix.OpenHow{
+	fd, err := unix.Openat2(rootFd, rel, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
 	})
+	if errors.Is(err, unix.ENOSYS) {
+		return openInRootByHand(root, rel, unix.O_PATH|unix.O_CLOEXEC)
+	}
+	return fd, err
 }
 
 // mkdirInRoot creates rel (and its parents) inside root, each step resolved
@@ -156,6 +160,9 @@ func mkdirInRoot(root, rel string, lastIsFile bool) error {
 		parent, err := unix.Openat2(rootFd, dirOrDot(dir), &unix.OpenHow{
 			Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT,
 		})
+		if errors.Is(err, unix.ENOSYS) {
+			parent, err = openInRootByHand(root, dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC)
+		}
 		if err != nil {
 			return err
 		}

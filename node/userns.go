@@ -1,6 +1,7 @@
 package node
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -28,6 +29,9 @@ func idmappedRootMounts(spec Spec, pid int) (fds []int, retErr error) {
 	}()
 	for i, m := range rootMounts(&spec) {
 		fd, err := detachedMount(m)
+		if errors.Is(err, unix.ENOSYS) {
+			return nil, fmt.Errorf("user_namespace nodes need Linux >= 5.12 (idmapped mounts): %w", err)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("root mount %d (%s): %w", i, m.Source, err)
 		}
@@ -37,6 +41,9 @@ func idmappedRootMounts(spec Spec, pid int) (fds []int, retErr error) {
 			attr.Attr_set |= unix.MOUNT_ATTR_RDONLY
 		}
 		if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr); err != nil {
+			if errors.Is(err, unix.ENOSYS) {
+				return nil, fmt.Errorf("user_namespace nodes need Linux >= 5.12 (idmapped mounts): %w", err)
+			}
 			return nil, fmt.Errorf("idmap root mount %d (%s, %s): %w", i, m.Source, orBind(m.FSType), err)
 		}
 	}
