@@ -3,7 +3,7 @@ BIN     := bin/leolab
 PKGS    := ./...
 DEMO    := labs/examples/demo.yaml
 
-.PHONY: build test lint demo bench deps clean soak man
+.PHONY: build test lint demo bench deps test-deps install-missing clean soak man
 
 # build makes the node init (cmd/leolab-init) first and embeds it in leolab:
 # still one static binary, and nodes start without the CLI's dependencies.
@@ -12,13 +12,27 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(INITBIN) ./cmd/leolab-init
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -tags leolab_embed_init -o $(BIN) .
 
-# deps installs the Debian packages leolab's demo and tests use, when missing.
+# deps installs the Debian packages leolab's demo uses, when missing;
+# test-deps adds what only the tests use (debootstrap for the real-distribution
+# test, graphviz for graph --format svg).
 deps:
+	@$(MAKE) --no-print-directory install-missing PKGS_WANTED="busybox-static:busybox-static iproute2:ip iptables:iptables"
+
+test-deps:
+	@$(MAKE) --no-print-directory install-missing PKGS_WANTED="busybox-static:busybox-static iproute2:ip iptables:iptables debootstrap:debootstrap graphviz:dot"
+
+# install-missing installs each PACKAGE:PROGRAM of PKGS_WANTED whose program
+# is absent (busybox-static is checked by package: any busybox will not do).
+install-missing:
 	@missing=""; \
-	[ -n "$$LEOLAB_BUSYBOX" ] || dpkg -s busybox-static >/dev/null 2>&1 || missing="$$missing busybox-static"; \
-	command -v ip >/dev/null || missing="$$missing iproute2"; \
-	command -v iptables >/dev/null || missing="$$missing iptables"; \
-	command -v debootstrap >/dev/null || missing="$$missing debootstrap"; \
+	for pair in $(PKGS_WANTED); do \
+		pkg=$${pair%%:*}; prog=$${pair#*:}; \
+		if [ "$$pkg" = busybox-static ]; then \
+			[ -n "$$LEOLAB_BUSYBOX" ] || dpkg -s busybox-static >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+		else \
+			command -v $$prog >/dev/null || missing="$$missing $$pkg"; \
+		fi; \
+	done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -30,13 +44,13 @@ lint:
 
 # The e2e suite snapshots the whole host before and after each case, so it
 # runs alone, after every other package's tests have finished.
-test: deps lint build
+test: test-deps lint build
 	$(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -v /e2e$$)
 	$(GO) test -count=1 -timeout 40m ./e2e/
 
 # soak: 200 deploy/destroy cycles of a 20-node lab; leolab's fds, the host's
 # links and mounts must stay flat (make test runs a 10-cycle version).
-soak: deps build
+soak: test-deps build
 	LEOLAB_SOAK_CYCLES=200 $(GO) test -count=1 -timeout 60m -run '^TestSoak$$' -v ./e2e/
 
 demo: deps build
