@@ -12,11 +12,9 @@ import (
 	"leolab/topology"
 )
 
-// ApplyNetem sets the impairments n on device dev in the namespace at nsPath
-// ("" is the calling thread's namespace), replacing any root qdisc. A nil or
-// zero n clears them.
-// Equivalent to: tc qdisc replace dev DEV root netem delay D J loss L% rate R …
-func ApplyNetem(nsPath, dev string, n *topology.Netem) error {
+// withLink runs fn on device dev of the namespace at nsPath ("" is the
+// calling thread's namespace), with what failed named in the error.
+func withLink(nsPath, dev, what string, fn func(*netlink.Handle, netlink.Link) error) error {
 	h, err := openHandle(nsPath)
 	if err != nil {
 		return err
@@ -24,74 +22,59 @@ func ApplyNetem(nsPath, dev string, n *topology.Netem) error {
 	defer h.Close()
 	link, err := h.LinkByName(dev)
 	if err != nil {
-		return fmt.Errorf("netem: find %s in %s: %w", dev, nsName(nsPath), err)
+		return fmt.Errorf("%s: find %s in %s: %w", what, dev, nsName(nsPath), err)
 	}
-	if err := applyNetem(h, link, n); err != nil {
-		return fmt.Errorf("netem on %s in %s: %w", dev, nsName(nsPath), err)
+	if err := fn(h, link); err != nil {
+		return fmt.Errorf("%s on %s in %s: %w", what, dev, nsName(nsPath), err)
 	}
 	return nil
+}
+
+// ApplyNetem sets the impairments n on device dev in the namespace at nsPath
+// ("" is the calling thread's namespace), replacing any root qdisc. A nil or
+// zero n clears them.
+// Equivalent to: tc qdisc replace dev DEV root netem delay D J loss L% rate R …
+func ApplyNetem(nsPath, dev string, n *topology.Netem) error {
+	return withLink(nsPath, dev, "netem", func(h *netlink.Handle, link netlink.Link) error {
+		return applyNetem(h, link, n)
+	})
 }
 
 // ClearNetem removes the netem qdisc of dev, restoring the default qdisc. No
 // netem is success.
 // Equivalent to: tc qdisc del dev DEV root
 func ClearNetem(nsPath, dev string) error {
-	h, err := openHandle(nsPath)
-	if err != nil {
-		return err
-	}
-	defer h.Close()
-	link, err := h.LinkByName(dev)
-	if err != nil {
-		return fmt.Errorf("netem: find %s in %s: %w", dev, nsName(nsPath), err)
-	}
-	if err := clearNetem(h, link); err != nil {
-		return fmt.Errorf("clear netem on %s in %s: %w", dev, nsName(nsPath), err)
-	}
-	return nil
+	return withLink(nsPath, dev, "clear netem", func(h *netlink.Handle, link netlink.Link) error {
+		return clearNetem(h, link)
+	})
 }
 
 // ShowNetem returns the impairments on dev, or nil when it has no netem
 // root qdisc. Percentages and times are rounded to what the kernel stores.
 // Equivalent to: tc qdisc show dev DEV
 func ShowNetem(nsPath, dev string) (*topology.Netem, error) {
-	h, err := openHandle(nsPath)
-	if err != nil {
-		return nil, err
-	}
-	defer h.Close()
-	link, err := h.LinkByName(dev)
-	if err != nil {
-		return nil, fmt.Errorf("netem: find %s in %s: %w", dev, nsName(nsPath), err)
-	}
-	n, err := showNetem(h, link)
-	if err != nil {
-		return nil, fmt.Errorf("show netem on %s in %s: %w", dev, nsName(nsPath), err)
-	}
-	return n, nil
+	var n *topology.Netem
+	err := withLink(nsPath, dev, "show netem", func(h *netlink.Handle, link netlink.Link) error {
+		var err error
+		n, err = showNetem(h, link)
+		return err
+	})
+	return n, err
 }
 
 // SetLinkUp brings dev in the namespace at nsPath up or down.
 // Equivalent to: ip link set DEV up|down
 func SetLinkUp(nsPath, dev string, up bool) error {
-	h, err := openHandle(nsPath)
-	if err != nil {
-		return err
-	}
-	defer h.Close()
-	link, err := h.LinkByName(dev)
-	if err != nil {
-		return fmt.Errorf("find %s in %s: %w", dev, nsName(nsPath), err)
-	}
+	what := "set down"
 	if up {
-		err = h.LinkSetUp(link)
-	} else {
-		err = h.LinkSetDown(link)
+		what = "set up"
 	}
-	if err != nil {
-		return fmt.Errorf("set %s in %s up=%v: %w", dev, nsName(nsPath), up, err)
-	}
-	return nil
+	return withLink(nsPath, dev, what, func(h *netlink.Handle, link netlink.Link) error {
+		if up {
+			return h.LinkSetUp(link)
+		}
+		return h.LinkSetDown(link)
+	})
 }
 
 // ErrNetemUnsupported is returned (wrapped) when the kernel has no netem
