@@ -113,22 +113,19 @@ func insertJump(ipt *iptables.IPTables, table, parent string, spec []string) err
 	return nil
 }
 
-// SetupNAT writes the lab's filter chain (as SetupForward) and its nat chain
-// (MASQUERADE of every nat bridge's subnet towards anything outside that
-// subnet, one jump from POSTROUTING), then enables net.ipv4.ip_forward and
-// returns its previous value for RestoreIPForward. With no nat bridge it
-// writes only the filter chain and returns "". It works in the calling
-// thread's namespace and is idempotent.
+// SetupNAT writes the lab's nat chain (MASQUERADE of every nat bridge's
+// subnet towards anything outside that subnet, one jump from POSTROUTING)
+// and then enables net.ipv4.ip_forward. The filter chain is SetupForward's;
+// saving the previous ip_forward is the caller's (IPForward). Bridges
+// without nat are ignored. It works in the calling thread's namespace and is
+// idempotent.
 // Equivalent to: iptables -t nat -N CHAIN; iptables -t nat -A CHAIN -s NET
 // ! -d NET -j MASQUERADE; iptables -t nat -I POSTROUTING -j CHAIN;
 // sysctl -w net.ipv4.ip_forward=1
-func SetupNAT(lab, chain string, bridges []topology.Bridge) (prevIPForward string, err error) {
+func SetupNAT(lab, chain string, bridges []topology.Bridge) error {
 	ipt, err := selectedIPTables()
 	if err != nil {
-		return "", err
-	}
-	if err := setupForward(ipt, lab, chain, bridges); err != nil {
-		return "", err
+		return err
 	}
 	var nat []topology.Bridge
 	for _, b := range bridges {
@@ -137,35 +134,28 @@ func SetupNAT(lab, chain string, bridges []topology.Bridge) (prevIPForward strin
 		}
 	}
 	if len(nat) == 0 {
-		return "", nil
+		return nil
 	}
 	if err := ipt.ClearChain("nat", chain); err != nil {
-		return "", fmt.Errorf("create nat chain %s: %w", chain, err)
+		return fmt.Errorf("create nat chain %s: %w", chain, err)
 	}
 	for _, b := range nat {
 		net := b.Subnet.Masked().String()
 		spec := append([]string{"-s", net, "!", "-d", net}, comment(lab)...)
 		if err := ipt.Append("nat", chain, append(spec, "-j", "MASQUERADE")...); err != nil {
-			return "", fmt.Errorf("masquerade %s in %s: %w", net, chain, err)
+			return fmt.Errorf("masquerade %s in %s: %w", net, chain, err)
 		}
 	}
 	if err := insertJump(ipt, "nat", "POSTROUTING", jumpSpec(lab, chain)); err != nil {
-		return "", err
+		return err
 	}
 	// Forwarding goes on last, once masquerading is in place, so lab
 	// traffic never leaves the host with its private source address.
-	prev, err := readSysctl(ipForwardKey)
-	if err != nil {
-		return "", err
-	}
-	if err := writeSysctl(ipForwardKey, "1"); err != nil {
-		return "", err
-	}
-	return prev, nil
+	return writeSysctl(ipForwardKey, "1")
 }
 
-// RestoreIPForward sets net.ipv4.ip_forward back to prev as returned by
-// SetupNAT; "" does nothing.
+// RestoreIPForward sets net.ipv4.ip_forward back to prev, as read by
+// IPForward before SetupNAT; "" does nothing.
 func RestoreIPForward(prev string) error {
 	if prev == "" {
 		return nil

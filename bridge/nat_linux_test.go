@@ -55,10 +55,11 @@ func testNAT(t *testing.T) {
 	chain := "LEOLAB-" + leak
 	// A new netns inherits ip_forward from the host's: start from a known 0.
 	must(t, RestoreIPForward("0"))
-	prev, err := SetupNAT(leak, chain, []topology.Bridge{lan})
+	prev, err := IPForward()
 	must(t, err)
-	_, err = SetupNAT(leak, chain, []topology.Bridge{lan}) // idempotent
-	must(t, err)
+	must(t, SetupForward(leak, chain, []topology.Bridge{lan}))
+	must(t, SetupNAT(leak, chain, []topology.Bridge{lan}))
+	must(t, SetupNAT(leak, chain, []topology.Bridge{lan})) // idempotent
 	if prev != "0" {
 		t.Errorf("previous ip_forward %q, want 0", prev)
 	}

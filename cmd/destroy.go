@@ -49,7 +49,7 @@ no state file mentions.`,
 // labNameOfFile reads the lab name of a topology file, even an edited one
 // that no longer validates, as long as its name is readable.
 func labNameOfFile(file string) (string, error) {
-	plan, err := labs.Load(file, topology.Options{})
+	plan, err := topology.Load(file, topology.Options{})
 	if err == nil {
 		return plan.Name, nil
 	}

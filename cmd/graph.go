@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"leolab/internal/graph"
-	"leolab/labs"
 	"leolab/topology"
 )
 
@@ -59,7 +58,7 @@ func graphPlan(g *globals, c *cobra.Command, lab string, args []string) (*topolo
 	if lab != "" {
 		return g.manager(c).LabPlan(lab)
 	}
-	return labs.Load(args[0], topology.Options{})
+	return topology.Load(args[0], topology.Options{})
 }
 
 // renderGraph draws plan; svg pipes the dot text through Graphviz.

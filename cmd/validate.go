@@ -21,7 +21,7 @@ once as FILE:LINE:COL: message, with exit status 2. Nothing on the host changes.
 		Example: "  leolab validate labs/examples/two-lans.yaml\n  leolab validate --format json topo.yaml",
 		Args:    exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			plan, err := labs.Load(args[0], topology.Options{})
+			plan, err := topology.Load(args[0], topology.Options{})
 			if err != nil {
 				return err
 			}

@@ -178,15 +178,14 @@ func (d *deployment) setupIptables() error {
 		return err
 	}
 	defer lock.unlock(false)
-	prev, err := d.m.saveForward()
-	if err != nil {
+	if err := d.m.saveForward(); err != nil {
 		return fmt.Errorf("nat: %w", err)
 	}
-	d.st.NAT, d.st.PrevFwd = true, prev
+	d.st.NAT = true
 	if err := writeState(d.m.statePath(p.Name), d.st); err != nil {
 		return err
 	}
-	if _, err := bridge.SetupNAT(p.Name, d.st.NATChain, natBridges); err != nil {
+	if err := bridge.SetupNAT(p.Name, d.st.NATChain, natBridges); err != nil {
 		return fmt.Errorf("nat: %w", err)
 	}
 	return nil
@@ -262,7 +261,7 @@ func (d *deployment) startNode(ctx context.Context, n *topology.Node, ordinal in
 	}
 	d.procs[n.Index] = proc
 	d.mu.Lock()
-	d.st.Nodes[n.Name] = &NodeState{Pid: proc.Pid, StartTime: proc.StartTime, Rootfs: n.Rootfs, Digest: img.Digest, UIDBase: spec.UIDBase}
+	d.st.Nodes[n.Name] = &NodeState{Pid: proc.Pid, StartTime: proc.StartTime}
 	d.mu.Unlock()
 	ns := &bridge.NodeNS{Path: proc.NetnsPath()}
 	defer ns.Close()

@@ -25,12 +25,6 @@ type DeployOptions struct {
 // LabNetnsName is the private namespace holding an isolated lab's bridges.
 func LabNetnsName(lab string) string { return "leolab-" + lab }
 
-// Load validates a topology file without touching the host (Host nil: no
-// host routes or running labs consulted). Used by validate and graph.
-func Load(file string, opts topology.Options) (*topology.Plan, error) {
-	return topology.Load(file, opts)
-}
-
 // Deploy validates file, plans it against the host and running labs, and
 // brings the whole lab up. On any failure, or when ctx is cancelled
 // (SIGINT/SIGTERM), everything created so far is removed.
@@ -62,7 +56,7 @@ func (m *Manager) Deploy(ctx context.Context, file string, opts DeployOptions) e
 	}
 	if !m.Quiet {
 		v := m.view(st)
-		printTable(m.out(), []LabView{v})
+		PrintTable(m.out(), []LabView{v})
 	}
 	return nil
 }

@@ -21,18 +21,18 @@ func (m *Manager) savedForwardPath() string {
 
 // saveForward records the current ip_forward before a NAT lab turns it on,
 // unless an earlier NAT lab already did. Callers hold the IPAM lock.
-func (m *Manager) saveForward() (string, error) {
+func (m *Manager) saveForward() error {
+	if _, err := os.Stat(m.savedForwardPath()); err == nil {
+		return nil
+	}
 	cur, err := bridge.IPForward()
 	if err != nil {
-		return "", err
-	}
-	if saved, err := os.ReadFile(m.savedForwardPath()); err == nil {
-		return strings.TrimSpace(string(saved)), nil
+		return err
 	}
 	if err := writeFileAtomic(m.savedForwardPath(), []byte(cur+"\n")); err != nil {
-		return "", fmt.Errorf("save ip_forward: %w", err)
+		return fmt.Errorf("save ip_forward: %w", err)
 	}
-	return cur, nil
+	return nil
 }
 
 // restoreForwardIfLast puts the saved ip_forward back once no lab but

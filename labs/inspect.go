@@ -143,8 +143,8 @@ func PrintJSON(w io.Writer, views []LabView, array bool) error {
 	return enc.Encode(views)
 }
 
-// printTable writes the human inspect table.
-func printTable(w io.Writer, views []LabView) {
+// PrintTable writes the human inspect table.
+func PrintTable(w io.Writer, views []LabView) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "LAB\tNODE\tSTATE\tPID\tINTERFACES\tROOTFS")
 	for _, v := range views {
@@ -154,9 +154,6 @@ func printTable(w io.Writer, views []LabView) {
 	}
 	tw.Flush()
 }
-
-// PrintTable writes the inspect table for views.
-func PrintTable(w io.Writer, views []LabView) { printTable(w, views) }
 
 func interfacesCell(n NodeView) string {
 	var parts []string

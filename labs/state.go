@@ -33,20 +33,19 @@ type State struct {
 	LabNetns string                `json:"lab_netns,omitempty"` // isolated labs
 	NATChain string                `json:"nat_chain,omitempty"`
 	NAT      bool                  `json:"nat,omitempty"`
-	PrevFwd  string                `json:"prev_ip_forward,omitempty"`
 	UIDStart uint32                `json:"uid_start,omitempty"` // first host id of the lab's user-namespace block
 	UIDCount int                   `json:"uid_count,omitempty"` // user-namespace nodes in the block
 	Nodes    map[string]*NodeState `json:"nodes"`
 	Images   map[string]string     `json:"images,omitempty"` // source → digest
 }
 
-// NodeState is what was created for one node.
+// NodeState is what was created for one node and cannot be derived from
+// the Plan: its init's pid and start time (so a recycled pid is never
+// signalled). Rootfs digests are in State.Images, user-namespace ids follow
+// from UIDStart.
 type NodeState struct {
 	Pid       int    `json:"pid,omitempty"`
 	StartTime uint64 `json:"start_time,omitempty"`
-	Rootfs    string `json:"rootfs"`
-	Digest    string `json:"digest,omitempty"`
-	UIDBase   uint32 `json:"uid_base,omitempty"`
 }
 
 const stateVersion = 1

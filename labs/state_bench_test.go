@@ -20,7 +20,7 @@ func benchState(n int) *State {
 		p.Nodes = append(p.Nodes, topology.Node{Name: name, Index: i, Rootfs: "busybox",
 			Interfaces: []topology.Interface{{Name: "eth0", Bridge: "lan", IPv4: netip.PrefixFrom(addr, 22)}}})
 		addr = addr.Next()
-		st.Nodes[name] = &NodeState{Pid: 100000 + i, StartTime: 12345678, Rootfs: "busybox", Digest: "sha256:0123456789abcdef"}
+		st.Nodes[name] = &NodeState{Pid: 100000 + i, StartTime: 12345678}
 	}
 	return st
 }
