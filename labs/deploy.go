@@ -84,19 +84,19 @@ func (m *Manager) planAndRecord(file, lab string, opts DeployOptions) (*State, e
 		return nil, err
 	}
 	defer ipam.unlock(false)
+	others, err := m.states(lab)
+	if err != nil {
+		return nil, err
+	}
 	topts := topology.Options{RootfsOverride: opts.Rootfs, Isolated: opts.Isolated}
 	if !opts.Isolated {
-		topts.Host = hostView{m: m, lab: lab}
+		topts.Host = hostView{others: others}
 	}
 	plan, err := topology.Load(file, topts)
 	if err != nil {
 		return nil, err
 	}
 	plan.Isolated = opts.Isolated
-	others, err := m.states(plan.Name)
-	if err != nil {
-		return nil, err
-	}
 	if err := checkNetnsNames(plan, others); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package labs
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -14,8 +15,7 @@ import (
 // never shadows a network the host already reaches) and the subnets of the
 // other running, non-isolated labs.
 type hostView struct {
-	m   *Manager
-	lab string
+	others []*State // the other labs' states, read once by the caller
 }
 
 func (h hostView) UsedSubnets() ([]netip.Prefix, error) {
@@ -23,11 +23,7 @@ func (h hostView) UsedSubnets() ([]netip.Prefix, error) {
 	if err != nil {
 		return nil, err
 	}
-	others, err := h.m.states(h.lab)
-	if err != nil {
-		return nil, err
-	}
-	for _, st := range others {
+	for _, st := range h.others {
 		if st.Plan.Isolated {
 			continue
 		}
@@ -40,6 +36,9 @@ func (h hostView) UsedSubnets() ([]netip.Prefix, error) {
 // table, except default routes (they overlap everything by definition).
 func hostRoutes() ([]netip.Prefix, error) {
 	routes, err := netlink.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: 0}, netlink.RT_FILTER_TABLE)
+	for i := 0; i < 20 && errors.Is(err, netlink.ErrDumpInterrupted); i++ {
+		routes, err = netlink.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: 0}, netlink.RT_FILTER_TABLE)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list host routes: %w", err)
 	}
