@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"runtime/debug"
 
 	"golang.org/x/sys/unix"
@@ -27,9 +26,13 @@ func MaybeRunInit() {
 	// Started from a memfd path, the kernel named us after the fd number:
 	// show "leolab-init" in ps, inside the node and on the host.
 	os.WriteFile("/proc/self/comm", []byte(initArg0), 0)
-	// A thousand idle inits must stay small: collect garbage eagerly.
+	// Memory of an idle init (bench/RESULTS.md): start-up allocates about
+	// 130 KiB, far below the first collection, so an idle init never runs
+	// the GC, whose first cycle alone touches about 300 KiB of metadata
+	// (mark bits, work buffers, a worker stack). Do not force one here. A
+	// node that serves many execs does collect, early: its heap goal starts
+	// at 800 KiB instead of 4 MiB.
 	debug.SetGCPercent(20)
-	runtime.GOMAXPROCS(1)
 	os.Exit(runInit())
 }
 
@@ -69,9 +72,6 @@ func runInit() int {
 		fmt.Fprintf(os.Stderr, "leolab-init: report ready: %v\n", err)
 	}
 	sync.Close()
-	// Idle from here on: hand the heap left over from start-up (config,
-	// JSON buffers) back to the kernel instead of waiting for the scavenger.
-	debug.FreeOSMemory()
 	return sup.run()
 }
 

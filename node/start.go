@@ -115,9 +115,11 @@ func spawnInit(spec Spec, listener *os.File) (*exec.Cmd, *conn, error) {
 		return nil, nil, fmt.Errorf("node %s: init program: %w", spec.Name, err)
 	}
 	cmd := &exec.Cmd{
-		Path:       exe,
-		Args:       []string{initArg0, spec.Lab, spec.Name}, // destroy finds inits by these
-		Env:        []string{},
+		Path: exe,
+		Args: []string{initArg0, spec.Lab, spec.Name}, // destroy finds inits by these
+		// One P from the first instruction: a second P's caches and
+		// spans cost every idle init about 80 KiB (set later, they stay).
+		Env:        []string{"GOMAXPROCS=1"},
 		Dir:        "/",
 		Stdin:      devnull,
 		Stdout:     console,
