@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -226,8 +227,12 @@ func (d *deployment) startNode(ctx context.Context, n *topology.Node, ordinal in
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return fmt.Errorf("create node dir: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(d.m.socketPath(lab, n.Index)), 0o700); err != nil {
+	socket := d.m.socketPath(lab, n.Index)
+	if err := os.MkdirAll(filepath.Dir(socket), 0o700); err != nil {
 		return fmt.Errorf("create socket dir: %w", err)
+	}
+	if err := os.Symlink(socket, d.m.controlLink(lab, n.Name)); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("link control socket: %w", err)
 	}
 	img := d.images[n.Rootfs]
 	// An overlay cannot be idmapped into a node's user namespace, but a bind
@@ -240,7 +245,7 @@ func (d *deployment) startNode(ctx context.Context, n *topology.Node, ordinal in
 	spec := node.Spec{
 		Lab: lab, Name: n.Name, Hostname: n.Name,
 		StateDir: dir, Root: root, RootMounts: mounts,
-		Socket: d.m.socketPath(lab, n.Index), HostsFile: d.hosts,
+		Socket: socket, HostsFile: d.hosts,
 		Binds: n.Binds, Env: n.Env, Cmd: n.Cmd, Sysctls: n.Sysctls,
 		Privileged: n.Privileged, UserNamespace: n.UserNamespace, Limits: n.Limits,
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -56,69 +57,87 @@ func PrintList(w io.Writer, entries []ListEntry) {
 }
 
 // Exec runs a command inside a node. target is NODE or LAB/NODE; lab, when
-// set, picks the lab. It returns the command's exit status.
+// set, picks the lab. It returns the command's exit status. The node is found
+// by its directory and its control link, never by reading lab states: exec
+// costs the same in a 4-node lab and among 1000-node ones. The node's own
+// environment is applied by its init.
 func (m *Manager) Exec(ctx context.Context, lab, target string, opts node.ExecOptions) (int, error) {
-	st, n, err := m.resolveNode(lab, target)
+	lab, name, err := m.locateNode(lab, target)
 	if err != nil {
 		return 0, err
 	}
-	if len(opts.Env) == 0 {
-		opts.Env = n.Env
-	} else {
-		opts.Env = append(append([]string{}, n.Env...), opts.Env...)
+	socket, err := os.Readlink(m.controlLink(lab, name))
+	if err != nil {
+		return 0, fmt.Errorf("node %s/%s is not running (its control socket is not there yet or any more)", lab, name)
 	}
-	return node.Exec(ctx, m.socketPath(st.Plan.Name, n.Index), opts)
+	return node.Exec(ctx, socket, opts)
 }
 
-// resolveNode finds a node by NODE or LAB/NODE; a bare node name must be
-// unambiguous among running labs.
+// resolveNode finds a node by NODE or LAB/NODE and reads its lab's state.
 func (m *Manager) resolveNode(lab, target string) (*State, *topology.Node, error) {
-	if l, n, ok := strings.Cut(target, "/"); ok {
-		lab, target = l, n
-	}
-	states, err := m.candidateStates(lab)
+	lab, name, err := m.locateNode(lab, target)
 	if err != nil {
 		return nil, nil, err
 	}
-	var matches []string
-	var foundState *State
-	var found *topology.Node
-	for _, st := range states {
-		if lab != "" && st.Plan.Name != lab {
-			continue
+	st, err := readState(m.statePath(lab))
+	if err != nil {
+		return nil, nil, fmt.Errorf("lab %s: %w", lab, err)
+	}
+	for i := range st.Plan.Nodes {
+		if st.Plan.Nodes[i].Name == name {
+			return st, &st.Plan.Nodes[i], nil
 		}
-		for i := range st.Plan.Nodes {
-			if st.Plan.Nodes[i].Name == target {
-				matches = append(matches, st.Plan.Name+"/"+target)
-				foundState, found = st, &st.Plan.Nodes[i]
-			}
+	}
+	return nil, nil, fmt.Errorf("no node %s in lab %s", name, lab)
+}
+
+// locateNode finds the lab of NODE or LAB/NODE (lab, when set, picks it)
+// from the node directories deploy creates and destroy removes. A bare
+// node name must be unambiguous among the labs.
+func (m *Manager) locateNode(lab, target string) (string, string, error) {
+	given := target
+	if l, n, ok := strings.Cut(target, "/"); ok {
+		lab, target = l, n
+	}
+	if !pathSafeName(target) || (lab != "" && !pathSafeName(lab)) {
+		return "", "", fmt.Errorf("%q is not a node name (NODE or LAB/NODE)", given)
+	}
+	if lab != "" {
+		if !m.hasNodeDir(lab, target) {
+			return "", "", fmt.Errorf("no node %s in lab %s", target, lab)
+		}
+		return lab, target, nil
+	}
+	entries, err := os.ReadDir(m.labsDir())
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", "", fmt.Errorf("read labs: %w", err)
+	}
+	var matches []string
+	for _, e := range entries {
+		if e.IsDir() && m.hasNodeDir(e.Name(), target) {
+			matches = append(matches, e.Name())
 		}
 	}
 	switch len(matches) {
 	case 0:
-		if lab != "" {
-			return nil, nil, fmt.Errorf("no node %s in lab %s", target, lab)
-		}
-		return nil, nil, fmt.Errorf("no node %s in any running lab", target)
+		return "", "", fmt.Errorf("no node %s in any running lab", target)
 	case 1:
-		return foundState, found, nil
+		return matches[0], target, nil
 	default:
-		return nil, nil, fmt.Errorf("node name %s is ambiguous: %s (use LAB/NODE or --lab)", target, strings.Join(matches, ", "))
+		for i := range matches {
+			matches[i] += "/" + target
+		}
+		return "", "", fmt.Errorf("node name %s is ambiguous: %s (use LAB/NODE or --lab)", target, strings.Join(matches, ", "))
 	}
 }
 
-// candidateStates is the named lab's state alone, or every lab's when no
-// lab is named (a bare node name must be unambiguous among all of them).
-func (m *Manager) candidateStates(lab string) ([]*State, error) {
-	if lab == "" {
-		return m.states("")
-	}
-	st, err := readState(m.statePath(lab))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil // reported as "no node X in lab L"
-	}
-	if err != nil {
-		return nil, fmt.Errorf("lab %s: %w", lab, err)
-	}
-	return []*State{st}, nil
+func (m *Manager) hasNodeDir(lab, name string) bool {
+	fi, err := os.Lstat(m.nodeDir(lab, name))
+	return err == nil && fi.IsDir()
+}
+
+// pathSafeName: a name that stays one path element when joined (node and
+// lab names are validated much more strictly at deploy).
+func pathSafeName(name string) bool {
+	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, "/\x00")
 }

@@ -47,6 +47,12 @@ func (m *Manager) socketPath(lab string, index int) string {
 	return filepath.Join(m.labDir(lab), "s", strconv.Itoa(index))
 }
 
+// controlLink, in the node's directory, points at its control socket: exec
+// finds a node by name without reading the lab's state.
+func (m *Manager) controlLink(lab, node string) string {
+	return filepath.Join(m.nodeDir(lab, node), "control")
+}
+
 // DefaultWorkers is the deploy worker pool size: most steps wait on the
 // kernel, not the CPU, so a multiple of the CPU count keeps it busy.
 func DefaultWorkers() int { return 4 * runtime.NumCPU() }

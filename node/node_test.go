@@ -26,7 +26,7 @@ var applets = []string{
 }
 
 // busyboxRoot builds a tiny root: /bin/busybox plus applet links.
-func busyboxRoot(t *testing.T) string {
+func busyboxRoot(t testing.TB) string {
 	t.Helper()
 	src, err := os.ReadFile("/bin/busybox")
 	if err != nil {
@@ -55,7 +55,7 @@ func busyboxRoot(t *testing.T) string {
 	return dir
 }
 
-func requireRoot(t *testing.T) {
+func requireRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root")
@@ -63,7 +63,7 @@ func requireRoot(t *testing.T) {
 }
 
 // newSpec returns a spec for a node named name with fresh dirs.
-func newSpec(t *testing.T, name string) Spec {
+func newSpec(t testing.TB, name string) Spec {
 	t.Helper()
 	state, err := os.MkdirTemp("", "ll")
 	if err != nil {
@@ -81,7 +81,7 @@ func newSpec(t *testing.T, name string) Spec {
 }
 
 // startNode starts and releases a node, and stops it (checking for leaks) at cleanup.
-func startNode(t *testing.T, spec Spec) *Process {
+func startNode(t testing.TB, spec Spec) *Process {
 	t.Helper()
 	ctx := context.Background()
 	p, err := Start(ctx, spec)
@@ -101,7 +101,7 @@ func consoleLog(spec Spec) string {
 	return string(b)
 }
 
-func stopAndCheck(t *testing.T, spec Spec, p *Process) {
+func stopAndCheck(t testing.TB, spec Spec, p *Process) {
 	t.Helper()
 	if err := Stop(p.Pid, p.StartTime, 5*time.Second); err != nil {
 		t.Errorf("stop: %v", err)
