@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"sync"
 	"time"
 
 	"leolab/topology"
@@ -211,7 +212,11 @@ func baseDir(p *topology.Plan) string {
 	return filepath.Dir(p.File)
 }
 
-var nameLine = regexp.MustCompile(`(?m)^name:[ \t]*["']?([a-z][a-z0-9-]{0,19})["']?[ \t]*(#.*)?$`)
+// nameLine is compiled on first use: a package-level regexp would be
+// compiled at every start of the CLI (exec included), not only by destroy.
+var nameLine = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?m)^name:[ \t]*["']?([a-z][a-z0-9-]{0,19})["']?[ \t]*(#.*)?$`)
+})
 
 // PeekName finds the lab name of a topology file that no longer validates
 // (destroy after an edit), or "".
@@ -220,7 +225,7 @@ func PeekName(file string) string {
 	if err != nil || len(data) > 1<<20 {
 		return ""
 	}
-	if m := nameLine.FindSubmatch(data); m != nil {
+	if m := nameLine().FindSubmatch(data); m != nil {
 		return string(m[1])
 	}
 	return ""

@@ -157,6 +157,7 @@ func finishNode(spec *Spec, sup *supervisor) error {
 	if err := harden(spec.Privileged); err != nil {
 		return err
 	}
+	sup.subscribe()
 	if err := sup.startCmd(); err != nil {
 		return err
 	}
