@@ -47,6 +47,7 @@ type config struct {
 	sizes                  []int
 	mininetMax, execRuns   int
 	chain                  int
+	imageMiB, imageNodes   int
 	out                    string
 }
 
@@ -59,6 +60,8 @@ func main() {
 	flag.IntVar(&c.mininetMax, "mininet-max", 100, "largest N Mininet runs at (it is slow; 0 = never)")
 	flag.IntVar(&c.execRuns, "exec-runs", 21, "exec calls per N for the median")
 	flag.IntVar(&c.chain, "chain", 500, "nodes of the ring lab with 2 links per node (0 = skip)")
+	flag.IntVar(&c.imageMiB, "image-mib", 200, "size of the tarball of the image-preparation run (0 = skip)")
+	flag.IntVar(&c.imageNodes, "image-nodes", 100, "nodes of the image-preparation run")
 	flag.StringVar(&c.out, "out", "bench/out", "directory for results.json and seconds-per-node.svg")
 	flag.Parse()
 	for _, s := range strings.Split(sizes, ",") {
@@ -94,6 +97,10 @@ func run(c config) error {
 		return fmt.Errorf("host not clean before the benchmark: %w", err)
 	}
 	printLimits()
+	ref, err := measureReferences(c, 41)
+	if err != nil {
+		return fmt.Errorf("process start references: %w", err)
+	}
 	var results []result
 	for _, n := range c.sizes {
 		r, err := measure(c, n)
@@ -108,8 +115,18 @@ func run(c config) error {
 			return fmt.Errorf("chain lab: %w", err)
 		}
 	}
+	var img *imageResult
+	if c.imageMiB > 0 {
+		if img, err = measureImage(c, c.imageNodes, c.imageMiB, busyboxDeploy(results, c.imageNodes)); err != nil {
+			return fmt.Errorf("image preparation: %w", err)
+		}
+	}
 	printTable(os.Stdout, results, chain)
-	return writeOutputs(c.out, results, chain)
+	printReferences(os.Stdout, ref, results)
+	if img != nil {
+		printImage(os.Stdout, img)
+	}
+	return writeOutputs(c.out, results, chain, ref, img)
 }
 
 func printLimits() {
@@ -202,7 +219,8 @@ func timed(c config, root string, args ...string) (float64, error) {
 func execMedian(c config, root, lab string, runs int) (float64, error) {
 	var ms []float64
 	for i := 0; i < runs; i++ {
-		d, err := timed(c, root, "exec", "--lab", lab, "n1", "--", "true")
+		// The issue's form: a bare node name, found among all labs.
+		d, err := timed(c, root, "exec", "n1", "--", "true")
 		if err != nil {
 			return 0, err
 		}
@@ -250,7 +268,17 @@ func tail(b []byte) string {
 	return s
 }
 
-func writeOutputs(dir string, results []result, chain *chainResult) error {
+// busyboxDeploy is the deploy time at N = n from the main table, or 0.
+func busyboxDeploy(rs []result, n int) float64 {
+	for _, r := range rs {
+		if r.N == n {
+			return r.Deploy
+		}
+	}
+	return 0
+}
+
+func writeOutputs(dir string, results []result, chain *chainResult, ref references, img *imageResult) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -260,7 +288,9 @@ func writeOutputs(dir string, results []result, chain *chainResult) error {
 		CPUs    int          `json:"cpus"`
 		Results []result     `json:"results"`
 		Chain   *chainResult `json:"ring,omitempty"`
-	}{time.Now().UTC().Format(time.RFC3339), firstLine("/proc/version"), cpus(), results, chain}
+		Ref     references   `json:"process_start"`
+		Image   *imageResult `json:"image,omitempty"`
+	}{time.Now().UTC().Format(time.RFC3339), firstLine("/proc/version"), cpus(), results, chain, ref, img}
 	data, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return err
