@@ -5,12 +5,16 @@ DEMO    := labs/examples/demo.yaml
 
 .PHONY: build test lint demo bench deps test-deps install-missing clean soak man
 
-# build makes the node init (cmd/leolab-init) first and embeds it in leolab:
-# still one static binary, and nodes start without the CLI's dependencies.
-INITBIN := internal/initbin/leolab-init
+# build makes the node init (cmd/leolab-init) and the image fetcher
+# (cmd/leolab-fetch) first and embeds both in leolab: still one static
+# binary; nodes start without the CLI's dependencies, and the CLI starts
+# without the fetcher's (go-containerregistry, net/http, TLS).
+INITBIN  := internal/initbin/leolab-init
+FETCHBIN := internal/fetchbin/leolab-fetch
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(INITBIN) ./cmd/leolab-init
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -tags leolab_embed_init -o $(BIN) .
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(FETCHBIN) ./cmd/leolab-fetch
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -tags leolab_embed_init,leolab_embed_fetch -o $(BIN) .
 
 # deps installs the Debian packages leolab's demo uses, when missing;
 # test-deps adds what only the tests use (debootstrap for the real-distribution

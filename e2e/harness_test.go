@@ -43,7 +43,8 @@ func TestMain(m *testing.M) {
 	// Built as make build does (the node init embedded), plus the fault hook.
 	for _, args := range [][]string{
 		{"build", "-o", "../internal/initbin/leolab-init", "../cmd/leolab-init"},
-		{"build", "-tags", "leolabfault,leolab_embed_init", "-o", binary, ".."},
+		{"build", "-o", "../internal/fetchbin/leolab-fetch", "../cmd/leolab-fetch"},
+		{"build", "-tags", "leolabfault,leolab_embed_init,leolab_embed_fetch", "-o", binary, ".."},
 	} {
 		build := exec.Command("go", args...)
 		build.Env = append(os.Environ(), "CGO_ENABLED=0")

@@ -5,6 +5,12 @@
 // (an overlay, a full copy, or for `host` a skeleton with read-only binds) as
 // a list of mounts.
 //
+// OCI layouts, docker archives and registry images are read by a separate
+// program, the image fetcher (rootfs/ocifetch, embedded from cmd/leolab-fetch
+// by make build), which only resolves an image and streams its layers' tars
+// here: every archive is unpacked by this package's extractor, in this
+// process, and leolab itself links no registry client.
+//
 // It never mounts anything on the host's mount table: the node runtime
 // performs the returned mountspec.Mounts inside the node's own mount
 // namespace (the overlay probe runs in a throwaway mount namespace). It never

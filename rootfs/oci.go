@@ -6,20 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"leolab/internal/fetchproto"
 )
-
-// hostPlatform is the platform images are pulled for.
-func hostPlatform() v1.Platform {
-	return v1.Platform{OS: "linux", Architecture: runtime.GOARCH}
-}
 
 // prepareOCI caches an OCI image layout (a directory, or a tar of one) by
 // the digest of the image manifest it selects.
@@ -57,58 +46,17 @@ func (s *Store) prepareOCI(ctx context.Context, p string) (Image, error) {
 	return img, nil
 }
 
+// prepareLayout caches the image the layout in dir holds for this platform.
 func (s *Store) prepareLayout(ctx context.Context, source, dir string) (Image, error) {
-	idx, err := layout.ImageIndexFromPath(dir)
-	if err != nil {
-		return Image{}, fmt.Errorf("read OCI layout: %w", err)
-	}
-	img, err := pickImage(idx, hostPlatform())
+	f, h, err := startFetch(ctx, fetchproto.KindLayout, dir)
 	if err != nil {
 		return Image{}, err
 	}
-	return s.prepareV1(ctx, source, KindOCI, img)
-}
-
-// pickImage selects from an index the one image, or the one for platform.
-func pickImage(idx v1.ImageIndex, platform v1.Platform) (v1.Image, error) {
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return nil, fmt.Errorf("read image index: %w", err)
+	defer f.close()
+	if h.Error != "" {
+		return Image{}, errors.New(h.Error)
 	}
-	var found []v1.Image
-	var any v1.Image
-	for _, d := range im.Manifests {
-		switch {
-		case d.MediaType.IsIndex():
-			child, err := idx.ImageIndex(d.Digest)
-			if err != nil {
-				return nil, fmt.Errorf("read image index %s: %w", d.Digest, err)
-			}
-			img, err := pickImage(child, platform)
-			if err != nil {
-				return nil, err
-			}
-			found = append(found, img)
-		case d.MediaType.IsImage():
-			img, err := idx.Image(d.Digest)
-			if err != nil {
-				return nil, fmt.Errorf("read image %s: %w", d.Digest, err)
-			}
-			any = img
-			if d.Platform == nil || d.Platform.Satisfies(platform) {
-				found = append(found, img)
-			}
-		}
-	}
-	switch {
-	case len(found) == 1:
-		return found[0], nil
-	case len(found) > 1:
-		return nil, fmt.Errorf("image index holds %d images for %s; keep one", len(found), platform.String())
-	case any != nil:
-		return nil, fmt.Errorf("image index has no image for %s", platform.String())
-	}
-	return nil, errors.New("image index holds no image")
+	return s.publishFetched(ctx, source, KindOCI, h.Digest, f)
 }
 
 // prepareDockerArchive caches a `docker save` tarball by the digest of the
@@ -125,11 +73,15 @@ func (s *Store) prepareDockerArchive(ctx context.Context, p string) (Image, erro
 	}
 	m := meta{Source: source, Kind: KindDockerArchive, Digest: digest}
 	err = s.publish(ctx, m, func(ctx context.Context, dir string) (int64, error) {
-		img, err := tarball.ImageFromPath(p, nil)
+		f, h, err := startFetch(ctx, fetchproto.KindDockerArchive, p)
 		if err != nil {
-			return 0, fmt.Errorf("read docker archive: %w", err)
+			return 0, err
 		}
-		return s.applyLayers(ctx, img, dir)
+		defer f.close()
+		if h.Error != "" {
+			return 0, errors.New(h.Error)
+		}
+		return s.applyFetched(ctx, f, dir)
 	})
 	if err != nil {
 		return Image{}, err
@@ -143,21 +95,23 @@ func (s *Store) prepareDockerArchive(ctx context.Context, p string) (Image, erro
 // the same ref is used.
 func (s *Store) prepareRemote(ctx context.Context, ref string) (Image, error) {
 	source := "docker://" + ref
-	r, err := name.ParseReference(ref)
+	f, h, err := startFetch(ctx, fetchproto.KindRemote, ref)
 	if err != nil {
-		return Image{}, fmt.Errorf("parse image reference: %w", err)
+		return Image{}, err
 	}
-	key := "ref\x00" + r.Name()
-	img, err := remote.Image(r, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain),
-		remote.WithPlatform(hostPlatform()))
-	if err != nil {
+	defer f.close()
+	if h.Error != "" && !h.PullFailed {
+		return Image{}, errors.New(h.Error) // "parse image reference: …"
+	}
+	key := "ref\x00" + h.Name
+	if h.Error != "" {
 		if d, ok := s.indexGet(key); ok {
-			s.progressf("cannot reach registry for %s (%v); using cached image %.12s", ref, err, d)
+			s.progressf("cannot reach registry for %s (%s); using cached image %.12s", ref, h.Error, d)
 			return s.image(source, KindDocker, d), nil
 		}
-		return Image{}, fmt.Errorf("pull %s: %w", ref, err)
+		return Image{}, fmt.Errorf("pull %s: %s", ref, h.Error)
 	}
-	out, err := s.prepareV1(ctx, source, KindDocker, img)
+	out, err := s.publishFetched(ctx, source, KindDocker, h.Digest, f)
 	if err != nil {
 		return Image{}, err
 	}
@@ -165,33 +119,31 @@ func (s *Store) prepareRemote(ctx context.Context, ref string) (Image, error) {
 	return out, nil
 }
 
-// prepareV1 caches a go-containerregistry image by its manifest digest.
-func (s *Store) prepareV1(ctx context.Context, source, kind string, img v1.Image) (Image, error) {
-	h, err := img.Digest()
-	if err != nil {
-		return Image{}, fmt.Errorf("image digest: %w", err)
-	}
-	m := meta{Source: source, Kind: kind, Digest: h.Hex}
-	err = s.publish(ctx, m, func(ctx context.Context, dir string) (int64, error) {
-		return s.applyLayers(ctx, img, dir)
+// publishFetched caches the image the fetcher resolved by its manifest
+// digest; the fetcher streams the layers only when it is not cached yet.
+func (s *Store) publishFetched(ctx context.Context, source, kind, digest string, f *fetcher) (Image, error) {
+	m := meta{Source: source, Kind: kind, Digest: digest}
+	err := s.publish(ctx, m, func(ctx context.Context, dir string) (int64, error) {
+		return s.applyFetched(ctx, f, dir)
 	})
 	if err != nil {
 		return Image{}, err
 	}
-	return s.image(source, kind, h.Hex), nil
+	return s.image(source, kind, digest), nil
 }
 
-// applyLayers unpacks img's layers in order into dir, honouring whiteouts.
-func (s *Store) applyLayers(ctx context.Context, img v1.Image, dir string) (int64, error) {
-	layers, err := img.Layers()
-	if err != nil {
-		return 0, fmt.Errorf("list layers: %w", err)
-	}
-	x, err := s.newExtractor(ctx, dir, true)
+// applyFetched unpacks the fetcher's layers in order into dir, honouring
+// whiteouts.
+func (s *Store) applyFetched(ctx context.Context, f *fetcher, dir string) (int64, error) {
+	n, err := f.send()
 	if err != nil {
 		return 0, err
 	}
-	err = s.applyEach(x, layers)
+	x, err := s.newExtractor(ctx, dir, true)
+	if err != nil {
+		return 0, f.failed(err)
+	}
+	err = s.applyEach(x, f, n)
 	if cerr := x.close(); err == nil {
 		err = cerr
 	}
@@ -201,21 +153,18 @@ func (s *Store) applyLayers(ctx context.Context, img v1.Image, dir string) (int6
 	return x.bytes, nil
 }
 
-func (s *Store) applyEach(x *extractor, layers []v1.Layer) error {
-	for i, l := range layers {
-		size, _ := l.Size()
-		s.progressf("layer %d/%d: %d MiB", i+1, len(layers), size>>20)
-		rc, err := l.Uncompressed()
+// applyEach applies the n layers the fetcher streams, then checks that the
+// stream ended complete.
+func (s *Store) applyEach(x *extractor, f *fetcher, n int) error {
+	for i := 1; i <= n; i++ {
+		size, err := f.r.NextLayer()
 		if err != nil {
-			return fmt.Errorf("layer %d: %w", i+1, err)
+			return f.failed(fmt.Errorf("layer %d: %w", i, err))
 		}
-		err = x.applyStream(ctxReader{x.ctx, rc})
-		if cerr := rc.Close(); err == nil && cerr != nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("layer %d: %w", i+1, err)
+		s.progressf("layer %d/%d: %d MiB", i, n, size>>20)
+		if err := x.applyStream(ctxReader{x.ctx, f.r}); err != nil {
+			return f.failed(fmt.Errorf("layer %d: %w", i, err))
 		}
 	}
-	return nil
+	return f.finish()
 }

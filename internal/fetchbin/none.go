@@ -1,0 +1,5 @@
+//go:build !leolab_embed_fetch
+
+package fetchbin
+
+var embedded []byte
