@@ -64,7 +64,7 @@ demo: deps build
 # bench/raw-baseline.sh and Mininet at N = 10, 100, 500, 1000 (as root; about
 # 10 minutes on 2 cores); writes bench/out/results.json and the SVG plot.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 20x ./topology/ ./ipam/ ./labs/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 20x ./topology/ ./ipam/ ./labs/ ./node/
 	CGO_ENABLED=0 $(GO) run ./bench/leobench -leolab $(BIN) -bench bench -out bench/out
 
 # man regenerates docs/man from the commands' own help (cobra/doc), dated
