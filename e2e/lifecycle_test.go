@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -305,4 +306,43 @@ func TestCleanupSparesLabsOfAnotherRoot(t *testing.T) {
 	defer other.must("destroy", "--lab", "elsewhere")
 	e.must("destroy", "--all", "--cleanup")
 	other.must("exec", "elsewhere/h1", "--", "ping", "-c", "1", "-W", "2", "h2")
+}
+
+// TestExecForwardsSignalsAndHangup: SIGINT to `leolab exec` reaches the
+// command inside the node (a shell's trap runs and sets the exit status),
+// and a client killed outright makes the node's init kill the command.
+func TestExecForwardsSignalsAndHangup(t *testing.T) {
+	e := newEnv(t)
+	topo := e.writeTopo("sigs.yaml", topoNamed("sigs"))
+	e.must("deploy", topo)
+	defer e.must("destroy", "--lab", "sigs")
+
+	script := `trap 'echo got INT; exit 7' INT; echo ready; while :; do sleep 0.05; done`
+	cmd := exec.Command(binary, "--root", e.root, "exec", "h1", "--", "sh", "-c", script)
+	out := &syncBuffer{}
+	cmd.Stdout = out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the command to start", 10*time.Second, func() bool { return strings.Contains(out.String(), "ready") })
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 7 || !strings.Contains(out.String(), "got INT") {
+		t.Errorf("SIGINT: %v, output %q; want exit 7 after the trap ran", err, out.String())
+	}
+
+	hang := exec.Command(binary, "--root", e.root, "exec", "h1", "--", "sh", "-c", "echo ready; exec sleep 1000")
+	hout := &syncBuffer{}
+	hang.Stdout = hout
+	if err := hang.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "sleep to start", 10*time.Second, func() bool { return strings.Contains(hout.String(), "ready") })
+	hang.Process.Kill()
+	hang.Wait()
+	waitFor(t, "the node's sleep to be killed", 10*time.Second, func() bool {
+		r := e.run("exec", "h1", "--", "sh", "-c", "ps | grep -v grep | grep -q 'sleep 1000'")
+		return r.code == 1
+	})
 }

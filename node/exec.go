@@ -49,6 +49,13 @@ func dialControl(socket string) (*conn, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("exec: connect to node control socket %s: %w", socket, err)
 	}
+	// Non-blocking once connected: waits then go through Go's poller and do
+	// not hold an OS thread each (every extra thread is a clone and fresh
+	// stacks on the exec path).
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("exec: control socket %s: %w", socket, err)
+	}
 	return newConn(fd, socket), nil
 }
 
