@@ -65,9 +65,24 @@ func hasControllers(dir string, want ...string) bool {
 	return true
 }
 
+// procsCgroup is the child cgroup (v1 pids hierarchy) holding a node's
+// processes when the node has a pids limit. Init itself stays in the node's
+// cgroup above it: the Go runtime aborts when it cannot create a thread, so
+// init's threads must never count against a limit the node's own
+// processes can fill.
+const procsCgroup = "procs"
+
+// nodeCgroups are the cgroups made for one node.
+type nodeCgroups struct {
+	dirs []string // leolab/LAB/NODE in every hierarchy; init joins them all
+	// spawnTasks is the v1 "tasks" file of the pids-limited procs cgroup,
+	// where init's spawning thread goes (its children are born there), or "".
+	spawnTasks string
+}
+
 // createCgroups makes leolab/LAB/NODE in every hierarchy and applies the
-// limits. It returns the node cgroup dirs created.
-func createCgroups(lab, name string, lim nodespec.Limits) (dirs []string, retErr error) {
+// limits.
+func createCgroups(lab, name string, lim nodespec.Limits) (cg nodeCgroups, retErr error) {
 	l := detectCgroups()
 	defer func() {
 		if retErr != nil {
@@ -77,21 +92,45 @@ func createCgroups(lab, name string, lim nodespec.Limits) (dirs []string, retErr
 	if l.v2 != "" {
 		dir, err := createV2(l.v2, lab, name, lim)
 		if err != nil {
-			return nil, err
+			return cg, err
 		}
-		return []string{dir}, nil
+		return nodeCgroups{dirs: []string{dir}}, nil
 	}
 	for _, root := range l.v1 {
 		dir := filepath.Join(root, "leolab", lab, name)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("create cgroup %s: %w", dir, err)
+			return cg, fmt.Errorf("create cgroup %s: %w", dir, err)
 		}
-		dirs = append(dirs, dir)
-		if err := applyV1(filepath.Base(root), dir, lim); err != nil {
-			return nil, err
+		cg.dirs = append(cg.dirs, dir)
+		ctrl := filepath.Base(root)
+		if ctrl == "pids" && lim.Pids > 0 {
+			tasks, err := createProcsV1(dir, lim.Pids)
+			if err != nil {
+				return cg, err
+			}
+			cg.spawnTasks = tasks
+			continue
+		}
+		if err := applyV1(ctrl, dir, lim); err != nil {
+			return cg, err
 		}
 	}
-	return dirs, nil
+	return cg, nil
+}
+
+// createProcsV1 makes the pids-limited procs cgroup under a node's v1 pids
+// cgroup and returns its tasks file. The limit is one higher than asked:
+// init's spawning thread lives there too, and the node's processes get
+// exactly the number the topology gives.
+func createProcsV1(nodeDir string, pids int64) (string, error) {
+	dir := filepath.Join(nodeDir, procsCgroup)
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return "", fmt.Errorf("create cgroup %s: %w", dir, err)
+	}
+	if err := writeFile(filepath.Join(dir, "pids.max"), strconv.FormatInt(pids+1, 10)); err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "tasks"), nil
 }
 
 func createV2(root, lab, name string, lim nodespec.Limits) (string, error) {
@@ -157,6 +196,10 @@ func RemoveCgroups(lab, name string) error {
 	var errs []error
 	for _, root := range cgroupRoots() {
 		node := filepath.Join(root, "leolab", lab, name)
+		if err := rmdirCgroup(filepath.Join(node, procsCgroup)); err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		if err := rmdirCgroup(node); err != nil {
 			errs = append(errs, err)
 			continue

@@ -53,10 +53,18 @@ func runInit() int {
 		return 255
 	}
 	spec := &cfg.Spec
+	var sp *spawner
+	if cfg.Spawner {
+		sp = startSpawner()
+	}
 	if err := buildNode(&cfg, rootFds); err != nil {
 		return reportFailure(sync, fmt.Errorf("%s: %w", spec.Name, err))
 	}
-	if err := sync.send(syncMsg{Stage: "built"}); err != nil {
+	built := syncMsg{Stage: "built"}
+	if sp != nil {
+		built.SpawnerTID = sp.tid
+	}
+	if err := sync.send(built); err != nil {
 		return 255
 	}
 	var msg syncMsg
@@ -64,7 +72,7 @@ func runInit() int {
 		// The parent gave up before Release: the node must not run.
 		return 255
 	}
-	sup := newSupervisor(spec)
+	sup := newSupervisor(spec, sp)
 	if err := finishNode(spec, sup); err != nil {
 		return reportFailure(sync, fmt.Errorf("%s: %w", spec.Name, err))
 	}

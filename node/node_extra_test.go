@@ -5,6 +5,7 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -74,9 +75,16 @@ func TestPidsLimit(t *testing.T) {
 		if !strings.Contains(d, "/pids/") && !strings.HasSuffix(filepath.Dir(filepath.Dir(filepath.Dir(d))), "unified") {
 			continue
 		}
+		max := 20
+		if strings.Contains(d, "/pids/") {
+			// v1: the node's processes and init's spawning thread are in
+			// procs (limit 20 + that thread); init's other threads are not.
+			d, max = filepath.Join(d, procsCgroup), 21
+			checkOnlySpawnerOfInit(t, d, p.Pid)
+		}
 		cur, _ := os.ReadFile(filepath.Join(d, "pids.current"))
-		if n, err := strconv.Atoi(strings.TrimSpace(string(cur))); err != nil || n > 20 {
-			t.Errorf("pids.current %q", cur)
+		if n, err := strconv.Atoi(strings.TrimSpace(string(cur))); err != nil || n > max {
+			t.Errorf("pids.current %q, want at most %d", cur, max)
 		}
 		ev, _ := os.ReadFile(filepath.Join(d, "pids.events"))
 		if !strings.HasPrefix(string(ev), "max ") || strings.HasPrefix(string(ev), "max 0") {
@@ -86,6 +94,33 @@ func TestPidsLimit(t *testing.T) {
 	// The host still forks fine.
 	if err := exec0("/bin/true"); err != nil {
 		t.Errorf("host cannot fork: %v", err)
+	}
+}
+
+// checkOnlySpawnerOfInit: of init's threads, exactly one (the spawner) is
+// in the pids-limited cgroup dir.
+func checkOnlySpawnerOfInit(t *testing.T, dir string, initPid int) {
+	t.Helper()
+	tasks, err := os.ReadFile(filepath.Join(dir, "tasks"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inLimit := map[string]bool{}
+	for _, f := range strings.Fields(string(tasks)) {
+		inLimit[f] = true
+	}
+	threads, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", initPid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, th := range threads {
+		if inLimit[th.Name()] {
+			n++
+		}
+	}
+	if n != 1 || len(threads) < 2 {
+		t.Errorf("%d of init's %d threads in %s, want exactly its spawner", n, len(threads), dir)
 	}
 }
 
@@ -236,5 +271,74 @@ func TestRootMountFailureIsMarked(t *testing.T) {
 	spec2.Binds = []topology.Bind{{Source: filepath.Join(layer, "missing"), Target: "/x"}}
 	if _, err := Start(context.Background(), spec2); err == nil || errors.Is(err, ErrRootMount) {
 		t.Errorf("bind failure: err %v (ErrRootMount: %v)", err, errors.Is(err, ErrRootMount))
+	}
+}
+
+// TestInitSurvivesPidsExhaustion: a node that fills its pids limit (init's
+// threads count against it) must keep its init: execs while the limit is
+// hit fail with a clear status, the bomb's shell exiting (a SIGCHLD to init)
+// is handled, and once the processes are gone the node works again. Init
+// needs an idle thread for that; without one, the runtime aborts when it
+// cannot create it. Three rounds, as the window is narrow.
+func TestInitSurvivesPidsExhaustion(t *testing.T) {
+	requireRoot(t)
+	spec := newSpec(t, "fb")
+	// Half a CPU: throttling stretches the windows in which init's runtime
+	// wants a thread.
+	spec.Limits = topology.Limits{Pids: 20, CPUs: 0.5}
+	p := startNode(t, spec)
+	for round := 1; round <= 3; round++ {
+		script := "for i in $(seq 100); do sleep 1000 >/dev/null 2>&1 & done"
+		if _, err := Exec(context.Background(), spec.Socket, ExecOptions{Argv: []string{"sh", "-c", script}}); err != nil {
+			t.Fatalf("round %d, fork bomb's exec: %v\n%s", round, err, consoleLog(spec))
+		}
+		for i := 0; i < 10; i++ {
+			// Either runs or reports that it could not fork (126); never a lost connection.
+			code, err := Exec(context.Background(), spec.Socket, ExecOptions{Argv: []string{"true"}})
+			if err != nil {
+				t.Fatalf("round %d, exec %d at the pids limit: %v\n%s", round, i, err, consoleLog(spec))
+			}
+			if code != 0 && code != 126 {
+				t.Errorf("round %d, exec %d: exit %d, want 0 or 126", round, i, code)
+			}
+		}
+		if !alive(p.Pid, p.StartTime) {
+			t.Fatalf("round %d: init died at the pids limit:\n%s", round, consoleLog(spec))
+		}
+		// The node cannot fork even a kill now: end its processes from the host.
+		killAllBut(t, p)
+		waitForExec(t, spec)
+	}
+}
+
+// killAllBut SIGKILLs every process of the node's cgroups except its init.
+func killAllBut(t *testing.T, p *Process) {
+	t.Helper()
+	for _, d := range p.Cgroups {
+		procs, err := os.ReadFile(filepath.Join(d, "cgroup.procs"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range strings.Fields(string(procs)) {
+			if pid, _ := strconv.Atoi(f); pid > 1 && pid != p.Pid {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	}
+}
+
+// waitForExec retries `true` until the node can fork again.
+func waitForExec(t *testing.T, spec Spec) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, err := Exec(context.Background(), spec.Socket, ExecOptions{Argv: []string{"true"}})
+		if err == nil && code == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node did not recover: code %d, %v\n%s", code, err, consoleLog(spec))
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -135,7 +135,7 @@ func run(t *testing.T, spec Spec, stdin string, argv ...string) result {
 		Argv: argv, Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb,
 	})
 	if err != nil {
-		t.Fatalf("exec %q: %v", argv, err)
+		t.Fatalf("exec %q: %v\n%s", argv, err, consoleLog(spec))
 	}
 	return result{code, out.String(), errb.String()}
 }

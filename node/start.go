@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -60,7 +62,7 @@ func Start(ctx context.Context, spec Spec) (p *Process, retErr error) {
 	if err != nil {
 		return nil, fmt.Errorf("node %s: start init: %w", spec.Name, err)
 	}
-	p = &Process{Pid: cmd.Process.Pid, Cgroups: cgroups, sync: parent}
+	p = &Process{Pid: cmd.Process.Pid, Cgroups: cgroups.dirs, sync: parent}
 	// Reap init whenever it exits so a long-lived caller collects no zombie.
 	go cmd.Wait()
 	defer func() {
@@ -73,14 +75,22 @@ func Start(ctx context.Context, spec Spec) (p *Process, retErr error) {
 		return nil, fmt.Errorf("node %s: %w", spec.Name, err)
 	}
 	// Init waits for its config, so joining the cgroup now precedes everything it does.
-	if err := joinCgroups(cgroups, p.Pid); err != nil {
+	if err := joinCgroups(cgroups.dirs, p.Pid); err != nil {
 		return nil, fmt.Errorf("node %s: %w", spec.Name, err)
 	}
-	if err := sendConfig(parent, spec, string(resolv), p.Pid); err != nil {
+	spawner := cgroups.spawnTasks != ""
+	if err := sendConfig(parent, spec, string(resolv), p.Pid, spawner); err != nil {
 		return nil, fmt.Errorf("node %s: %w", spec.Name, err)
 	}
-	if err := awaitStage(ctx, parent, "built"); err != nil {
+	built, err := awaitStage(ctx, parent, "built")
+	if err != nil {
 		return nil, fmt.Errorf("node %s: build filesystem: %w", spec.Name, err)
+	}
+	if spawner {
+		// Before "go": every process of the node is born in the procs cgroup.
+		if err := placeSpawner(cgroups.spawnTasks, p.Pid, built.SpawnerTID); err != nil {
+			return nil, fmt.Errorf("node %s: %w", spec.Name, err)
+		}
 	}
 	return p, nil
 }
@@ -152,8 +162,8 @@ func spawnInit(spec Spec, listener *os.File) (*exec.Cmd, *conn, error) {
 
 // sendConfig hands init its configuration; with a user namespace it also
 // passes one idmapped detached mount per root mount.
-func sendConfig(c *conn, spec Spec, resolv string, pid int) error {
-	cfg := initConfig{Spec: spec, ResolvConf: resolv}
+func sendConfig(c *conn, spec Spec, resolv string, pid int, spawner bool) error {
+	cfg := initConfig{Spec: spec, ResolvConf: resolv, Spawner: spawner}
 	var fds []int
 	if spec.UserNamespace {
 		var err error
@@ -169,8 +179,43 @@ func sendConfig(c *conn, spec Spec, resolv string, pid int) error {
 	return nil
 }
 
+// placeSpawner moves init's spawning thread, and only it, into the node's
+// pids-limited procs cgroup (a v1 tasks file moves one thread). nsTid is
+// the thread's id inside the node's PID namespace, as init saw it.
+func placeSpawner(tasks string, pid, nsTid int) error {
+	tid, err := hostTid(pid, nsTid)
+	if err != nil {
+		return err
+	}
+	return writeFile(tasks, strconv.Itoa(tid))
+}
+
+// hostTid finds, among init's threads, the one whose id in the node's PID
+// namespace is nsTid (the last field of NSpid in its status).
+func hostTid(pid, nsTid int) (int, error) {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	threads, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, fmt.Errorf("threads of init %d: %w", pid, err)
+	}
+	for _, th := range threads {
+		status, err := os.ReadFile(filepath.Join(dir, th.Name(), "status"))
+		if err != nil {
+			continue // exited meanwhile
+		}
+		for _, line := range strings.Split(string(status), "\n") {
+			ids, ok := strings.CutPrefix(line, "NSpid:")
+			f := strings.Fields(ids)
+			if ok && len(f) > 1 && f[len(f)-1] == strconv.Itoa(nsTid) {
+				return strconv.Atoi(th.Name())
+			}
+		}
+	}
+	return 0, fmt.Errorf("init %d has no thread %d in its PID namespace", pid, nsTid)
+}
+
 // awaitStage waits for init to report stage, or its error.
-func awaitStage(ctx context.Context, c *conn, stage string) error {
+func awaitStage(ctx context.Context, c *conn, stage string) (syncMsg, error) {
 	type result struct {
 		msg syncMsg
 		err error
@@ -183,17 +228,17 @@ func awaitStage(ctx context.Context, c *conn, stage string) error {
 	}()
 	select {
 	case <-ctx.Done():
-		return ctx.Err()
+		return syncMsg{}, ctx.Err()
 	case r := <-ch:
 		switch {
 		case r.err != nil:
-			return fmt.Errorf("init exited without reporting (see console.log): %w", r.err)
+			return r.msg, fmt.Errorf("init exited without reporting (see console.log): %w", r.err)
 		case r.msg.Error != "":
-			return &initError{msg: r.msg.Error, rootMount: r.msg.RootMount}
+			return r.msg, &initError{msg: r.msg.Error, rootMount: r.msg.RootMount}
 		case r.msg.Stage != stage:
-			return fmt.Errorf("init reported %q, expected %q", r.msg.Stage, stage)
+			return r.msg, fmt.Errorf("init reported %q, expected %q", r.msg.Stage, stage)
 		}
-		return nil
+		return r.msg, nil
 	}
 }
 
@@ -207,7 +252,7 @@ func (p *Process) Release(ctx context.Context) error {
 	if err := p.sync.send(syncMsg{Stage: "go"}); err != nil {
 		return fmt.Errorf("release init %d: %w", p.Pid, err)
 	}
-	if err := awaitStage(ctx, p.sync, "ready"); err != nil {
+	if _, err := awaitStage(ctx, p.sync, "ready"); err != nil {
 		return fmt.Errorf("release init %d: %w", p.Pid, err)
 	}
 	return nil

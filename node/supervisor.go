@@ -31,11 +31,13 @@ type supervisor struct {
 	cmdDone chan unix.WaitStatus
 	// listener is the control socket; kept here so it is never collected.
 	listener *os.File
+	spawner  *spawner // nil: fork from whichever thread runs spawn
 }
 
-func newSupervisor(spec *Spec) *supervisor {
+func newSupervisor(spec *Spec, sp *spawner) *supervisor {
 	s := &supervisor{
 		spec:    spec,
+		spawner: sp,
 		env:     nodeEnv(spec),
 		sigs:    make(chan os.Signal, 8),
 		waiters: map[int]chan unix.WaitStatus{},
@@ -82,7 +84,7 @@ func mergeEnv(base, over []string) []string {
 func (s *supervisor) spawn(path string, argv, env []string, files []uintptr, sys *syscall.SysProcAttr) (int, chan unix.WaitStatus, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{Dir: "/", Env: env, Files: files, Sys: sys})
+	pid, err := s.spawner.forkExec(path, argv, &syscall.ProcAttr{Dir: "/", Env: env, Files: files, Sys: sys})
 	if err != nil {
 		return 0, nil, err
 	}

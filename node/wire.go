@@ -138,6 +138,9 @@ type syncMsg struct {
 	Stage     string `json:"stage,omitempty"` // "built", "ready", "go"
 	Error     string `json:"error,omitempty"`
 	RootMount bool   `json:"root_mount,omitempty"` // Error is ErrRootMount
+	// SpawnerTID, with "built": the thread that forks every process of a
+	// node whose pids are limited, for the parent to move into the limit.
+	SpawnerTID int `json:"spawner_tid,omitempty"`
 }
 
 // ErrRootMount marks a node whose root filesystem itself could not be
@@ -162,6 +165,9 @@ type initConfig struct {
 	// RootFds: with a user namespace, one detached idmapped mount per root
 	// mount (in order), created by the parent; sent as fds with this frame.
 	IDMapped bool `json:"idmapped,omitempty"`
+	// Spawner: fork every process from one dedicated thread, which the
+	// parent moves into the node's pids-limited cgroup (init stays out).
+	Spawner bool `json:"spawner,omitempty"`
 }
 
 // execRequest is a client's request to run a command in the node.
