@@ -95,35 +95,9 @@ func Start(ctx context.Context, spec Spec) (p *Process, retErr error) {
 	return p, nil
 }
 
-// spawnInit re-executes the running binary as init in fresh namespaces,
-// with the sync socket as fd 3 and the control listener as fd 4.
-func spawnInit(spec Spec, listener *os.File) (*exec.Cmd, *conn, error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, nil, fmt.Errorf("sync socketpair: %w", err)
-	}
-	parent := newConn(fds[0], "sync-parent")
-	child := os.NewFile(uintptr(fds[1]), "sync-child")
-	defer child.Close()
-
-	console, err := os.OpenFile(filepath.Join(spec.StateDir, "console.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		parent.Close()
-		return nil, nil, fmt.Errorf("open console log: %w", err)
-	}
-	defer console.Close()
-	devnull, err := os.Open(os.DevNull)
-	if err != nil {
-		parent.Close()
-		return nil, nil, err
-	}
-	defer devnull.Close()
-
-	exe, err := initExe()
-	if err != nil {
-		parent.Close()
-		return nil, nil, fmt.Errorf("node %s: init program: %w", spec.Name, err)
-	}
+// initCmd is the command that starts a node's init: fresh namespaces, its
+// own session, the sync socket as fd 3 and the control listener as fd 4.
+func initCmd(spec Spec, exe string, devnull, console, child, listener *os.File) *exec.Cmd {
 	cmd := &exec.Cmd{
 		Path: exe,
 		Args: []string{initArg0, spec.Lab, spec.Name}, // destroy finds inits by these
@@ -153,7 +127,60 @@ func spawnInit(spec Spec, listener *os.File) (*exec.Cmd, *conn, error) {
 		// host uid 0, which is unmapped in there, and has no capabilities.
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
 	}
-	if err := cmd.Start(); err != nil {
+	return cmd
+}
+
+// startInitCmd starts a command from newCmd, and once more when exec of
+// the init program was refused (EACCES, ETXTBSY) while its fd still holds
+// the sealed file.
+func startInitCmd(newCmd func() *exec.Cmd) (*exec.Cmd, error) {
+	cmd := newCmd()
+	err := cmd.Start()
+	if err == nil || !(errors.Is(err, unix.EACCES) || errors.Is(err, unix.ETXTBSY)) {
+		return cmd, err
+	}
+	if cerr := checkInitExe(); cerr != nil {
+		return nil, fmt.Errorf("%w (%v)", err, cerr)
+	}
+	retry := newCmd()
+	if rerr := retry.Start(); rerr != nil {
+		return nil, fmt.Errorf("%w (the init program itself is intact; a second try: %v)", err, rerr)
+	}
+	return retry, nil
+}
+
+// spawnInit re-executes the running binary as init in fresh namespaces,
+// with the sync socket as fd 3 and the control listener as fd 4.
+func spawnInit(spec Spec, listener *os.File) (*exec.Cmd, *conn, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sync socketpair: %w", err)
+	}
+	parent := newConn(fds[0], "sync-parent")
+	child := os.NewFile(uintptr(fds[1]), "sync-child")
+	defer child.Close()
+
+	console, err := os.OpenFile(filepath.Join(spec.StateDir, "console.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		parent.Close()
+		return nil, nil, fmt.Errorf("open console log: %w", err)
+	}
+	defer console.Close()
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		parent.Close()
+		return nil, nil, err
+	}
+	defer devnull.Close()
+
+	exe, err := initExe()
+	if err != nil {
+		parent.Close()
+		return nil, nil, fmt.Errorf("node %s: init program: %w", spec.Name, err)
+	}
+	newCmd := func() *exec.Cmd { return initCmd(spec, exe, devnull, console, child, listener) }
+	cmd, err := startInitCmd(newCmd)
+	if err != nil {
 		parent.Close()
 		return nil, nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // starTopology is an n-node lab on one bridge, every node with one interface.
@@ -175,4 +176,35 @@ func ulimitN() string {
 		return "?"
 	}
 	return fmt.Sprintf("%d/%d", l.Cur, l.Max)
+}
+
+// settle waits until the host's CPUs are at least 90 % idle over half a
+// second (at most limit): right after a deploy the kernel is still busy
+// with the new interfaces (IPv6 duplicate address detection, router
+// solicitations on every veth), and exec latency and memory are measured
+// for a lab at rest.
+func settle(limit time.Duration) time.Duration {
+	start := time.Now()
+	for time.Since(start) < limit {
+		busy0, total0 := cpuTimes()
+		time.Sleep(500 * time.Millisecond)
+		busy1, total1 := cpuTimes()
+		if total1 > total0 && float64(busy1-busy0)/float64(total1-total0) < 0.10 {
+			break
+		}
+	}
+	return time.Since(start)
+}
+
+// cpuTimes is the busy and total jiffies of /proc/stat's cpu line.
+func cpuTimes() (busy, total uint64) {
+	f := strings.Fields(firstLine("/proc/stat"))
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseUint(v, 10, 64)
+		total += n
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return busy, total
 }

@@ -170,6 +170,7 @@ func measureLeolab(c config, n int, r *result) error {
 		timed(c, root, "destroy", "--lab", lab)
 		return err
 	}
+	fmt.Fprintf(os.Stderr, "N=%d: settled after %.1f s\n", n, settle(30*time.Second).Seconds())
 	r.ExecMedianMs, err = execMedian(c, root, lab, c.execRuns)
 	if err == nil {
 		r.PSSKiB, r.RSSKiB, err = nodeMemory(lab, n)
