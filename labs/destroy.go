@@ -25,7 +25,7 @@ const teardownWorkers = 64
 
 // Destroy removes everything lab created. Nothing to destroy is success.
 func (m *Manager) Destroy(lab string) error {
-	lock, err := m.lockLab(lab)
+	lock, err := m.lockLabWithin(lab, destroyLockWait)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -80,6 +81,28 @@ func TestLabLockFailsFastAndIsReleased(t *testing.T) {
 		t.Fatalf("lock after release: %v", err)
 	}
 	l2.unlock(true)
+}
+
+// TestLabLockWithinWaitsForARelease: destroy's lock waits for a holder
+// that lets go soon, and still reports ErrLocked when it does not.
+func TestLabLockWithinWaitsForARelease(t *testing.T) {
+	m := &Manager{Root: t.TempDir()}
+	held, err := m.lockLab("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.lockLabWithin("a", 100*time.Millisecond); !errors.Is(err, ErrLocked) {
+		t.Fatalf("lock while held: %v, want ErrLocked", err)
+	}
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		held.unlock(false)
+	}()
+	l, err := m.lockLabWithin("a", 5*time.Second)
+	if err != nil {
+		t.Fatalf("lock after the holder let go: %v", err)
+	}
+	l.unlock(true)
 }
 
 func TestAllocUIDsNeverOverlaps(t *testing.T) {

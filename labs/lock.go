@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -89,8 +90,26 @@ func (l *fileLock) unlock(remove bool) {
 	l.f = nil
 }
 
+// destroyLockWait is how long destroy waits for a lab's lock. A deploy
+// killed by SIGKILL releases it as it dies, except when it was forking a
+// node's init at that instant: the child holds a copy of the lock's file
+// descriptor until its exec closes it, a moment later.
+const destroyLockWait = 5 * time.Second
+
+// lockLab takes a lab's lock, failing fast when another leolab holds it.
 func (m *Manager) lockLab(lab string) (*fileLock, error) {
+	return m.lockLabWithin(lab, 0)
+}
+
+// lockLabWithin takes a lab's lock, retrying for up to wait while another
+// process holds it.
+func (m *Manager) lockLabWithin(lab string, wait time.Duration) (*fileLock, error) {
+	deadline := time.Now().Add(wait)
 	l, err := lockFile(filepath.Join(m.locksDir(), lab+".lock"), false)
+	for errors.Is(err, ErrLocked) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		l, err = lockFile(filepath.Join(m.locksDir(), lab+".lock"), false)
+	}
 	if errors.Is(err, ErrLocked) {
 		return nil, fmt.Errorf("lab %s is %w (a deploy or destroy of it is running)", lab, err)
 	}
