@@ -67,9 +67,11 @@ func parallel(n int, fn func(i int)) {
 }
 
 // TestDeployRacingDestroy starts a destroy while a deploy of the same lab
-// runs. Whichever order the lock gives, the outcome is consistent: either
-// destroy failed fast as locked and the lab runs, or the lab is gone; a
-// final destroy always returns the host to its snapshot.
+// runs. Whichever order the lock gives, the outcome is consistent: deploy
+// failed fast as locked, or destroy ran first (nothing to do) and the lab
+// runs, or destroy waited for the deploy and the lab is gone; a lab that
+// exists answers exec, and a final destroy always returns the host to its
+// snapshot.
 func TestDeployRacingDestroy(t *testing.T) {
 	e := newEnv(t)
 	topo := e.writeTopo("race.yaml", labOf("rlrace", 10))
@@ -88,8 +90,12 @@ func TestDeployRacingDestroy(t *testing.T) {
 		if dep.code != 0 && !strings.Contains(dep.stderr, "locked") {
 			t.Errorf("deploy lost the race for another reason: exit %d %s", dep.code, dep.stderr)
 		}
-		if dep.code == 0 {
+		_, err := os.Stat(filepath.Join(e.root, "labs", "rlrace", "state.json"))
+		if dep.code == 0 && err == nil {
 			e.must("exec", "rlrace/n0", "--", "true")
+		}
+		if des.code != 0 && dep.code == 0 && err != nil {
+			t.Errorf("destroy failed and the deployed lab is gone (%v)", err)
 		}
 		e.must("destroy", "--lab", "rlrace")
 	}
