@@ -59,12 +59,7 @@ func runFakeFetcher(name string) int {
 	w.LayerStart(int64(len(fakeLayer)))
 	switch name {
 	case "ok":
-		w.Write(fakeLayer)
-		w.LayerEnd()
-		w.LayerStart(int64(len(fakeLayer)))
-		w.Write(fakeLayer)
-		w.LayerEnd()
-		w.Done()
+		writeBothLayers(w)
 	case "exit-mid-layer": // half a layer, then gone: a crash or a kill
 		w.Write(fakeLayer[:1024]) // cut at a tar block boundary
 		w.Flush()
@@ -84,12 +79,7 @@ func runFakeFetcher(name string) int {
 		w.Fail("registry reset the connection")
 		return 1
 	case "fail-after-done":
-		w.Write(fakeLayer)
-		w.LayerEnd()
-		w.LayerStart(int64(len(fakeLayer)))
-		w.Write(fakeLayer)
-		w.LayerEnd()
-		w.Done()
+		writeBothLayers(w)
 		return 1
 	case "hang":
 		w.Write(fakeLayer[:1024])
@@ -97,4 +87,15 @@ func runFakeFetcher(name string) int {
 		time.Sleep(time.Hour)
 	}
 	return 0
+}
+
+// writeBothLayers finishes the first layer (already started), sends the
+// second and ends the stream.
+func writeBothLayers(w *fetchproto.Writer) {
+	w.Write(fakeLayer)
+	w.LayerEnd()
+	w.LayerStart(int64(len(fakeLayer)))
+	w.Write(fakeLayer)
+	w.LayerEnd()
+	w.Done()
 }
