@@ -19,7 +19,7 @@ func (s *Store) prepareOCI(ctx context.Context, p string) (Image, error) {
 		return Image{}, err
 	}
 	if fi.IsDir() {
-		return s.prepareLayout(ctx, source, p)
+		return s.prepareLayoutDir(ctx, source, p)
 	}
 	key := fileKey(KindOCI, p, fi)
 	if d, ok := s.indexGet(key); ok {
@@ -37,6 +37,28 @@ func (s *Store) prepareOCI(ctx context.Context, p string) (Image, error) {
 	dir := filepath.Join(t.path, "layout")
 	if _, err := s.extractFile(ctx, p, dir); err != nil {
 		return Image{}, fmt.Errorf("unpack layout: %w", err)
+	}
+	img, err := s.prepareLayout(ctx, source, dir)
+	if err != nil {
+		return Image{}, err
+	}
+	s.indexPut(key, img.Digest)
+	return img, nil
+}
+
+// prepareLayoutDir is prepareLayout remembered by the layout's index.json:
+// every manifest and index below it is named by its digest, so while
+// index.json is unchanged the image it selects is too, and a warm deploy
+// starts no fetcher.
+func (s *Store) prepareLayoutDir(ctx context.Context, source, dir string) (Image, error) {
+	index := filepath.Join(dir, "index.json")
+	fi, err := os.Stat(index)
+	if err != nil {
+		return s.prepareLayout(ctx, source, dir) // the fetcher says what is wrong
+	}
+	key := fileKey(KindOCI, index, fi)
+	if d, ok := s.indexGet(key); ok {
+		return s.image(source, KindOCI, d), nil
 	}
 	img, err := s.prepareLayout(ctx, source, dir)
 	if err != nil {

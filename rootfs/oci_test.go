@@ -197,3 +197,29 @@ func TestBadWhiteoutRefused(t *testing.T) {
 	}
 	assertCacheEmpty(t, h.s)
 }
+
+// TestOCILayoutDirWarmNeedsNoFetcher: a layout directory prepared once is
+// found again by its unchanged index.json, without reading its blobs (the
+// fetcher would need them), and a changed index.json is resolved anew.
+func TestOCILayoutDirWarmNeedsNoFetcher(t *testing.T) {
+	h := newHostile(t)
+	dir := filepath.Join(h.dir, "layout")
+	writeLayout(t, dir, testImage(t))
+	got, err := h.s.Prepare(context.Background(), "oci:layout", h.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, "blobs"), filepath.Join(h.dir, "blobs-away")); err != nil {
+		t.Fatal(err)
+	}
+	again, err := h.s.Prepare(context.Background(), "oci:layout", h.dir)
+	if err != nil || again.Digest != got.Digest {
+		t.Fatalf("warm layout dir: %+v, %v; want digest %s", again, err, got.Digest)
+	}
+	index := filepath.Join(dir, "index.json")
+	b, _ := os.ReadFile(index)
+	writeFile(t, index, append(b, '\n')) // same image, but a changed file: resolved again
+	if _, err := h.s.Prepare(context.Background(), "oci:layout", h.dir); err == nil {
+		t.Fatal("changed index.json with its blobs gone was taken from the cache")
+	}
+}

@@ -115,7 +115,7 @@ func (r *Reader) Done() error {
 
 // nextChunk reads the current layer's next record: data or its end.
 func (r *Reader) nextChunk() error {
-	typ, p, err := r.next(fmt.Sprintf("data of layer %d", r.started))
+	typ, p, err := r.next("the rest of a layer") // per record: no formatting
 	if err != nil {
 		return err
 	}
