@@ -94,14 +94,12 @@ func resolveInRoot(root, rel string) (string, error) {
 	return filepath.Join(root, filepath.Join(done...)), nil
 }
 
-func splitPath(p string) []string {
-	var out []string
-	for _, s := range strings.Split(p, "/") {
-		if s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
+// splitPath is p's non-empty components.
+func splitPath(p string) []string { return splitNonEmpty(p, '/') }
+
+// splitNonEmpty splits s at sep and drops the empty pieces.
+func splitNonEmpty(s string, sep rune) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == sep })
 }
 
 // openInRootByHand is openInRoot for kernels without openat2.

@@ -166,15 +166,7 @@ func TestBindsAndRootMounts(t *testing.T) {
 	}
 	// Overlay root the way rootfs describes it: image read-only below, node layer above.
 	lower := spec.Root
-	layer := t.TempDir()
-	for _, d := range []string{"upper", "work", "merged"} {
-		os.Mkdir(filepath.Join(layer, d), 0o755)
-	}
-	spec.Root = filepath.Join(layer, "merged")
-	spec.RootMounts = []mountspec.Mount{{
-		Source: "overlay", FSType: "overlay",
-		Data: "lowerdir=" + lower + ",upperdir=" + layer + "/upper,workdir=" + layer + "/work",
-	}}
+	layer := overlayRoot(t, &spec, lower)
 	startNode(t, spec)
 	if got := sh(t, spec, "cat /data/ro/f /etc/f"); got != "from host\nfrom host\n" {
 		t.Errorf("binds: %q", got)
@@ -248,15 +240,7 @@ func TestSocketPathTooLong(t *testing.T) {
 func TestRootMountFailureIsMarked(t *testing.T) {
 	requireRoot(t)
 	spec := newSpec(t, "rm1")
-	layer := t.TempDir()
-	for _, d := range []string{"upper", "work", "merged"} {
-		os.Mkdir(filepath.Join(layer, d), 0o755)
-	}
-	spec.Root = filepath.Join(layer, "merged")
-	spec.RootMounts = []mountspec.Mount{{
-		Source: "overlay", FSType: "overlay",
-		Data: "lowerdir=" + filepath.Join(layer, "missing") + ",upperdir=" + layer + "/upper,workdir=" + layer + "/work",
-	}}
+	layer := overlayRoot(t, &spec, filepath.Join(t.TempDir(), "missing"))
 	p, err := Start(context.Background(), spec)
 	if err == nil {
 		Stop(p.Pid, p.StartTime, time.Second)
@@ -274,12 +258,12 @@ func TestRootMountFailureIsMarked(t *testing.T) {
 	}
 }
 
-// TestInitSurvivesPidsExhaustion: a node that fills its pids limit (init's
-// threads count against it) must keep its init: execs while the limit is
-// hit fail with a clear status, the bomb's shell exiting (a SIGCHLD to init)
-// is handled, and once the processes are gone the node works again. Init
-// needs an idle thread for that; without one, the runtime aborts when it
-// cannot create it. Three rounds, as the window is narrow.
+// TestInitSurvivesPidsExhaustion: a node that fills its pids limit must
+// keep its init: execs while the limit is hit fail with a clear status, the
+// bomb's shell exiting (a SIGCHLD to init) is handled, and once the
+// processes are gone the node works again. Were init's threads inside the
+// limit, its runtime would abort when it needed one more (it failed about
+// one run in three that way). Three rounds, as the window is narrow.
 func TestInitSurvivesPidsExhaustion(t *testing.T) {
 	requireRoot(t)
 	spec := newSpec(t, "fb")
@@ -341,4 +325,20 @@ func waitForExec(t *testing.T, spec Spec) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// overlayRoot makes spec's root an overlay of lower, the way rootfs
+// describes one: lower read-only below, a fresh node layer (returned) above.
+func overlayRoot(t *testing.T, spec *Spec, lower string) string {
+	t.Helper()
+	layer := t.TempDir()
+	for _, d := range []string{"upper", "work", "merged"} {
+		os.Mkdir(filepath.Join(layer, d), 0o755)
+	}
+	spec.Root = filepath.Join(layer, "merged")
+	spec.RootMounts = []mountspec.Mount{{
+		Source: "overlay", FSType: "overlay",
+		Data: "lowerdir=" + lower + ",upperdir=" + layer + "/upper,workdir=" + layer + "/work",
+	}}
+	return layer
 }

@@ -103,15 +103,7 @@ func detachedMount(m mountspec.Mount) (int, error) {
 }
 
 // splitOptions splits mount data at commas (overlay's lowerdir uses ':').
-func splitOptions(data string) []string {
-	var out []string
-	for _, o := range strings.Split(data, ",") {
-		if o != "" {
-			out = append(out, o)
-		}
-	}
-	return out
-}
+func splitOptions(data string) []string { return splitNonEmpty(data, ',') }
 
 func mountAttrs(flags uintptr) int {
 	var a int

@@ -98,12 +98,7 @@ func TestHostileArchivesRefused(t *testing.T) {
 				c.entries[i].link = strings.ReplaceAll(c.entries[i].link, "DIR", h.dir)
 			}
 			_, err := h.prepare(t, tarBytes(t, c.entries...))
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("Prepare: %v; want an error containing %q", err, c.want)
-			}
-			t.Logf("refused: %v", err)
-			h.check(t)
-			assertCacheEmpty(t, h.s)
+			requireRefused(t, h, err, c.want)
 		})
 	}
 }
@@ -205,12 +200,7 @@ func TestBrokenAndOversizeArchives(t *testing.T) {
 			}
 			p := writeFile(t, filepath.Join(h.dir, "img.tar"), c.data)
 			_, err := h.s.Prepare(context.Background(), p, "")
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("Prepare: %v; want an error containing %q", err, c.want)
-			}
-			t.Logf("refused: %v", err)
-			h.check(t)
-			assertCacheEmpty(t, h.s)
+			requireRefused(t, h, err, c.want)
 		})
 	}
 }
@@ -306,5 +296,17 @@ func TestEmptyArchiveRefused(t *testing.T) {
 	if _, err := h.s.Prepare(context.Background(), p, ""); err == nil || !strings.Contains(err.Error(), "empty archive") {
 		t.Errorf("Prepare of an empty file: %v", err)
 	}
+	assertCacheEmpty(t, h.s)
+}
+
+// requireRefused: Prepare failed with want in its error, and neither the
+// host nor the cache kept anything of the archive.
+func requireRefused(t *testing.T, h *hostile, err error, want string) {
+	t.Helper()
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Prepare: %v; want an error containing %q", err, want)
+	}
+	t.Logf("refused: %v", err)
+	h.check(t)
 	assertCacheEmpty(t, h.s)
 }
