@@ -174,16 +174,7 @@ func (c *clab) decodeTopology(e entry) {
 				c.nodes = append(c.nodes, c.decodeLevel(n, "node "+n.key, true))
 			}
 		},
-		"links": func(e entry) {
-			seq, ok := unwrap(e.value).(*ast.SequenceNode)
-			if !ok {
-				if !isNull(e.value) {
-					c.errAt(valuePos(e), "links must be a list, not %s", kind(e.value))
-				}
-				return
-			}
-			c.links = seq.Values
-		},
+		"links": func(e entry) { c.links = c.optionalList(e, "links") },
 	})
 }
 

@@ -166,15 +166,8 @@ func (d *decoder) decodeIfaces(e entry, what string) []*rawIface {
 }
 
 func (d *decoder) decodeRoutes(e entry, what string) []*rawRoute {
-	seq, ok := unwrap(e.value).(*ast.SequenceNode)
-	if !ok {
-		if !isNull(e.value) {
-			d.errAt(valuePos(e), "routes must be a list, not %s", kind(e.value))
-		}
-		return nil
-	}
 	var out []*rawRoute
-	for _, item := range seq.Values {
+	for _, item := range d.optionalList(e, "routes") {
 		r := &rawRoute{at: posOf(item)}
 		d.fields(item, what+" route", map[string]func(entry){
 			"to":  func(e entry) { r.to, _ = d.str(e) },
@@ -214,15 +207,8 @@ func (d *decoder) decodeLimits(e entry, what string) rawLimits {
 }
 
 func (d *decoder) decodeLinks(e entry) []*rawLink {
-	seq, ok := unwrap(e.value).(*ast.SequenceNode)
-	if !ok {
-		if !isNull(e.value) {
-			d.errAt(valuePos(e), "links must be a list, not %s", kind(e.value))
-		}
-		return nil
-	}
 	var out []*rawLink
-	for _, item := range seq.Values {
+	for _, item := range d.optionalList(e, "links") {
 		l := &rawLink{at: posOf(item)}
 		d.fields(item, "link", map[string]func(entry){
 			"endpoints": func(e entry) { l.endpoints, l.endsOK = d.endpoints(e); l.endsAt = valuePos(e) },

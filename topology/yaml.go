@@ -337,6 +337,19 @@ func (d *decoder) integer(e entry) (ival, bool) {
 	return ival{}, false
 }
 
+// optionalList returns the items of e's list; a missing or null value is
+// an empty list, anything else an error saying what must be a list.
+func (d *decoder) optionalList(e entry, what string) []ast.Node {
+	seq, ok := unwrap(e.value).(*ast.SequenceNode)
+	if !ok {
+		if !isNull(e.value) {
+			d.errAt(valuePos(e), "%s must be a list, not %s", what, kind(e.value))
+		}
+		return nil
+	}
+	return seq.Values
+}
+
 // strList reads a list of strings.
 func (d *decoder) strList(e entry) ([]sval, bool) {
 	seq, ok := unwrap(e.value).(*ast.SequenceNode)
