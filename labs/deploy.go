@@ -31,7 +31,11 @@ func LabNetnsName(lab string) string { return "leolab-" + lab }
 // (SIGINT/SIGTERM), everything created so far is removed.
 func (m *Manager) Deploy(ctx context.Context, file string, opts DeployOptions) error {
 	// Validate first, consulting nothing on the host: a bad file changes nothing.
-	pre, err := topology.Load(file, topology.Options{RootfsOverride: opts.Rootfs, Isolated: opts.Isolated})
+	data, err := topology.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	pre, err := topology.Parse(file, data, topology.Options{RootfsOverride: opts.Rootfs, Isolated: opts.Isolated})
 	if err != nil {
 		return err
 	}
@@ -43,7 +47,7 @@ func (m *Manager) Deploy(ctx context.Context, file string, opts DeployOptions) e
 	if err := m.handleExisting(pre.Name, opts.Reconfigure); err != nil {
 		return err
 	}
-	st, err := m.planAndRecord(file, pre.Name, opts)
+	st, err := m.planAndRecord(file, data, pre.Name, opts)
 	if err != nil {
 		return err
 	}
@@ -79,7 +83,7 @@ func (m *Manager) handleExisting(lab string, reconfigure bool) error {
 // planAndRecord resolves the plan against the host and running labs under
 // the global IPAM lock, and writes the state file before anything is
 // created, so a crash from here on leaves a state destroy can finish.
-func (m *Manager) planAndRecord(file, lab string, opts DeployOptions) (*State, error) {
+func (m *Manager) planAndRecord(file string, data []byte, lab string, opts DeployOptions) (*State, error) {
 	ipam, err := m.lockIPAM()
 	if err != nil {
 		return nil, err
@@ -93,7 +97,7 @@ func (m *Manager) planAndRecord(file, lab string, opts DeployOptions) (*State, e
 	if !opts.Isolated {
 		topts.Host = hostView{others: others}
 	}
-	plan, err := topology.Load(file, topts)
+	plan, err := topology.Parse(file, data, topts)
 	if err != nil {
 		return nil, err
 	}

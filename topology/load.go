@@ -6,9 +6,21 @@ import (
 	"os"
 )
 
-// Load reads the topology file at path, refusing files over MaxFileSize
-// before reading them whole, and resolves it with Parse.
+// Load reads the topology file at path with ReadFile and resolves it with
+// Parse.
 func Load(path string, opts Options) (*Plan, error) {
+	data, err := ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data, opts)
+}
+
+// ReadFile reads a topology file, refusing files over MaxFileSize before
+// reading them whole. A caller that resolves one file more than once
+// (deploy: validation, then planning against the running labs) reads it
+// once, so both see the same contents.
+func ReadFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open topology: %w", err)
@@ -22,7 +34,7 @@ func Load(path string, opts Options) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read topology %s: %w", path, err)
 	}
-	return Parse(path, data, opts)
+	return data, nil
 }
 
 // Parse validates and resolves a topology file's contents. file names the
