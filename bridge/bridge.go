@@ -20,7 +20,7 @@ import (
 // b.MTU, turns STP off and the forward delay to 0 (ports forward at once),
 // brings it up and gives it b.Gateway/prefix when b.Gateway is valid.
 // Equivalent to: ip link add DEV type bridge stp_state 0 forward_delay 0;
-// ip addr add GW/LEN dev DEV; ip link set DEV alias A mtu M up
+// ip addr add GW/LEN dev DEV; ip link set DEV alias A mtu M addrgenmode none up
 func (h *Host) AddBridge(b topology.Bridge) error {
 	attrs := netlink.NewLinkAttrs()
 	attrs.Name = b.Device
@@ -46,6 +46,9 @@ func (h *Host) AddBridge(b topology.Bridge) error {
 		if err := h.handle.AddrReplace(link, addr); err != nil {
 			return fmt.Errorf("add gateway %s to bridge %s: %w", addr.IPNet, b.Device, err)
 		}
+	}
+	if err := noAutoIPv6(h.handle, link); err != nil {
+		return fmt.Errorf("bridge %s: %w", b.Device, err)
 	}
 	if err := h.handle.LinkSetUp(link); err != nil {
 		return fmt.Errorf("bring up bridge %s: %w", b.Device, err)

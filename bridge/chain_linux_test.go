@@ -50,6 +50,7 @@ func TestRouterChain(t *testing.T) {
 		if a.MTU != c.mtu || a.HardwareAddr.String() != c.mac {
 			t.Errorf("%s: mtu %d mac %s, want %d %s", c.name, a.MTU, a.HardwareAddr, c.mtu, c.mac)
 		}
+		noIPv6(t, c.n.n.handle, c.name)
 	}
 	// The link's netem is applied to both ends at creation.
 	for _, c := range []struct {

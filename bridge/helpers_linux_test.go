@@ -188,6 +188,24 @@ func linkMust(t *testing.T, h *netlink.Handle, name string) netlink.Link {
 	return l
 }
 
+func ipv6Addrs(t *testing.T, h *netlink.Handle, name string) []netlink.Addr {
+	t.Helper()
+	addrs, err := h.AddrList(linkMust(t, h, name), netlink.FAMILY_V6)
+	if err != nil {
+		t.Fatalf("list IPv6 addresses of %s: %v", name, err)
+	}
+	return addrs
+}
+
+// noIPv6 fails unless link name has no IPv6 address: no automatic
+// link-local, so no IPv6 chatter flooded through the lab's bridges.
+func noIPv6(t *testing.T, h *netlink.Handle, name string) {
+	t.Helper()
+	if addrs := ipv6Addrs(t, h, name); len(addrs) != 0 {
+		t.Errorf("%s has IPv6 addresses %v, want none", name, addrs)
+	}
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {

@@ -11,7 +11,8 @@ import (
 
 // Two LANs joined by a router node, bridges in an emulated host namespace:
 // ping and TCP across, MTU equal on both ends, deterministic MACs applied,
-// gateway address on the bridge, sweep by alias.
+// gateway address on the bridge, no automatic IPv6 on any lab link, sweep
+// by alias.
 func TestTwoLANsAndRouter(t *testing.T) {
 	nstest.Enter(t, leak)
 	host, err := OpenHost()
@@ -68,6 +69,15 @@ func TestTwoLANsAndRouter(t *testing.T) {
 		if out.MasterIndex != br.Attrs().Index {
 			t.Errorf("%s: host end not enslaved to %s", c.ifc.Alias, br.Attrs().Name)
 		}
+		noIPv6(t, c.n.n.handle, c.ifc.Name)
+		noIPv6(t, host.handle, c.ifc.HostDevice)
+	}
+	noIPv6(t, host.handle, lan1.Device)
+	// IPv6 is only not automatic: the node's sysctl brings its link-local
+	// address back.
+	must(t, setSysctls(h2.n.ns, []topology.Sysctl{{Key: "net.ipv6.conf.eth0.addr_gen_mode", Value: "0"}}))
+	if addrs := ipv6Addrs(t, h2.n.handle, "eth0"); len(addrs) != 1 || !addrs[0].IP.IsLinkLocalUnicast() {
+		t.Errorf("h2 eth0 after addr_gen_mode=0: IPv6 addresses %v, want one link-local", addrs)
 	}
 	br1 := linkMust(t, host.handle, lan1.Device).Attrs()
 	if br1.Alias != lan1.Alias || br1.MTU != 1400 || br1.HardwareAddr.String() != bridgeMAC(lan1.Alias).String() {

@@ -1,10 +1,13 @@
 package bridge
 
 import (
+	"errors"
 	"fmt"
 	"net"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
 
 	"leolab/topology"
 )
@@ -12,7 +15,8 @@ import (
 // AddPort connects interface ifc of the node in ns to bridge b: a veth pair
 // whose host end ifc.HostDevice is enslaved to b.Device and whose node end is
 // created directly inside the node's namespace as ifc.Name with ifc.MAC,
-// then addresses, aliases, MTU, netem (on both ends) and up. On failure the
+// then addresses, aliases, MTU, netem, no IPv6 autoconfiguration (on both
+// ends) and up. On failure the
 // pair is deleted again.
 // Equivalent to: ip link add HOSTDEV mtu M master BR type veth peer name
 // IFACE address MAC mtu M netns NODE; ip -n NODE addr add A dev IFACE; … up
@@ -64,6 +68,9 @@ func (h *Host) AddPort(ns *NodeNS, b topology.Bridge, ifc topology.Interface) (r
 		if err := applyNetem(h.handle, host, ifc.Netem); err != nil {
 			return fmt.Errorf("netem on %s: %w", ifc.HostDevice, err)
 		}
+	}
+	if err := noAutoIPv6(h.handle, host); err != nil {
+		return fmt.Errorf("%s: %w", ifc.HostDevice, err)
 	}
 	if err := h.handle.LinkSetUp(host); err != nil {
 		return fmt.Errorf("bring up %s: %w", ifc.HostDevice, err)
@@ -158,8 +165,30 @@ func configureEnd(h *netlink.Handle, name string, ifc topology.Interface) error 
 			return fmt.Errorf("netem on %s: %w", ifc.Alias, err)
 		}
 	}
+	if err := noAutoIPv6(h, link); err != nil {
+		return fmt.Errorf("%s: %w", ifc.Alias, err)
+	}
 	if err := h.LinkSetUp(link); err != nil {
 		return fmt.Errorf("bring up %s: %w", ifc.Alias, err)
+	}
+	return nil
+}
+
+// noAutoIPv6 sets link's IPv6 address generation mode to none before it
+// comes up, so it gets no automatic link-local address and sends no IPv6
+// chatter (duplicate address detection, MLD reports, router
+// solicitations). leolab labs are IPv4: on a bridge every such multicast
+// frame is flooded to every port and parsed by every node's IPv6 stack, so
+// each new node cost O(ports), and a 1000-port lab spent most of its
+// deploy delivering them. IPv6 itself stays enabled: addresses added by
+// hand work, and a node's sysctl net.ipv6.conf.IFACE.addr_gen_mode=0
+// brings the link-local address back. A kernel without IPv6 has nothing to
+// turn off.
+// Equivalent to: ip link set DEV addrgenmode none
+func noAutoIPv6(h *netlink.Handle, link netlink.Link) error {
+	err := h.LinkSetIP6AddrGenMode(link, nl.IN6_ADDR_GEN_MODE_NONE)
+	if err != nil && !errors.Is(err, unix.EAFNOSUPPORT) {
+		return fmt.Errorf("ipv6 addrgenmode none: %w", err)
 	}
 	return nil
 }
