@@ -179,10 +179,10 @@ func ulimitN() string {
 }
 
 // settle waits until the host's CPUs are at least 90 % idle over half a
-// second (at most limit): right after a deploy the kernel is still busy
-// with the new interfaces (IPv6 duplicate address detection, router
-// solicitations on every veth), and exec latency and memory are measured
-// for a lab at rest.
+// second (at most limit): right after a deploy the host is still busy
+// (deferred work of new namespaces and interfaces, the baselines' IPv6
+// chatter: leolab's links have no automatic IPv6), and exec latency and
+// memory are measured for a lab at rest.
 func settle(limit time.Duration) time.Duration {
 	start := time.Now()
 	for time.Since(start) < limit {
