@@ -7,6 +7,9 @@
 #   up SECONDS
 #   down SECONDS
 # and leaves nothing behind (a trap removes everything on any exit).
+# RAW_NO_IPV6_AUTOCONF=1 sets `addrgenmode none` on the bridge and every veth
+# end before it comes up, as leolab does (no link-local addresses, so no IPv6
+# chatter flooded through the bridge); the default is the issue's method.
 set -euo pipefail
 
 n=${1:?usage: raw-baseline.sh N}
@@ -39,20 +42,29 @@ addr() { # addr I → 10.250.x.y of node I (the bridge is .1)
 	echo "10.250.$((v >> 8)).$((v & 255))"
 }
 
+quiet6() { # quiet6 DEV → the batch line that turns its IPv6 autoconf off, if asked
+	[[ ${RAW_NO_IPV6_AUTOCONF:-} != 1 ]] || echo "link set $1 addrgenmode none"
+}
+
 t0=$(now)
 {
 	echo "link add $br type bridge"
+	quiet6 "$br"
 	echo "link set $br up"
 	for ((i = 1; i <= n; i++)); do
 		echo "netns add $pfx-$i"
 		echo "link add ${pfx}v$i type veth peer name eth0 netns $pfx-$i"
+		quiet6 "${pfx}v$i"
 		echo "link set ${pfx}v$i master $br up"
 	done
 } >"$tmp/up"
 ip -batch "$tmp/up"
 for ((i = 1; i <= n; i++)); do
-	printf 'addr add %s/%d dev eth0\nlink set eth0 up\nlink set lo up\n' "$(addr "$i")" "$bits" |
-		ip -n "$pfx-$i" -batch -
+	{
+		echo "addr add $(addr "$i")/$bits dev eth0"
+		quiet6 eth0
+		printf 'link set eth0 up\nlink set lo up\n'
+	} | ip -n "$pfx-$i" -batch -
 	nsenter --net="/run/netns/$pfx-$i" unshare -pfmu --mount-proc --kill-child sleep infinity </dev/null >/dev/null 2>&1 &
 	pids+=($!)
 done
