@@ -16,10 +16,10 @@ import (
 // whose host end ifc.HostDevice is enslaved to b.Device and whose node end is
 // created directly inside the node's namespace as ifc.Name with ifc.MAC,
 // then addresses, aliases, MTU, netem, no IPv6 autoconfiguration (on both
-// ends) and up. On failure the
-// pair is deleted again.
+// ends) and up. On failure the pair is deleted again.
 // Equivalent to: ip link add HOSTDEV mtu M master BR type veth peer name
-// IFACE address MAC mtu M netns NODE; ip -n NODE addr add A dev IFACE; … up
+// IFACE address MAC mtu M netns NODE; ip -n NODE addr add A dev IFACE;
+// … addrgenmode none up
 func (h *Host) AddPort(ns *NodeNS, b topology.Bridge, ifc topology.Interface) (retErr error) {
 	if err := ns.open(); err != nil {
 		return err
@@ -81,10 +81,11 @@ func (h *Host) AddPort(ns *NodeNS, b topology.Bridge, ifc topology.Interface) (r
 // AddLink creates the point-to-point veth between ia in a's namespace and
 // ib in b's namespace in a single request (the peer is placed in b's
 // namespace by the kernel, so nothing ever exists in the host namespace),
-// then sets aliases, addresses, netem and up on both ends. The interfaces'
-// own Netem wins over l.Netem. On failure the pair is deleted again.
+// then sets aliases, addresses, netem, no IPv6 autoconfiguration and up on
+// both ends. The interfaces' own Netem wins over l.Netem. On failure the
+// pair is deleted again.
 // Equivalent to: ip -n A link add IA address MA mtu M type veth peer name IB
-// address MB mtu M netns B; … addr add …; … up
+// address MB mtu M netns B; … addr add …; … addrgenmode none up
 func AddLink(a, b *NodeNS, l topology.Link, ia, ib topology.Interface) (retErr error) {
 	if err := a.open(); err != nil {
 		return err
