@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"leolab/internal/labdir"
 	"leolab/node"
 	"leolab/topology"
 )
@@ -95,49 +95,26 @@ func (m *Manager) resolveNode(lab, target string) (*State, *topology.Node, error
 // from the node directories deploy creates and destroy removes. A bare
 // node name must be unambiguous among the labs.
 func (m *Manager) locateNode(lab, target string) (string, string, error) {
-	given := target
-	if l, n, ok := strings.Cut(target, "/"); ok {
-		lab, target = l, n
-	}
-	if !pathSafeName(target) || (lab != "" && !pathSafeName(lab)) {
-		return "", "", fmt.Errorf("%q is not a node name (NODE or LAB/NODE)", given)
-	}
-	if lab != "" {
-		if !m.hasNodeDir(lab, target) {
-			return "", "", fmt.Errorf("no node %s in lab %s", target, lab)
-		}
-		return lab, target, nil
-	}
-	entries, err := os.ReadDir(m.labsDir())
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	node, found, err := labdir.Locate(m.Root, lab, target)
+	switch {
+	case errors.Is(err, labdir.ErrNotNodeName):
+		return "", "", fmt.Errorf("%q is not a node name (NODE or LAB/NODE)", target)
+	case err != nil:
 		return "", "", fmt.Errorf("read labs: %w", err)
 	}
-	var matches []string
-	for _, e := range entries {
-		if e.IsDir() && m.hasNodeDir(e.Name(), target) {
-			matches = append(matches, e.Name())
-		}
+	if l, _, ok := strings.Cut(target, "/"); ok {
+		lab = l
 	}
-	switch len(matches) {
-	case 0:
-		return "", "", fmt.Errorf("no node %s in any running lab", target)
-	case 1:
-		return matches[0], target, nil
-	default:
-		for i := range matches {
-			matches[i] += "/" + target
-		}
-		return "", "", fmt.Errorf("node name %s is ambiguous: %s (use LAB/NODE or --lab)", target, strings.Join(matches, ", "))
+	switch {
+	case len(found) == 1:
+		return found[0], node, nil
+	case len(found) == 0 && lab != "":
+		return "", "", fmt.Errorf("no node %s in lab %s", node, lab)
+	case len(found) == 0:
+		return "", "", fmt.Errorf("no node %s in any running lab", node)
 	}
-}
-
-func (m *Manager) hasNodeDir(lab, name string) bool {
-	fi, err := os.Lstat(m.nodeDir(lab, name))
-	return err == nil && fi.IsDir()
-}
-
-// pathSafeName: a name that stays one path element when joined (node and
-// lab names are validated much more strictly at deploy).
-func pathSafeName(name string) bool {
-	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, "/\x00")
+	for i := range found {
+		found[i] += "/" + node
+	}
+	return "", "", fmt.Errorf("node name %s is ambiguous: %s (use LAB/NODE or --lab)", node, strings.Join(found, ", "))
 }

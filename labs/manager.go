@@ -5,11 +5,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+
+	"leolab/internal/labdir"
 )
 
 // DefaultRoot is the data and state directory when neither --root nor
 // LEOLAB_ROOT is given.
-const DefaultRoot = "/var/lib/leolab"
+const DefaultRoot = labdir.DefaultRoot
 
 // Manager runs lab operations against one leolab root directory.
 type Manager struct {
@@ -31,15 +33,13 @@ func (m *Manager) out() io.Writer {
 	return m.Out
 }
 
-func (m *Manager) labsDir() string             { return filepath.Join(m.Root, "labs") }
-func (m *Manager) labDir(lab string) string    { return filepath.Join(m.Root, "labs", lab) }
+func (m *Manager) labsDir() string             { return labdir.Labs(m.Root) }
+func (m *Manager) labDir(lab string) string    { return labdir.Lab(m.Root, lab) }
 func (m *Manager) statePath(lab string) string { return filepath.Join(m.labDir(lab), "state.json") }
 func (m *Manager) locksDir() string            { return filepath.Join(m.Root, "locks") }
 
 // nodeDir is where a node's layer, console log and working files live.
-func (m *Manager) nodeDir(lab, node string) string {
-	return filepath.Join(m.labDir(lab), "nodes", node)
-}
+func (m *Manager) nodeDir(lab, node string) string { return labdir.Node(m.Root, lab, node) }
 
 // socketPath is the node's control socket. It is kept short (index, not
 // name) because unix socket paths are limited to 107 bytes.
@@ -49,9 +49,7 @@ func (m *Manager) socketPath(lab string, index int) string {
 
 // controlLink, in the node's directory, points at its control socket: exec
 // finds a node by name without reading the lab's state.
-func (m *Manager) controlLink(lab, node string) string {
-	return filepath.Join(m.nodeDir(lab, node), "control")
-}
+func (m *Manager) controlLink(lab, node string) string { return labdir.ControlLink(m.Root, lab, node) }
 
 // DefaultWorkers is the deploy worker pool size: most steps wait on the
 // kernel, not the CPU, so a multiple of the CPU count keeps it busy.
