@@ -2,15 +2,15 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"sync"
 
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
+
+	"leolab/internal/ctlwire"
 )
 
 // Exec runs a command inside a running node by asking its init (already in
@@ -25,87 +25,20 @@ func Exec(ctx context.Context, socket string, opts ExecOptions) (int, error) {
 	if len(opts.Argv) == 0 {
 		return 0, fmt.Errorf("exec: empty command")
 	}
-	c, err := dialControl(socket)
+	cc, err := ctlwire.Dial(socket)
 	if err != nil {
 		return 0, err
 	}
+	c := &conn{cc}
 	defer c.Close()
 	// Cancelling ctx hangs up, which makes init kill the command.
-	stop := context.AfterFunc(ctx, func() { unix.Shutdown(int(c.f.Fd()), unix.SHUT_RDWR) })
+	stop := context.AfterFunc(ctx, func() { c.Shutdown() })
 	defer stop()
 	req := execRequest{Argv: opts.Argv, Env: opts.Env, Tty: opts.Tty}
 	if opts.Tty {
 		return execTty(c, req, opts)
 	}
-	return execPipes(c, req, opts)
-}
-
-func dialControl(socket string) (*conn, error) {
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("exec: socket: %w", err)
-	}
-	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: socket}); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("exec: connect to node control socket %s: %w", socket, err)
-	}
-	// Non-blocking once connected: waits then go through Go's poller and do
-	// not hold an OS thread each (every extra thread is a clone and fresh
-	// stacks on the exec path).
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("exec: control socket %s: %w", socket, err)
-	}
-	return newConn(fd, socket), nil
-}
-
-// execPipes runs the command with three fresh pipes for its stdio.
-func execPipes(c *conn, req execRequest, opts ExecOptions) (int, error) {
-	var ends [3][2]*os.File // [i][0] read end, [i][1] write end
-	for i := range ends {
-		r, w, err := os.Pipe()
-		if err != nil {
-			return 0, fmt.Errorf("exec: pipe: %w", err)
-		}
-		ends[i] = [2]*os.File{r, w}
-		defer r.Close()
-		defer w.Close()
-	}
-	nodeSide := []int{int(ends[0][0].Fd()), int(ends[1][1].Fd()), int(ends[2][1].Fd())}
-	if err := c.send(req, nodeSide...); err != nil {
-		return 0, fmt.Errorf("exec: %w", err)
-	}
-	// Only the node holds its ends now, so our reads see EOF when it is done.
-	ends[0][0].Close()
-	ends[1][1].Close()
-	ends[2][1].Close()
-
-	var wg sync.WaitGroup
-	copyOut := func(w io.Writer, r *os.File) {
-		defer wg.Done()
-		if w == nil {
-			w = io.Discard
-		}
-		io.Copy(w, r)
-	}
-	wg.Add(2)
-	go copyOut(opts.Stdout, ends[1][0])
-	go copyOut(opts.Stderr, ends[2][0])
-	go func() {
-		if opts.Stdin != nil {
-			io.Copy(ends[0][1], opts.Stdin)
-		}
-		ends[0][1].Close()
-	}()
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM)
-	defer signal.Stop(sigs)
-	code, err := awaitExit(c, opts.Stderr, nil, sigs)
-	if err != nil {
-		return code, err
-	}
-	wg.Wait()
-	return code, nil
+	return ctlwire.RunPipes(cc, req, opts.Stdin, opts.Stdout, opts.Stderr)
 }
 
 // execTty runs the command on a pty of the node and relays the caller's
@@ -136,7 +69,7 @@ func execTty(c *conn, req execRequest, opts ExecOptions) (int, error) {
 	}
 	if ev.Type != "started" || len(fds) != 1 {
 		closeAll(fds)
-		return reportEarlyExit(ev, opts.Stderr)
+		return ctlwire.ReportExit(ev, opts.Stderr)
 	}
 	master := os.NewFile(uintptr(fds[0]), "pty")
 	defer master.Close()
@@ -159,7 +92,7 @@ func execTty(c *conn, req execRequest, opts ExecOptions) (int, error) {
 	if opts.Stdin != nil {
 		go io.Copy(master, opts.Stdin)
 	}
-	code, err := awaitExit(c, opts.Stderr, &ev, nil)
+	code, err := ctlwire.AwaitExit(c.Conn, opts.Stderr, nil)
 	if err != nil {
 		return code, err
 	}
@@ -173,56 +106,4 @@ func relayWinch(winch chan os.Signal, in, master *os.File) {
 			unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws)
 		}
 	}
-}
-
-// awaitExit reads events until the exit status arrives, forwarding the
-// caller's signals (non-tty) meanwhile. started, when non-nil, is the
-// "started" event already read.
-func awaitExit(c *conn, stderr io.Writer, started *execEvent, sigs chan os.Signal) (int, error) {
-	events := make(chan execEvent, 2)
-	errc := make(chan error, 1)
-	go func() {
-		for {
-			var ev execEvent
-			fds, err := c.recv(&ev)
-			closeAll(fds)
-			if err != nil {
-				errc <- err
-				return
-			}
-			events <- ev
-			if ev.Type == "exit" {
-				return
-			}
-		}
-	}()
-	for {
-		select {
-		case s := <-sigs:
-			if sig, ok := s.(unix.Signal); ok {
-				c.send(execEvent{Type: "signal", Signal: int(sig)})
-			}
-		case err := <-errc:
-			if errors.Is(err, io.EOF) {
-				return 0, fmt.Errorf("exec: node closed the connection before the command's exit status")
-			}
-			return 0, fmt.Errorf("exec: %w", err)
-		case ev := <-events:
-			if ev.Type == "exit" {
-				return reportEarlyExit(ev, stderr)
-			}
-		}
-	}
-}
-
-// reportEarlyExit turns an exit event into the result, printing init's
-// reason (not found, permission denied) to the caller's stderr.
-func reportEarlyExit(ev execEvent, stderr io.Writer) (int, error) {
-	if ev.Type != "exit" {
-		return 0, fmt.Errorf("exec: unexpected %q from node", ev.Type)
-	}
-	if ev.Error != "" && stderr != nil {
-		fmt.Fprintf(stderr, "leolab exec: %s\n", ev.Error)
-	}
-	return ev.Code, nil
 }

@@ -1,137 +1,63 @@
 package node
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 
-	"golang.org/x/sys/unix"
+	"leolab/internal/ctlwire"
 )
 
-// conn is a unix stream socket carrying length-prefixed JSON frames; file
-// descriptors ride along with a frame's 4-byte header (SCM_RIGHTS).
+// conn is a control connection (internal/ctlwire) carrying this package's
+// messages: the exec messages in their own encoding, everything else
+// (init's config and sync messages) as JSON.
 type conn struct {
-	f *os.File
+	*ctlwire.Conn
 }
 
-const maxFrame = 16 << 20
+func newConn(fd int, name string) *conn { return &conn{ctlwire.NewConn(fd, name)} }
 
-func newConn(fd int, name string) *conn { return &conn{f: os.NewFile(uintptr(fd), name)} }
-
-func (c *conn) Close() error { return c.f.Close() }
-
-// send writes one frame, attaching fds to its first bytes.
+// send writes v as one frame, attaching fds to it.
 func (c *conn) send(v any, fds ...int) error {
-	body, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encode message: %w", err)
+	var body []byte
+	switch m := v.(type) {
+	case execRequest:
+		body = m.Append(nil)
+	case execEvent:
+		body = m.Append(nil)
+	default:
+		var err error
+		if body, err = json.Marshal(v); err != nil {
+			return fmt.Errorf("encode message: %w", err)
+		}
 	}
-	hdr := make([]byte, 4)
-	binary.BigEndian.PutUint32(hdr, uint32(len(body)))
-	rc, err := c.f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var oob []byte
-	if len(fds) > 0 {
-		oob = unix.UnixRights(fds...)
-	}
-	var serr error
-	// The header goes out with sendmsg so the fds are tied to it.
-	err = rc.Write(func(fd uintptr) bool {
-		serr = unix.Sendmsg(int(fd), hdr, oob, nil, 0)
-		return serr != unix.EAGAIN
-	})
-	if err == nil {
-		err = serr
-	}
-	if err != nil {
-		return fmt.Errorf("send message: %w", err)
-	}
-	if _, err := c.f.Write(body); err != nil {
-		return fmt.Errorf("send message: %w", err)
-	}
-	return nil
+	return c.Send(body, fds...)
 }
 
 // recv reads one frame into v and returns the fds that came with it.
 func (c *conn) recv(v any) ([]int, error) {
-	rc, err := c.f.SyscallConn()
+	body, fds, err := c.Recv()
 	if err != nil {
 		return nil, err
 	}
-	hdr := make([]byte, 4)
-	oob := make([]byte, unix.CmsgSpace(8*4))
-	var n, oobn int
-	var rerr error
-	err = rc.Read(func(fd uintptr) bool {
-		n, oobn, _, _, rerr = unix.Recvmsg(int(fd), hdr, oob, unix.MSG_CMSG_CLOEXEC)
-		return rerr != unix.EAGAIN
-	})
-	if err == nil {
-		err = rerr
-	}
-	if err != nil {
-		return nil, fmt.Errorf("receive message: %w", err)
-	}
-	fds, err := parseRights(oob[:oobn])
-	if err != nil {
-		return nil, err
-	}
-	if n == 0 {
-		closeAll(fds)
-		return nil, io.EOF
-	}
-	if n < 4 {
-		if _, err := io.ReadFull(c.f, hdr[n:]); err != nil {
-			closeAll(fds)
-			return nil, fmt.Errorf("receive message: %w", err)
+	switch m := v.(type) {
+	case *execRequest:
+		err = m.Parse(body)
+	case *execEvent:
+		err = m.Parse(body)
+	default:
+		if err = json.Unmarshal(body, v); err != nil {
+			err = fmt.Errorf("decode message: %w", err)
 		}
 	}
-	size := binary.BigEndian.Uint32(hdr)
-	if size > maxFrame {
+	if err != nil {
 		closeAll(fds)
-		return nil, fmt.Errorf("receive message: frame of %d bytes is too large", size)
-	}
-	body := make([]byte, size)
-	if _, err := io.ReadFull(c.f, body); err != nil {
-		closeAll(fds)
-		return nil, fmt.Errorf("receive message: %w", err)
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		closeAll(fds)
-		return nil, fmt.Errorf("decode message: %w", err)
+		return nil, err
 	}
 	return fds, nil
 }
 
-func parseRights(oob []byte) ([]int, error) {
-	if len(oob) == 0 {
-		return nil, nil
-	}
-	msgs, err := unix.ParseSocketControlMessage(oob)
-	if err != nil {
-		return nil, fmt.Errorf("parse control message: %w", err)
-	}
-	var fds []int
-	for _, m := range msgs {
-		got, err := unix.ParseUnixRights(&m)
-		if err != nil {
-			continue
-		}
-		fds = append(fds, got...)
-	}
-	return fds, nil
-}
-
-func closeAll(fds []int) {
-	for _, fd := range fds {
-		unix.Close(fd)
-	}
-}
+func closeAll(fds []int) { ctlwire.CloseAll(fds) }
 
 // syncMsg is what init and its parent tell each other over the sync socket.
 type syncMsg struct {
@@ -170,21 +96,8 @@ type initConfig struct {
 	Spawner bool `json:"spawner,omitempty"`
 }
 
-// execRequest is a client's request to run a command in the node.
-type execRequest struct {
-	Argv []string `json:"argv"`
-	Env  []string `json:"env,omitempty"`
-	Tty  bool     `json:"tty,omitempty"`
-	Rows uint16   `json:"rows,omitempty"`
-	Cols uint16   `json:"cols,omitempty"`
-}
-
-// execEvent is a message on an exec connection: "started" (init → client,
-// with the pty master fd when Tty), "signal" (client → init), "exit" (init →
-// client).
-type execEvent struct {
-	Type   string `json:"type"`
-	Signal int    `json:"signal,omitempty"`
-	Code   int    `json:"code,omitempty"`
-	Error  string `json:"error,omitempty"`
-}
+// execRequest and execEvent are the exec messages (internal/ctlwire).
+type (
+	execRequest = ctlwire.ExecRequest
+	execEvent   = ctlwire.ExecEvent
+)
