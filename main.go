@@ -5,6 +5,9 @@ import (
 	"os"
 
 	"leolab/cmd"
+	// exec's fast path: runs from its package initialiser, before the
+	// CLI's dependencies initialise (see the package).
+	_ "leolab/internal/quickexec"
 	"leolab/node"
 )
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -92,6 +93,53 @@ func TestExecExitCodes(t *testing.T) {
 	out, err := cmd.Output()
 	if err != nil || string(out) != "through stdin\n" {
 		t.Errorf("stdin passthrough: %q, %v", out, err)
+	}
+}
+
+// TestExecFastPathSkipsTheCLI: a plain exec runs from internal/quickexec's
+// package initialiser, before any third-party package of the CLI
+// initialises (GODEBUG=inittrace lists every initialiser that ran); an exec
+// it leaves to the CLI (here: with --log-level) gives the same results.
+func TestExecFastPathSkipsTheCLI(t *testing.T) {
+	e := newEnv(t)
+	topo := e.writeTopo("fast.yaml", topoNamed("fast"))
+	e.must("deploy", topo)
+	defer e.must("destroy", "--lab", "fast")
+	inits := func(stderr string) (pkgs []string) {
+		for _, line := range strings.Split(stderr, "\n") {
+			if f := strings.Fields(line); len(f) > 1 && f[0] == "init" {
+				pkgs = append(pkgs, f[1])
+			}
+		}
+		return pkgs
+	}
+	trace := []string{"GODEBUG=inittrace=1"}
+	script := []string{"sh", "-c", "echo out; echo err >&2; exit 3"}
+	for _, c := range []struct {
+		name   string
+		prefix []string
+		fast   bool
+	}{{"fast path", nil, true}, {"CLI", []string{"--log-level", "warn"}, false}} {
+		r := e.runEnv(trace, append(append(c.prefix, "exec", "h1", "--"), script...)...)
+		if r.code != 3 || r.stdout != "out\n" || !strings.Contains(r.stderr, "err\n") {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q", c.name, r.code, r.stdout, r.stderr)
+		}
+		pkgs := inits(r.stderr)
+		thirdParty := slices.ContainsFunc(pkgs, func(p string) bool { return strings.HasPrefix(p, "github.com/") })
+		if len(pkgs) == 0 || thirdParty == c.fast {
+			t.Errorf("%s: initialisers that ran: %v", c.name, pkgs)
+		}
+		r = e.run(append(append(c.prefix, "exec", "h1", "--"), "no-such-command")...)
+		if r.code != 127 || !strings.Contains(r.stderr, "no-such-command") {
+			t.Errorf("%s: not found: exit %d, stderr %q", c.name, r.code, r.stderr)
+		}
+	}
+	// Left to the CLI, which says why: no such node, not a node name.
+	if r := e.run("exec", "nosuch", "--", "true"); r.code != 1 || !strings.Contains(r.stderr, "no node nosuch") {
+		t.Errorf("missing node: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := e.run("exec", "..", "--", "true"); r.code != 1 || !strings.Contains(r.stderr, "not a node name") {
+		t.Errorf("bad name: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
 

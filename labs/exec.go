@@ -102,7 +102,7 @@ func (m *Manager) locateNode(lab, target string) (string, string, error) {
 	case err != nil:
 		return "", "", fmt.Errorf("read labs: %w", err)
 	}
-	if l, _, ok := strings.Cut(target, "/"); ok {
+	if l, _, ok := labdir.SplitTarget(target); ok {
 		lab = l
 	}
 	switch {

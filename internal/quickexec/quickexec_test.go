@@ -1,0 +1,63 @@
+package quickexec
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// parse takes exactly the exec command lines it can run as the CLI would,
+// and leaves every other one to the CLI.
+func TestParse(t *testing.T) {
+	for _, c := range []struct {
+		line string
+		want execArgs // argv from the line; root "/env" unless set
+	}{
+		{"exec n1 -- true", execArgs{node: "n1", argv: []string{"true"}}},
+		{"exec n1 true", execArgs{node: "n1", argv: []string{"true"}}},
+		{"exec lab/n1 -- ping -c 3 h2", execArgs{node: "lab/n1", argv: []string{"ping", "-c", "3", "h2"}}},
+		{"exec n1 -- -- x", execArgs{node: "n1", argv: []string{"--", "x"}}},
+		{"exec n1 -i cat", execArgs{node: "n1", argv: []string{"-i", "cat"}}}, // flags stop at NODE
+		{"exec -- n1 -- true", execArgs{node: "n1", argv: []string{"true"}}},
+		{"exec -i n1 cat", execArgs{node: "n1", interactive: true, argv: []string{"cat"}}},
+		{"exec --interactive n1 cat", execArgs{node: "n1", interactive: true, argv: []string{"cat"}}},
+		{"exec -iq --lab l n1 cat", execArgs{lab: "l", node: "n1", interactive: true, argv: []string{"cat"}}},
+		{"exec --lab=l n1 cat", execArgs{lab: "l", node: "n1", argv: []string{"cat"}}},
+		{"--root /r exec n1 true", execArgs{root: "/r", node: "n1", argv: []string{"true"}}},
+		{"-q --root=/r exec n1 true", execArgs{root: "/r", node: "n1", argv: []string{"true"}}},
+		{"exec --root /r --quiet n1 true", execArgs{root: "/r", node: "n1", argv: []string{"true"}}},
+	} {
+		args := append([]string{"/usr/bin/leolab"}, strings.Fields(c.line)...)
+		got, ok := parse(args, "/env")
+		want := c.want
+		if want.root == "" {
+			want.root = "/env"
+		}
+		if !ok || got.root != want.root || got.lab != want.lab || got.node != want.node ||
+			got.interactive != want.interactive || !slices.Equal(got.argv, want.argv) {
+			t.Errorf("%q: got %+v, %v; want %+v", c.line, got, ok, want)
+		}
+	}
+	for _, line := range []string{
+		"", "deploy x.yaml", "list", "exec", "exec n1", "exec n1 --", "exec --", "exec -- n1",
+		"exec -t n1 sh", "exec -it n1 sh", "exec --tty n1 sh", "exec --help", "exec -h n1 true",
+		"--help exec n1 true", "exec --log-level debug n1 true", "--log-level=debug exec n1 true",
+		"exec --lab n1", "exec --lab -i n1 true", "exec --lab= n1 true", "--root exec n1 true",
+		"--root= exec n1 true", "exec --interactive=true n1 cat", "exec -x n1 true", "-i exec n1 true",
+		"--lab l exec n1 true", "- exec n1 true", "shell n1", "help exec", "__complete exec n",
+		"exec --max-image-size 1G n1 true",
+	} {
+		args := append([]string{"leolab"}, strings.Fields(line)...)
+		if got, ok := parse(args, ""); ok {
+			t.Errorf("%q taken by the fast path: %+v", line, got)
+		}
+	}
+	// A node's init re-executed from this binary is never an exec, even in
+	// a lab named exec.
+	if _, ok := parse([]string{"leolab-init", "exec", "n1", "true"}, ""); ok {
+		t.Error("an init's command line was taken")
+	}
+	if got, _ := parse([]string{"leolab", "exec", "n1", "true"}, ""); got.root != "/var/lib/leolab" {
+		t.Errorf("default root %q", got.root)
+	}
+}
