@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -130,23 +131,56 @@ func initCmd(spec Spec, exe string, devnull, console, child, listener *os.File) 
 	return cmd
 }
 
-// startInitCmd starts a command from newCmd, and once more when exec of
-// the init program was refused (EACCES, ETXTBSY) while its fd still holds
-// the sealed file.
+// initStartDelays are the pauses before each further try of an init start
+// the kernel refused (EACCES, ETXTBSY) while the init program's fd still
+// held the sealed file. Rare and not understood: seen in two benchmark runs
+// of hundreds of nodes on a host with heavy process and namespace churn,
+// where an immediate second try was refused too.
+var initStartDelays = []time.Duration{10 * time.Millisecond, 50 * time.Millisecond, 200 * time.Millisecond, time.Second}
+
+// startInitCmd starts a command from newCmd, and again after each of
+// initStartDelays while exec of the init program is refused with its fd
+// intact. One that never succeeds says how the program's path looked from
+// here.
 func startInitCmd(newCmd func() *exec.Cmd) (*exec.Cmd, error) {
 	cmd := newCmd()
 	err := cmd.Start()
-	if err == nil || !(errors.Is(err, unix.EACCES) || errors.Is(err, unix.ETXTBSY)) {
+	if err == nil || !execRefused(err) {
 		return cmd, err
 	}
-	if cerr := checkInitExe(); cerr != nil {
-		return nil, fmt.Errorf("%w (%v)", err, cerr)
+	var waited time.Duration
+	for _, d := range initStartDelays {
+		if cerr := checkInitExe(); cerr != nil {
+			return nil, fmt.Errorf("%w (%v)", err, cerr)
+		}
+		time.Sleep(d)
+		waited += d
+		retry := newCmd()
+		rerr := retry.Start()
+		if rerr == nil {
+			return retry, nil
+		}
+		if !execRefused(rerr) {
+			return nil, rerr
+		}
 	}
-	retry := newCmd()
-	if rerr := retry.Start(); rerr != nil {
-		return nil, fmt.Errorf("%w (the init program itself is intact; a second try: %v)", err, rerr)
+	return nil, fmt.Errorf("%w (the init program itself is intact; refused %d more times over %v; %s)",
+		err, len(initStartDelays), waited, execDiagnosis(cmd.Path))
+}
+
+func execRefused(err error) bool { return errors.Is(err, unix.EACCES) || errors.Is(err, unix.ETXTBSY) }
+
+// execDiagnosis says whether this process may exec path, and search "/",
+// right now (the child's exec or chdir("/") gave the error).
+func execDiagnosis(path string) string {
+	result := func(err error) string {
+		if err != nil {
+			return err.Error()
+		}
+		return "ok"
 	}
-	return retry, nil
+	return fmt.Sprintf("from the deploying process: access(%s, X_OK): %s, access(/, X_OK): %s",
+		path, result(unix.Access(path, unix.X_OK)), result(unix.Access("/", unix.X_OK)))
 }
 
 // spawnInit re-executes the running binary as init in fresh namespaces,
