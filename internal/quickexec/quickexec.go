@@ -123,9 +123,11 @@ func (a *execArgs) flag(arg string, rest []string, verb bool) ([]string, bool) {
 	}
 	switch {
 	case name == "--root":
-		return rest, takeValue(&a.root)
+		ok := takeValue(&a.root) // before reading rest, which it advances
+		return rest, ok
 	case name == "--lab" && verb:
-		return rest, takeValue(&a.lab)
+		ok := takeValue(&a.lab)
+		return rest, ok
 	case inline:
 		return rest, false
 	case arg == "--quiet":
