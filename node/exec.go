@@ -68,7 +68,7 @@ func execTty(c *conn, req execRequest, opts ExecOptions) (int, error) {
 		return 0, fmt.Errorf("exec: %w", err)
 	}
 	if ev.Type != "started" || len(fds) != 1 {
-		closeAll(fds)
+		ctlwire.CloseAll(fds)
 		return ctlwire.ReportExit(ev, opts.Stderr)
 	}
 	master := os.NewFile(uintptr(fds[0]), "pty")

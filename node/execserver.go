@@ -6,6 +6,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"leolab/internal/ctlwire"
 )
 
 // serve starts accepting exec requests on the inherited control listener.
@@ -54,7 +56,7 @@ func (s *supervisor) handleExec(c *conn) {
 		return
 	}
 	pid, done, err := s.startExec(c, &req, fds)
-	closeAll(fds)
+	ctlwire.CloseAll(fds)
 	if err != nil {
 		return
 	}

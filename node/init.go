@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 
 	"golang.org/x/sys/unix"
+
+	"leolab/internal/ctlwire"
 )
 
 // Fds init inherits from its parent.
@@ -92,7 +94,7 @@ func reportFailure(sync *conn, err error) int {
 // buildNode is the first phase: the node's filesystem, pivoted into.
 func buildNode(cfg *initConfig, rootFds []int) error {
 	spec := &cfg.Spec
-	defer closeAll(rootFds)
+	defer ctlwire.CloseAll(rootFds)
 	// Nothing mounted from here on may propagate back to the host.
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make / rprivate: %w", err)

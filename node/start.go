@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"leolab/internal/ctlwire"
 )
 
 // initArg0 is the argv[0] that turns the leolab binary into a node's init.
@@ -231,7 +233,7 @@ func sendConfig(c *conn, spec Spec, resolv string, pid int, spawner bool) error 
 		if fds, err = idmappedRootMounts(spec, pid); err != nil {
 			return err
 		}
-		defer closeAll(fds)
+		defer ctlwire.CloseAll(fds)
 		cfg.IDMapped = true
 	}
 	if err := c.send(cfg, fds...); err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"leolab/internal/ctlwire"
 	"leolab/internal/mountspec"
 )
 
@@ -24,7 +25,7 @@ func idmappedRootMounts(spec Spec, pid int) (fds []int, retErr error) {
 	defer unix.Close(userns)
 	defer func() {
 		if retErr != nil {
-			closeAll(fds)
+			ctlwire.CloseAll(fds)
 		}
 	}()
 	for i, m := range rootMounts(&spec) {

@@ -17,19 +17,21 @@ type conn struct {
 
 func newConn(fd int, name string) *conn { return &conn{ctlwire.NewConn(fd, name)} }
 
+// wireMessage and wireParser are messages with their own encoding (the
+// exec messages); every other message goes as JSON.
+type (
+	wireMessage interface{ Append([]byte) []byte }
+	wireParser  interface{ Parse([]byte) error }
+)
+
 // send writes v as one frame, attaching fds to it.
 func (c *conn) send(v any, fds ...int) error {
-	var body []byte
-	switch m := v.(type) {
-	case execRequest:
-		body = m.Append(nil)
-	case execEvent:
-		body = m.Append(nil)
-	default:
-		var err error
-		if body, err = json.Marshal(v); err != nil {
-			return fmt.Errorf("encode message: %w", err)
-		}
+	if m, ok := v.(wireMessage); ok {
+		return c.Send(m.Append(nil), fds...)
+	}
+	body, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode message: %w", err)
 	}
 	return c.Send(body, fds...)
 }
@@ -40,24 +42,17 @@ func (c *conn) recv(v any) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch m := v.(type) {
-	case *execRequest:
+	if m, ok := v.(wireParser); ok {
 		err = m.Parse(body)
-	case *execEvent:
-		err = m.Parse(body)
-	default:
-		if err = json.Unmarshal(body, v); err != nil {
-			err = fmt.Errorf("decode message: %w", err)
-		}
+	} else if err = json.Unmarshal(body, v); err != nil {
+		err = fmt.Errorf("decode message: %w", err)
 	}
 	if err != nil {
-		closeAll(fds)
+		ctlwire.CloseAll(fds)
 		return nil, err
 	}
 	return fds, nil
 }
-
-func closeAll(fds []int) { ctlwire.CloseAll(fds) }
 
 // syncMsg is what init and its parent tell each other over the sync socket.
 type syncMsg struct {
