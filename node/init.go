@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"leolab/internal/ctlwire"
+	"leolab/internal/nodespec"
 )
 
 // Fds init inherits from its parent.
@@ -22,12 +23,12 @@ const (
 // as one (argv[0] == "leolab-init"); otherwise it returns at once. Call it
 // first thing in main and in TestMain of any test package that spawns nodes.
 func MaybeRunInit() {
-	if len(os.Args) == 0 || os.Args[0] != initArg0 {
+	if len(os.Args) == 0 || os.Args[0] != nodespec.InitArg0 {
 		return
 	}
 	// Started from a memfd path, the kernel named us after the fd number:
 	// show "leolab-init" in ps, inside the node and on the host.
-	os.WriteFile("/proc/self/comm", []byte(initArg0), 0)
+	os.WriteFile("/proc/self/comm", []byte(nodespec.InitArg0), 0)
 	// Memory of an idle init (bench/RESULTS.md): start-up allocates about
 	// 130 KiB, far below the first collection, so an idle init never runs
 	// the GC, whose first cycle alone touches about 300 KiB of metadata

@@ -15,10 +15,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"leolab/internal/ctlwire"
+	"leolab/internal/nodespec"
 )
-
-// initArg0 is the argv[0] that turns the leolab binary into a node's init.
-const initArg0 = "leolab-init"
 
 // Start spawns the node's init and returns once init has built the node's
 // filesystem and waits for Release. Until then the node runs nothing; the
@@ -103,7 +101,7 @@ func Start(ctx context.Context, spec Spec) (p *Process, retErr error) {
 func initCmd(spec Spec, exe string, devnull, console, child, listener *os.File) *exec.Cmd {
 	cmd := &exec.Cmd{
 		Path: exe,
-		Args: []string{initArg0, spec.Lab, spec.Name}, // destroy finds inits by these
+		Args: []string{nodespec.InitArg0, spec.Lab, spec.Name}, // destroy finds inits by these
 		// One P from the first instruction: a second P's caches and
 		// spans cost every idle init about 80 KiB (set later, they stay).
 		Env:        []string{"GOMAXPROCS=1"},

@@ -1,8 +1,15 @@
 // Package nodespec owns the few value types that both the topology Plan and
-// the node runtime use: binds, sysctls and cgroup limits. It is a leaf (no
-// imports) so that the node's init, a separate small program, links nothing
-// of the topology parser.
+// the node runtime use: binds, sysctls and cgroup limits, and the argv[0]
+// that marks a node's init. It is a leaf (no imports) so that the node's
+// init, a separate small program, links nothing of the topology parser, and
+// exec's fast path (internal/quickexec) can use it before anything else
+// initialises.
 package nodespec
+
+// InitArg0 is the argv[0] every node's init runs with: destroy finds inits
+// by it, and a leolab binary started with it (builds without the embedded
+// init) is a node's init, never a command line.
+const InitArg0 = "leolab-init"
 
 // Bind is a host path made visible inside a node.
 type Bind struct {

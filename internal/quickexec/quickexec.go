@@ -3,15 +3,15 @@
 //
 // Go initialises a program's packages one at a time: among those whose
 // imports are all initialised, the first by import path goes next (Go
-// spec, "Package initialization"). This package, internal/labdir and
-// internal/ctlwire import only packages that os and os/signal need anyway
+// spec, "Package initialization"). This package, internal/labdir,
+// internal/ctlwire and internal/nodespec import only packages that os and os/signal need anyway
 // (errors, io, io/fs, path, sync, syscall), which initialise early, while
 // every heavy dependency of the CLI (cobra, goccy/go-yaml, netlink,
 // go-iptables, xz, encoding/json) needs fmt and reflect, which come after
 // unicode, as do strings and path/filepath, avoided here for that reason.
 // So its init function runs before any of their initialisers, and an exec
-// it handles ends the process right there. Skipping those initialisers and cobra takes about 4 ms off an
-// exec (20 → 16 ms on the project's VM; bench/RESULTS.md).
+// it handles ends the process right there. Skipping those initialisers and
+// cobra takes 2–4 ms off an exec on the project's VM (bench/RESULTS.md).
 //
 // It handles: global --root, -q; exec's --lab, -i; NODE or LAB/NODE; an
 // optional "--"; the command. Everything else (other verbs, -t, --help,
@@ -30,11 +30,8 @@ import (
 
 	"leolab/internal/ctlwire"
 	"leolab/internal/labdir"
+	"leolab/internal/nodespec"
 )
-
-// initArg0 is argv[0] of a node's init re-executed from this binary (builds
-// without the embedded init; see node.MaybeRunInit): never an exec.
-const initArg0 = "leolab-init"
 
 func init() {
 	a, ok := parse(os.Args, os.Getenv("LEOLAB_ROOT"))
@@ -63,7 +60,7 @@ func parse(args []string, envRoot string) (execArgs, bool) {
 	if a.root == "" {
 		a.root = labdir.DefaultRoot
 	}
-	if len(args) == 0 || path.Base(args[0]) == initArg0 {
+	if len(args) == 0 || path.Base(args[0]) == nodespec.InitArg0 { // a node's init, not an exec
 		return a, false
 	}
 	rest := args[1:]
