@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"leolab/internal/quickexec"
 	"leolab/node"
 )
 
@@ -28,14 +29,12 @@ LAB/NODE; a bare node name must be unambiguous among running labs.`,
 		},
 		PreRunE: requireRoot,
 		RunE: func(c *cobra.Command, args []string) error {
-			argv := args[1:]
-			if argv[0] == "--" { // flags stop at NODE, so cobra leaves the separator in place
-				argv = argv[1:]
-			}
+			// Flags stop at NODE; -i and -t may follow it (SPEC §4).
+			i, t, argv := quickexec.AfterNode(args[1:])
 			if len(argv) == 0 {
-				return usageError{errorf("exec needs a command after --")}
+				return usageError{errorf("exec needs a command after NODE")}
 			}
-			return runExec(c, g, lab, args[0], argv, interactive, tty)
+			return runExec(c, g, lab, args[0], argv, interactive || i, tty || t)
 		},
 	}
 	c.Flags().SetInterspersed(false)

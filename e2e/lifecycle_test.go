@@ -88,11 +88,23 @@ func TestExecExitCodes(t *testing.T) {
 			t.Errorf("exec %v: exit %d, want %d (stderr %q)", c.argv, r.code, c.want, r.stderr)
 		}
 	}
-	cmd := exec.Command(binary, "--root", e.root, "exec", "-i", "h2", "--", "cat")
-	cmd.Stdin = strings.NewReader("through stdin\n")
-	out, err := cmd.Output()
-	if err != nil || string(out) != "through stdin\n" {
-		t.Errorf("stdin passthrough: %q, %v", out, err)
+	// -i before NODE or after it (SPEC §4), on the fast path and through
+	// the CLI (--log-level sends it there).
+	for _, args := range [][]string{
+		{"exec", "-i", "h2", "--", "cat"},
+		{"exec", "h2", "-i", "--", "cat"},
+		{"--log-level", "warn", "exec", "h2", "-i", "cat"},
+	} {
+		cmd := exec.Command(binary, append([]string{"--root", e.root}, args...)...)
+		cmd.Stdin = strings.NewReader("through stdin\n")
+		out, err := cmd.Output()
+		if err != nil || string(out) != "through stdin\n" {
+			t.Errorf("%v: stdin passthrough: %q, %v", args, out, err)
+		}
+	}
+	// -t after NODE: the command runs on a terminal of the node.
+	if out := e.must("exec", "h1", "-t", "--", "sh", "-c", "test -t 1 && echo tty"); strings.TrimSpace(out) != "tty" {
+		t.Errorf("exec NODE -t: %q", out)
 	}
 }
 

@@ -13,8 +13,8 @@
 // it handles ends the process right there. Skipping those initialisers and
 // cobra takes 2–4 ms off an exec on the project's VM (bench/RESULTS.md).
 //
-// It handles: global --root, -q; exec's --lab, -i; NODE or LAB/NODE; an
-// optional "--"; the command. Everything else (other verbs, -t, --help,
+// It handles: global --root, -q; exec's --lab, -i; NODE or LAB/NODE; -i
+// after it; an optional "--"; the command. Everything else (other verbs, -t, --help,
 // --log-level, any flag it does not know, not root, a node it cannot find
 // or connect to) it leaves alone, and the CLI then does the same thing or
 // prints the error. Once connected, the exec behaves as the CLI's: the
@@ -94,14 +94,36 @@ func parse(args []string, envRoot string) (execArgs, bool) {
 	if a.node == "" {
 		return a, false
 	}
-	if len(rest) > 0 && rest[0] == "--" { // cobra leaves the separator after NODE in place
-		rest = rest[1:]
-	}
-	if len(rest) == 0 {
+	interactive, tty, argv := AfterNode(rest)
+	if tty || len(argv) == 0 {
 		return a, false
 	}
-	a.argv = rest
+	a.interactive = a.interactive || interactive
+	a.argv = argv
 	return a, true
+}
+
+// AfterNode reads what follows NODE in `exec [flags] NODE [-i] [-t] [--]
+// CMD [ARG…]` (SPEC §4): -i, -t, -it or -ti, --interactive, --tty, then an
+// optional "--", then the command and its arguments. The CLI's exec verb
+// uses it too (its flags end at NODE).
+func AfterNode(args []string) (interactive, tty bool, argv []string) {
+	for ; len(args) > 0; args = args[1:] {
+		switch args[0] {
+		case "-i", "--interactive":
+			interactive = true
+		case "-t", "--tty":
+			tty = true
+		case "-it", "-ti":
+			interactive, tty = true, true
+		default:
+			if args[0] == "--" {
+				args = args[1:]
+			}
+			return interactive, tty, args
+		}
+	}
+	return interactive, tty, nil
 }
 
 // flag takes one flag (and its value from rest, when separate); exec's

@@ -17,7 +17,10 @@ func TestParse(t *testing.T) {
 		{"exec n1 true", execArgs{node: "n1", argv: []string{"true"}}},
 		{"exec lab/n1 -- ping -c 3 h2", execArgs{node: "lab/n1", argv: []string{"ping", "-c", "3", "h2"}}},
 		{"exec n1 -- -- x", execArgs{node: "n1", argv: []string{"--", "x"}}},
-		{"exec n1 -i cat", execArgs{node: "n1", argv: []string{"-i", "cat"}}}, // flags stop at NODE
+		{"exec n1 -i cat", execArgs{node: "n1", interactive: true, argv: []string{"cat"}}}, // SPEC: NODE [-i] [-t] [--] CMD
+		{"exec n1 --interactive -- cat -i", execArgs{node: "n1", interactive: true, argv: []string{"cat", "-i"}}},
+		{"exec n1 -- -i", execArgs{node: "n1", argv: []string{"-i"}}},
+		{"exec n1 ls -i", execArgs{node: "n1", argv: []string{"ls", "-i"}}},
 		{"exec -- n1 -- true", execArgs{node: "n1", argv: []string{"true"}}},
 		{"exec -i n1 cat", execArgs{node: "n1", interactive: true, argv: []string{"cat"}}},
 		{"exec --interactive n1 cat", execArgs{node: "n1", interactive: true, argv: []string{"cat"}}},
@@ -40,7 +43,7 @@ func TestParse(t *testing.T) {
 	}
 	for _, line := range []string{
 		"", "deploy x.yaml", "list", "exec", "exec n1", "exec n1 --", "exec --", "exec -- n1",
-		"exec -t n1 sh", "exec -it n1 sh", "exec --tty n1 sh", "exec --help", "exec -h n1 true",
+		"exec -t n1 sh", "exec -it n1 sh", "exec --tty n1 sh", "exec n1 -t sh", "exec n1 -it -- sh", "exec n1 -i", "exec --help", "exec -h n1 true",
 		"--help exec n1 true", "exec --log-level debug n1 true", "--log-level=debug exec n1 true",
 		"exec --lab n1", "exec --lab -i n1 true", "exec --lab= n1 true", "--root exec n1 true",
 		"--root= exec n1 true", "exec --interactive=true n1 cat", "exec -x n1 true", "-i exec n1 true",
@@ -59,5 +62,26 @@ func TestParse(t *testing.T) {
 	}
 	if got, _ := parse([]string{"leolab", "exec", "n1", "true"}, ""); got.root != "/var/lib/leolab" {
 		t.Errorf("default root %q", got.root)
+	}
+}
+
+func TestAfterNode(t *testing.T) {
+	for _, c := range []struct {
+		line             string
+		interactive, tty bool
+		argv             string
+	}{
+		{"true", false, false, "true"},
+		{"-- true", false, false, "true"},
+		{"-i -t -- sh -l", true, true, "sh -l"},
+		{"-ti sh", true, true, "sh"},
+		{"--tty -- -- x", false, true, "-- x"},
+		{"-x", false, false, "-x"}, // not an exec flag: the command
+		{"-i", true, false, ""},
+	} {
+		i, tty, argv := AfterNode(strings.Fields(c.line))
+		if i != c.interactive || tty != c.tty || strings.Join(argv, " ") != c.argv {
+			t.Errorf("%q: got %v %v %q", c.line, i, tty, argv)
+		}
 	}
 }
