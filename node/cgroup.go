@@ -168,8 +168,8 @@ func applyV1(ctrl, dir string, lim nodespec.Limits) error {
 	switch {
 	case ctrl == "memory" && lim.MemoryBytes > 0:
 		return writeFile(filepath.Join(dir, "memory.limit_in_bytes"), strconv.FormatInt(lim.MemoryBytes, 10))
-	case ctrl == "pids" && lim.Pids > 0:
-		return writeFile(filepath.Join(dir, "pids.max"), strconv.FormatInt(lim.Pids, 10))
+	// pids: the limit is on the procs child cgroup, never on init's own
+	// (createProcsV1).
 	case ctrl == "cpu" && lim.CPUs > 0:
 		if err := writeFile(filepath.Join(dir, "cpu.cfs_period_us"), "100000"); err != nil {
 			return err
