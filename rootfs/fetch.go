@@ -53,13 +53,11 @@ var fetchExe = sync.OnceValues(func() (string, error) {
 		}
 		return "", errNoFetcher
 	}
-	fd, err := memfd.Sealed(fetchproto.Arg0, bin)
+	path, _, err := memfd.Executable(fetchproto.Arg0, bin)
 	if err != nil {
 		return "", fmt.Errorf("image fetcher: %w", err)
 	}
-	// The fd stays open for the life of this process; children exec it by
-	// path before close-on-exec drops it.
-	return fmt.Sprintf("/proc/self/fd/%d", fd), nil
+	return path, nil
 })
 
 // hostPlatform is the platform images are pulled for.
@@ -77,14 +75,13 @@ func fetchEnv() []string {
 
 // fetcher is one run of the fetcher, for one image.
 type fetcher struct {
-	ctx      context.Context
-	cmd      *exec.Cmd
-	stdin    io.WriteCloser
-	r        *fetchproto.Reader
-	stderr   *tailWriter
-	answered bool // Send or Skip written
-	exited   bool // waited for
-	exitErr  error
+	ctx     context.Context
+	cmd     *exec.Cmd
+	stdin   io.WriteCloser
+	r       *fetchproto.Reader
+	stderr  *tailWriter
+	exited  bool // waited for
+	exitErr error
 }
 
 // startFetch starts the fetcher for one image and reads its header; the
@@ -139,24 +136,16 @@ func checkHeader(kind string, h fetchproto.Header) error {
 
 // send asks for the layers and returns how many follow.
 func (f *fetcher) send() (int, error) {
-	if err := f.answer(fetchproto.Send); err != nil {
-		return 0, f.failed(err)
+	_, err := f.stdin.Write([]byte{fetchproto.Send})
+	f.stdin.Close()
+	if err != nil {
+		return 0, f.failed(fmt.Errorf("%w: answer the fetcher: %w", fetchproto.ErrStream, err))
 	}
 	n, err := f.r.Layers()
 	if err != nil {
 		return 0, f.failed(err)
 	}
 	return n, nil
-}
-
-func (f *fetcher) answer(b byte) error {
-	f.answered = true
-	_, err := f.stdin.Write([]byte{b})
-	f.stdin.Close()
-	if err != nil {
-		return fmt.Errorf("%w: answer the fetcher: %w", fetchproto.ErrStream, err)
-	}
-	return nil
 }
 
 // finish reads the end of a complete stream; the fetcher must then exit 0.
@@ -171,14 +160,9 @@ func (f *fetcher) finish() error {
 	return nil
 }
 
-// close ends the fetcher, telling it to skip the layers if it was not
-// asked for them.
-func (f *fetcher) close() {
-	if !f.answered {
-		_ = f.answer(fetchproto.Skip)
-	}
-	f.stop(false)
-}
+// close ends the fetcher; one not asked for the layers sees its stdin end
+// and exits.
+func (f *fetcher) close() { f.stop(false) }
 
 // stop waits for the fetcher to exit: killed at once, or given fetchGrace.
 func (f *fetcher) stop(kill bool) {

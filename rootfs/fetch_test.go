@@ -33,7 +33,7 @@ func TestFakeFetcherStreams(t *testing.T) {
 		t.Errorf("digest %s", img.Digest)
 	}
 	mustRead(t, filepath.Join(img.Dir, "etc/fake"), "x")
-	// Cached now: the fetcher is told to skip its layers.
+	// Cached now: nothing is built again.
 	before := builds.Load()
 	if again, err := prepareFake(context.Background(), t, h.s, "ok"); err != nil || again.Dir != img.Dir || builds.Load() != before {
 		t.Errorf("cached prepare: %+v %v (builds %d → %d)", again, err, before, builds.Load())

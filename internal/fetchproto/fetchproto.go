@@ -14,7 +14,7 @@
 // MaxPayload) and the payload:
 //
 //	H  the header (JSON Header); the fetcher then reads one byte from stdin:
-//	   Send makes it go on, anything else (Skip, end of input) makes it exit
+//	   Send makes it go on, anything else (end of input) makes it exit
 //	N  the number of layers that follow (4 bytes)
 //	L  a layer starts: its compressed size (8 bytes, signed)
 //	D  a chunk of the current layer's uncompressed tar
@@ -44,11 +44,9 @@ const (
 	KindRemote        = "docker"         // a registry reference, pulled
 )
 
-// Answers leolab writes to the fetcher's stdin after reading the header.
-const (
-	Send byte = 'y' // stream the layers
-	Skip byte = 'n' // the image is cached already: exit
-)
+// Send is leolab's answer to the header when it wants the layers; the
+// end of the fetcher's stdin instead means the image is cached already.
+const Send byte = 'y'
 
 // Record types.
 const (
