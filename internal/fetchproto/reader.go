@@ -24,7 +24,9 @@ type Reader struct {
 
 // NewReader reads records from r.
 func NewReader(r io.Reader) *Reader {
-	return &Reader{r: bufio.NewReaderSize(r, 2*MaxPayload), buf: make([]byte, MaxPayload), layers: -1}
+	// A small buffer: payload reads of its size or more go straight from
+	// the pipe into buf, so no layer byte is copied twice.
+	return &Reader{r: bufio.NewReader(r), buf: make([]byte, MaxPayload), layers: -1}
 }
 
 // Header reads the header record.
