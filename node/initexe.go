@@ -9,6 +9,7 @@ import (
 
 	"leolab/internal/initbin"
 	"leolab/internal/memfd"
+	"leolab/internal/nodespec"
 )
 
 // initExe is the program every node's init is started from: the embedded
@@ -18,7 +19,7 @@ var initExe = sync.OnceValues(func() (string, error) {
 	if len(bin) == 0 {
 		return "/proc/self/exe", nil
 	}
-	fd, err := memfd.Sealed("leolab-init", bin)
+	path, fd, err := memfd.Executable(nodespec.InitArg0, bin)
 	if err != nil {
 		return "", err
 	}
@@ -26,9 +27,7 @@ var initExe = sync.OnceValues(func() (string, error) {
 		return "", fmt.Errorf("init program: %w", err)
 	}
 	initExeFd = fd
-	// The fd stays open for the life of this process (no *os.File owns
-	// it); children exec it by path before close-on-exec drops it.
-	return fmt.Sprintf("/proc/self/fd/%d", fd), nil
+	return path, nil
 })
 
 // initExeFd and initExeStat identify the sealed init program (fd -1: none).

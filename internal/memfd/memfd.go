@@ -37,3 +37,14 @@ func Sealed(name string, data []byte) (int, error) {
 	}
 	return high, nil
 }
+
+// Executable is Sealed for a program: it returns the path its children
+// exec it by (valid while fd stays open, i.e. for the life of this
+// process: no *os.File owns it) and the fd.
+func Executable(name string, program []byte) (path string, fd int, err error) {
+	fd, err = Sealed(name, program)
+	if err != nil {
+		return "", -1, err
+	}
+	return fmt.Sprintf("/proc/self/fd/%d", fd), fd, nil
+}
