@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,9 +23,6 @@ type DeployOptions struct {
 	MaxWorkers  int
 	Rootfs      string // overrides every node's rootfs
 }
-
-// LabNetnsName is the private namespace holding an isolated lab's bridges.
-func LabNetnsName(lab string) string { return "leolab-" + lab }
 
 // Deploy validates file, plans it against the host and running labs, and
 // brings the whole lab up. On any failure, or when ctx is cancelled
@@ -68,12 +66,18 @@ func (m *Manager) Deploy(ctx context.Context, file string, opts DeployOptions) e
 
 // handleExisting refuses to deploy over a lab of the same name, unless
 // reconfigure, in which case the old lab is destroyed first.
+// The caller holds the lab's lock, so a state still saying "deploying" or
+// "destroying" was left by a leolab process killed half-way.
 func (m *Manager) handleExisting(lab string, reconfigure bool) error {
-	_, err := os.Stat(m.statePath(lab))
+	st, err := readState(m.statePath(lab))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if !reconfigure {
+		if err == nil && st.Phase != PhaseRunning {
+			return fmt.Errorf("the last %s of lab %s was interrupted before it finished: run `leolab destroy --lab %s` to remove what it left, then deploy again (or deploy --reconfigure)",
+				strings.TrimSuffix(st.Phase, "ing"), lab, lab)
+		}
 		return fmt.Errorf("lab %s is already deployed (destroy it first, or deploy --reconfigure)", lab)
 	}
 	m.logf("reconfigure: destroying lab %s", lab)
@@ -93,9 +97,13 @@ func (m *Manager) planAndRecord(file string, data []byte, lab string, opts Deplo
 	if err != nil {
 		return nil, err
 	}
+	claims, err := m.liveClaims(lab)
+	if err != nil {
+		return nil, err
+	}
 	topts := topology.Options{RootfsOverride: opts.Rootfs, Isolated: opts.Isolated}
 	if !opts.Isolated {
-		topts.Host = hostView{others: others}
+		topts.Host = hostView{others: others, claims: claims}
 	}
 	plan, err := topology.Parse(file, data, topts)
 	if err != nil {
@@ -110,18 +118,26 @@ func (m *Manager) planAndRecord(file string, data []byte, lab string, opts Deplo
 		Plan: plan, Nodes: map[string]*NodeState{},
 	}
 	if opts.Isolated {
-		st.LabNetns = LabNetnsName(plan.Name)
+		st.LabNetns = topology.LabNetnsName(plan.Name)
 	} else {
 		st.NATChain = topology.NATChain(plan.Name)
+	}
+	if err := checkHostNames(st, claims); err != nil {
+		return nil, err
 	}
 	if n := userNSCount(plan); n > 0 {
 		if err := checkTraversable(m.Root); err != nil {
 			return nil, err
 		}
-		if st.UIDStart, err = allocUIDs(n, others); err != nil {
+		if st.UIDStart, err = allocUIDs(n, uidSpans(others, claims)); err != nil {
 			return nil, err
 		}
 		st.UIDCount = n
+	}
+	// The claim goes first: a claim without a state file is stale and is
+	// dropped by the next reader, a state without a claim would hide names.
+	if err := m.writeClaim(st); err != nil {
+		return nil, err
 	}
 	if err := makeLabDir(m.labsDir(), m.labDir(plan.Name)); err != nil {
 		return nil, err
@@ -169,16 +185,30 @@ func userNSCount(p *topology.Plan) int {
 	return n
 }
 
-// allocUIDs returns the start of a free block of count*idsPerNode ids.
-func allocUIDs(count int, others []*State) (uint32, error) {
-	size := uint64(count) * idsPerNode
-	type span struct{ lo, hi uint64 }
-	var used []span
-	for _, st := range others {
-		if st.UIDCount > 0 {
-			used = append(used, span{uint64(st.UIDStart), uint64(st.UIDStart) + uint64(st.UIDCount)*idsPerNode})
+// uidSpan is a block of host ids [lo, hi) a lab's user-namespace nodes use.
+type uidSpan struct{ lo, hi uint64 }
+
+// uidSpans lists the id blocks of other labs: this root's states and every
+// root's claims (a lab appears in both; overlaps are harmless).
+func uidSpans(others []*State, claims []*Claim) []uidSpan {
+	var used []uidSpan
+	add := func(start uint32, count int) {
+		if count > 0 {
+			used = append(used, uidSpan{uint64(start), uint64(start) + uint64(count)*idsPerNode})
 		}
 	}
+	for _, st := range others {
+		add(st.UIDStart, st.UIDCount)
+	}
+	for _, c := range claims {
+		add(c.UIDStart, c.UIDCount)
+	}
+	return used
+}
+
+// allocUIDs returns the start of a free block of count*idsPerNode ids.
+func allocUIDs(count int, used []uidSpan) (uint32, error) {
+	size := uint64(count) * idsPerNode
 	sort.Slice(used, func(i, j int) bool { return used[i].lo < used[j].lo })
 	start := uint64(uidFirst)
 	for _, u := range used {

@@ -87,7 +87,7 @@ func (m *Manager) teardown(st *State) error {
 	if err := m.removeLabDir(p.Name, nodeNames(p)); err != nil {
 		return fmt.Errorf("destroy %s: %w", p.Name, err)
 	}
-	return nil
+	return m.dropClaim(p.Name) // last: until here, its names are still in use
 }
 
 func nodeNames(p *topology.Plan) []string {
@@ -146,10 +146,18 @@ func (m *Manager) removeHostSide(st *State) error {
 	return errs.ErrorOrNil()
 }
 
+// otherNATLabs reports whether a lab other than lab, under any root, uses
+// NAT. Callers hold the host lock.
 func (m *Manager) otherNATLabs(lab string) bool {
 	others, _ := m.states(lab)
 	for _, o := range others {
 		if o.NAT {
+			return true
+		}
+	}
+	claims, _ := m.liveClaims(lab)
+	for _, c := range claims {
+		if c.NAT {
 			return true
 		}
 	}
@@ -238,7 +246,7 @@ func (m *Manager) sweepLab(lab string) error {
 	var errs *multierror.Error
 	errs = multierror.Append(errs, stopInitsOf(lab))
 	errs = multierror.Append(errs, sweepNetns(lab, m.claimedNetns(lab)))
-	errs = multierror.Append(errs, bridge.DeleteLabNS(LabNetnsName(lab)))
+	errs = multierror.Append(errs, bridge.DeleteLabNS(topology.LabNetnsName(lab)))
 	if host, err := bridge.OpenHost(); err == nil {
 		errs = multierror.Append(errs, host.SweepLinks(topology.AliasPrefix(lab)))
 		host.Close()
@@ -255,7 +263,10 @@ func (m *Manager) sweepLab(lab string) error {
 	if err := errs.ErrorOrNil(); err != nil {
 		return fmt.Errorf("sweep %s: %w", lab, err)
 	}
-	return m.removeLabDir(lab, nodes)
+	if err := m.removeLabDir(lab, nodes); err != nil {
+		return err
+	}
+	return m.dropClaim(lab)
 }
 
 // claimedNetns lists LAB-NODE names that other labs' states own, so a
