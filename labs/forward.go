@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-		"strings"
+	"strings"
 
 	"leolab/bridge"
 )

@@ -15,8 +15,8 @@ import (
 // never shadows a network the host already reaches) and the subnets of the
 // other running, non-isolated labs.
 type hostView struct {
-	others []*State  // the other labs' states, read once by the caller
-	claims []*Claim  // every root's other labs, being created or running
+	others []*State // the other labs' states, read once by the caller
+	claims []*Claim // every root's other labs, being created or running
 }
 
 func (h hostView) UsedSubnets() ([]netip.Prefix, error) {
