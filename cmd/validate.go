@@ -25,6 +25,9 @@ once as FILE:LINE:COL: message, with exit status 2. Nothing on the host changes.
 			if err != nil {
 				return err
 			}
+			if w := labs.EmptyLabWarning(plan); w != "" && !g.quiet {
+				fmt.Fprintf(c.ErrOrStderr(), "leolab: %s\n", w)
+			}
 			switch format {
 			case "table":
 				labs.PrintPlan(c.OutOrStdout(), plan)

@@ -76,3 +76,28 @@ links:
 		t.Errorf("netem show after --rate 1tbit: %q", out)
 	}
 }
+
+// TestDestroyUnknownLabSaysSo: destroying a lab that is not there exits 0
+// (scripts destroy idempotently) but says so on stderr; a lab without
+// nodes deploys with a warning (issue 14 item 15).
+func TestDestroyUnknownLabSaysSo(t *testing.T) {
+	e := newEnv(t)
+	r := e.run("destroy", "--lab", "rcnosuch")
+	if r.code != 0 || !strings.Contains(r.stderr, "no such lab: rcnosuch") {
+		t.Errorf("destroy --lab rcnosuch: exit %d, stderr %q; want 0 and a notice", r.code, r.stderr)
+	}
+	if r := e.run("-q", "destroy", "--lab", "rcnosuch"); r.code != 0 || r.stderr != "" {
+		t.Errorf("destroy -q of no lab: exit %d, stderr %q; want 0 and silence", r.code, r.stderr)
+	}
+	topo := e.writeTopo("rcempty.yaml", "name: rcempty\nbridges: {lan: {}}\n")
+	r = e.run("deploy", topo)
+	if r.code != 0 || !strings.Contains(r.stderr, "warning: lab rcempty has no nodes") {
+		t.Errorf("deploy of a lab without nodes: exit %d, stderr %q; want 0 and a warning", r.code, r.stderr)
+	}
+	if r := e.run("destroy", topo); r.code != 0 || strings.Contains(r.stderr, "no such lab") {
+		t.Errorf("destroy of the deployed empty lab: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := e.run("destroy", topo); r.code != 0 || !strings.Contains(r.stderr, "no such lab: rcempty") {
+		t.Errorf("second destroy: exit %d, stderr %q; want 0 and a notice", r.code, r.stderr)
+	}
+}
