@@ -3,6 +3,8 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -100,4 +102,68 @@ func TestDestroyUnknownLabSaysSo(t *testing.T) {
 	if r := e.run("destroy", topo); r.code != 0 || !strings.Contains(r.stderr, "no such lab: rcempty") {
 		t.Errorf("second destroy: exit %d, stderr %q; want 0 and a notice", r.code, r.stderr)
 	}
+}
+
+// TestErrorMessagesNameEachThingOnce: a failed deploy's message names the
+// rootfs or node once: the callee names its object, the caller adds only
+// its verb (issue 14 item 17). Each case fails at a different layer: the
+// image cache, the node's init building its filesystem, an exec line.
+func TestErrorMessagesNameEachThingOnce(t *testing.T) {
+	e := newEnv(t)
+	cases := []struct {
+		lab, node, once string
+		setup           func(dir string)
+	}{
+		{"rcmsg1", "rcnode", "rcbad.tar.gz", func(dir string) {
+			if err := os.WriteFile(filepath.Join(dir, "rcbad.tar.gz"), []byte("not gzip"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"rcmsg2", "rcnode", "rcnode", func(dir string) {
+			// An image whose /proc is a symlink: refused by the node's init.
+			if err := os.Mkdir(filepath.Join(dir, "rcroot"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink("/", filepath.Join(dir, "rcroot", "proc")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"rcmsg3", "rcnode", "rcnode", nil},
+	}
+	node := map[string]string{
+		"rcmsg1": "{rootfs: ./rcbad.tar.gz}",
+		"rcmsg2": "{rootfs: ./rcroot}",
+		"rcmsg3": `{exec: ["exit 3"]}`,
+	}
+	for _, c := range cases {
+		topo := e.writeTopo(c.lab+".yaml", "name: "+c.lab+"\nnodes:\n  "+c.node+": "+node[c.lab]+"\n")
+		if c.setup != nil {
+			c.setup(filepath.Dir(topo))
+		}
+		r := e.run("-q", "deploy", topo)
+		if r.code != 1 {
+			t.Errorf("%s: exit %d, want 1\n%s", c.lab, r.code, r.stderr)
+			continue
+		}
+		msg := strings.TrimSpace(r.stderr)
+		t.Logf("%s: %s", c.lab, msg)
+		if n := strings.Count(msg, c.once); n != 1 {
+			t.Errorf("%s: %q names %s %d times, want once", c.lab, msg, c.once, n)
+		}
+		if seg := repeatedSegment(msg); seg != "" {
+			t.Errorf("%s: %q repeats %q", c.lab, msg, seg)
+		}
+	}
+}
+
+// repeatedSegment is a "context: " part that occurs twice in msg, or "".
+func repeatedSegment(msg string) string {
+	seen := map[string]bool{}
+	for _, seg := range strings.Split(msg, ": ") {
+		if seen[seg] {
+			return seg
+		}
+		seen[seg] = true
+	}
+	return ""
 }

@@ -123,7 +123,7 @@ func (m *Manager) stopNodes(st *State) error {
 			return nil
 		}
 		if err := node.Stop(ns.Pid, ns.StartTime, stopGrace); err != nil {
-			return fmt.Errorf("stop node %s: %w", names[i], err)
+			return fmt.Errorf("node %s: %w", names[i], err)
 		}
 		return nil
 	}))

@@ -121,7 +121,7 @@ func reapplyRoutes(st *State, nodeName string) error {
 			ns := &bridge.NodeNS{Path: netnsPath(st.Plan.Name, n.Name)}
 			defer ns.Close()
 			if err := bridge.SetupNode(ns, n); err != nil {
-				return fmt.Errorf("node %s: restore routes: %w", n.Name, err)
+				return fmt.Errorf("restore routes: %w", err)
 			}
 		}
 	}
