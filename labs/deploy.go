@@ -37,6 +37,9 @@ func (m *Manager) Deploy(ctx context.Context, file string, opts DeployOptions) e
 	if err != nil {
 		return err
 	}
+	if w := EmptyLabWarning(pre); w != "" {
+		m.logf("%s", w)
+	}
 	lock, err := m.lockLab(pre.Name)
 	if err != nil {
 		return err
@@ -231,6 +234,16 @@ func (st *State) nodeUIDBase(ordinal int) uint32 {
 }
 
 // logf reports a step of the whole operation on the progress stream.
+// EmptyLabWarning is a warning for a lab without nodes, which validates
+// and deploys (its bridges alone) but is most likely a mistake; "" for
+// any other lab.
+func EmptyLabWarning(p *topology.Plan) string {
+	if len(p.Nodes) > 0 {
+		return ""
+	}
+	return fmt.Sprintf("warning: lab %s has no nodes (nodes: is empty or missing); only its bridges are created", p.Name)
+}
+
 func (m *Manager) logf(format string, args ...any) {
 	if m.Quiet || m.Progress == nil {
 		return

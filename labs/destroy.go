@@ -23,11 +23,19 @@ const stopGrace = 2 * time.Second
 // teardownWorkers bounds the parallel per-node steps of destroy.
 const teardownWorkers = 64
 
-// Destroy removes everything lab created. Nothing to destroy is success.
+// ErrNoSuchLab is returned (wrapped) by Destroy when the root holds no lab
+// of that name: nothing was done, which a caller may count as success.
+var ErrNoSuchLab = errors.New("no such lab")
+
+// Destroy removes everything lab created.
 func (m *Manager) Destroy(lab string) error {
 	lock, err := m.lockLabWithin(lab, destroyLockWait)
 	if err != nil {
 		return err
+	}
+	if _, err := os.Stat(m.labDir(lab)); errors.Is(err, fs.ErrNotExist) {
+		lock.unlock(false)
+		return fmt.Errorf("%w: %s (in %s; nothing to destroy)", ErrNoSuchLab, lab, m.Root)
 	}
 	err = m.destroyLocked(lab)
 	lock.unlock(err == nil)
@@ -43,7 +51,9 @@ func (m *Manager) DestroyAll(cleanup bool) error {
 	}
 	var errs *multierror.Error
 	for _, n := range names {
-		errs = multierror.Append(errs, m.Destroy(n))
+		if err := m.Destroy(n); !errors.Is(err, ErrNoSuchLab) { // gone meanwhile
+			errs = multierror.Append(errs, err)
+		}
 	}
 	if cleanup {
 		errs = multierror.Append(errs, m.sweepOrphans())
@@ -113,7 +123,7 @@ func (m *Manager) stopNodes(st *State) error {
 			return nil
 		}
 		if err := node.Stop(ns.Pid, ns.StartTime, stopGrace); err != nil {
-			return fmt.Errorf("stop node %s: %w", names[i], err)
+			return fmt.Errorf("node %s: %w", names[i], err)
 		}
 		return nil
 	}))

@@ -13,7 +13,11 @@ import (
 // subnets, every node interface with its address, links with subnets, and
 // routes.
 func PrintPlan(w io.Writer, p *topology.Plan) {
-	fmt.Fprintf(w, "lab %s (pool %s): %d nodes, %d bridges, %d links\n\n", p.Name, p.Pool, len(p.Nodes), len(p.Bridges), len(p.Links))
+	fmt.Fprintf(w, "lab %s (pool %s): %d nodes, %d bridges, %d links\n", p.Name, p.Pool, len(p.Nodes), len(p.Bridges), len(p.Links))
+	if p.Isolated {
+		fmt.Fprintln(w, "isolated: bridges in the lab's private namespace, none on the host, no NAT")
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	if len(p.Bridges) > 0 {
 		fmt.Fprintln(tw, "BRIDGE\tDEVICE\tSUBNET\tGATEWAY\tNAT\tMTU")

@@ -61,7 +61,7 @@ func runInit() int {
 		sp = startSpawner()
 	}
 	if err := buildNode(&cfg, rootFds); err != nil {
-		return reportFailure(sync, fmt.Errorf("%s: %w", spec.Name, err))
+		return reportFailure(sync, spec.Name, err)
 	}
 	built := syncMsg{Stage: "built"}
 	if sp != nil {
@@ -77,7 +77,7 @@ func runInit() int {
 	}
 	sup := newSupervisor(spec, sp)
 	if err := finishNode(spec, sup); err != nil {
-		return reportFailure(sync, fmt.Errorf("%s: %w", spec.Name, err))
+		return reportFailure(sync, spec.Name, err)
 	}
 	if err := sync.send(syncMsg{Stage: "ready"}); err != nil {
 		fmt.Fprintf(os.Stderr, "leolab-init: report ready: %v\n", err)
@@ -86,8 +86,10 @@ func runInit() int {
 	return sup.run()
 }
 
-func reportFailure(sync *conn, err error) int {
-	fmt.Fprintf(os.Stderr, "leolab-init: %v\n", err)
+// reportFailure logs err with the node's name to the console and sends it
+// to the parent without the name, which the parent's error already gives.
+func reportFailure(sync *conn, name string, err error) int {
+	fmt.Fprintf(os.Stderr, "leolab-init: %s: %v\n", name, err)
 	sync.send(syncMsg{Error: err.Error(), RootMount: errors.Is(err, ErrRootMount)})
 	return 255
 }

@@ -210,7 +210,7 @@ func spawnInit(spec Spec, listener *os.File) (*exec.Cmd, *conn, error) {
 	exe, err := initExe()
 	if err != nil {
 		parent.Close()
-		return nil, nil, fmt.Errorf("node %s: init program: %w", spec.Name, err)
+		return nil, nil, fmt.Errorf("init program: %w", err)
 	}
 	newCmd := func() *exec.Cmd { return initCmd(spec, exe, devnull, console, child, listener) }
 	cmd, err := startInitCmd(newCmd)

@@ -12,10 +12,13 @@
 // violation is collected and returned at once as Errors, sorted by
 // position.
 //
-// Defensive reading: files over MaxFileSize are refused, YAML aliases,
-// merge keys and tags are refused outright (so an alias bomb cannot
-// expand), and nesting deeper than MaxDepth is refused on the token stream,
-// before the parser (whose cost grows with depth) runs.
+// Defensive reading: files over MaxFileSize are refused, YAML tags are
+// refused outright, and nesting deeper than MaxDepth is refused on the
+// token stream, before the parser (whose cost grows with depth) runs.
+// Aliases and merge keys (<<), common in containerlab files, are resolved
+// by sharing the anchored node, never copying it; a document whose aliases
+// would add more than MaxAliasNodes nodes (an alias bomb) is refused at the
+// alias that crosses the bound.
 //
 // Choices where SPEC leaves room:
 //   - defaults: scalars and lists are replaced by a node's own value;

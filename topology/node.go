@@ -157,7 +157,7 @@ func (r *resolver) netem(rn rawNetem) *Netem {
 		r.errAt(rn.reorder.pos, "netem reorder needs a delay")
 	}
 	if rn.rate.set {
-		if out.RateBits, err = parseRate(rn.rate.v); err != nil {
+		if out.RateBits, err = parseRate("rate", rn.rate.v); err != nil {
 			r.errAt(rn.rate.pos, "netem %v", err)
 		}
 	}
