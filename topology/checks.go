@@ -204,11 +204,12 @@ func (d *decoder) decodeDaemon(e entry) rawDaemon {
 // checkResolver resolves raw checks against a plan's nodes.
 type checkResolver struct {
 	*decoder
+	plan  *Plan
 	nodes map[string]*Node
 }
 
 func resolveChecks(d *decoder, raws []*rawCheck, plan *Plan) []Check {
-	cr := &checkResolver{decoder: d, nodes: map[string]*Node{}}
+	cr := &checkResolver{decoder: d, plan: plan, nodes: map[string]*Node{}}
 	for i := range plan.Nodes {
 		cr.nodes[plan.Nodes[i].Name] = &plan.Nodes[i]
 	}
@@ -301,41 +302,50 @@ func (cr *checkResolver) reach(at pos, r rawReach) (Check, bool) {
 	return Check{Name: name, Kind: KindReach, Node: from.Name, Reach: rc}, true
 }
 
-// target reads a reach destination: NODE (its first address), NODE:IFACE
-// or an IPv4 address.
+// target reads a reach destination.
 func (cr *checkResolver) target(v sval) (netip.Addr, bool) {
-	if a, err := netip.ParseAddr(v.v); err == nil {
+	a, err := cr.plan.Address(v.v)
+	if err != nil {
+		cr.errAt(v.pos, "reach to %v", err)
+		return netip.Addr{}, false
+	}
+	return a, true
+}
+
+// Address resolves a destination as checks and traces write it: NODE (its
+// first address), NODE:IFACE or an IPv4 address.
+func (p *Plan) Address(target string) (netip.Addr, error) {
+	if a, err := netip.ParseAddr(target); err == nil {
 		if !a.Is4() {
-			cr.errAt(v.pos, "reach to %s: only IPv4 addresses", v.v)
-			return netip.Addr{}, false
+			return netip.Addr{}, fmt.Errorf("%s: only IPv4 addresses", target)
 		}
-		return a, true
+		return a, nil
 	}
-	name, iface, hasIface := strings.Cut(v.v, ":")
-	n := cr.nodes[name]
-	if n == nil {
-		cr.errAt(v.pos, "reach to %q is not a node, NODE:IFACE or IPv4 address", v.v)
-		return netip.Addr{}, false
-	}
-	if !hasIface {
-		if a := n.FirstAddr(); a.IsValid() {
-			return a, true
+	name, iface, hasIface := strings.Cut(target, ":")
+	var n *Node
+	for i := range p.Nodes {
+		if p.Nodes[i].Name == name {
+			n = &p.Nodes[i]
 		}
-		cr.errAt(v.pos, "reach to %s: the node has no address", name)
-		return netip.Addr{}, false
+	}
+	switch {
+	case n == nil:
+		return netip.Addr{}, fmt.Errorf("%q is not a node, NODE:IFACE or IPv4 address", target)
+	case !hasIface && n.FirstAddr().IsValid():
+		return n.FirstAddr(), nil
+	case !hasIface:
+		return netip.Addr{}, fmt.Errorf("%s: the node has no address", name)
 	}
 	for _, ifc := range n.Interfaces {
 		if ifc.Name != iface {
 			continue
 		}
 		if !ifc.IPv4.IsValid() {
-			cr.errAt(v.pos, "reach to %s: the interface has no address", v.v)
-			return netip.Addr{}, false
+			return netip.Addr{}, fmt.Errorf("%s: the interface has no address", target)
 		}
-		return ifc.IPv4.Addr(), true
+		return ifc.IPv4.Addr(), nil
 	}
-	cr.errAt(v.pos, "reach to %s: node %s has no interface %q", v.v, name, iface)
-	return netip.Addr{}, false
+	return netip.Addr{}, fmt.Errorf("%s: node %s has no interface %q", target, name, iface)
 }
 
 func (cr *checkResolver) route(at pos, r rawRouteCheck) (Check, bool) {
@@ -489,7 +499,8 @@ func (cr *checkResolver) daemon(at pos, r rawDaemon) (Check, bool) {
 }
 
 // ParseChecks reads a separate checks file (`checks: [...]`, the same
-// schema as a topology's checks) and resolves it against plan. Errors are
+// schema as a topology's checks), or the checks: of a whole topology file
+// (one with nodes:), and resolves them against plan. Errors are
 // Errors, every violation at once, located in file.
 func ParseChecks(file string, data []byte, plan *Plan) ([]Check, error) {
 	d := &decoder{file: file}
@@ -498,12 +509,37 @@ func ParseChecks(file string, data []byte, plan *Plan) ([]Check, error) {
 		return nil, d.errs.sorted()
 	}
 	var raws []*rawCheck
-	d.fields(body, "the checks file", map[string]func(entry){
+	handlers := map[string]func(entry){
 		"checks": func(e entry) { raws = d.decodeChecks(e) },
-	})
+	}
+	if isTopology(body) {
+		// A whole topology file: its checks, resolved against the running
+		// lab (whose addresses may differ from a fresh plan's).
+		for _, k := range []string{"name", "ipv4_pool", "defaults", "bridges", "nodes", "links"} {
+			handlers[k] = func(entry) {}
+		}
+	}
+	d.fields(body, "the checks file", handlers)
 	checks := resolveChecks(d, raws, plan)
 	if len(d.errs) > 0 {
 		return nil, d.errs.sorted()
 	}
 	return checks, nil
+}
+
+// isTopology reports whether a file's body has a top-level nodes: key.
+func isTopology(body ast.Node) bool {
+	var pairs []*ast.MappingValueNode
+	switch v := unwrap(body).(type) {
+	case *ast.MappingNode:
+		pairs = v.Values
+	case *ast.MappingValueNode:
+		pairs = []*ast.MappingValueNode{v}
+	}
+	for _, p := range pairs {
+		if k, ok := scalarText(p.Key); ok && k == "nodes" {
+			return true
+		}
+	}
+	return false
 }

@@ -107,11 +107,28 @@ func TestParseChecksFile(t *testing.T) {
 	if len(checks) != 2 || checks[0].Reach.Addr != netip.MustParseAddr("10.0.2.3") || checks[1].Daemon.Name != "bird" {
 		t.Fatalf("checks = %+v", checks)
 	}
-	_, err = ParseChecks("teacher.yaml", []byte("checks:\n  - reach: {from: h3, to: h2}\nnodes: {}\n"), plan)
+	_, err = ParseChecks("teacher.yaml", []byte("checks:\n  - reach: {from: h3, to: h2}\nnodez: {}\n"), plan)
 	var errs Errors
 	if !errors.As(err, &errs) || errs.Error() != "teacher.yaml:2:19: reach check: unknown node \"h3\"\n"+
-		"teacher.yaml:3:1: unknown key \"nodes\" in the checks file; expected one of checks" {
+		"teacher.yaml:3:1: unknown key \"nodez\" in the checks file; expected one of checks" {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// A whole topology file read for its checks: they are resolved against the
+// plan given (the running lab's), not the file's own.
+func TestParseChecksOfTopology(t *testing.T) {
+	plan, err := Parse("testdata/t.yaml", []byte(checksLab), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan.Nodes[2].Interfaces[0].IPv4 = netip.MustParsePrefix("10.0.2.99/24") // h2 as the running lab has it
+	checks, err := ParseChecks("lab.yaml", []byte(checksLab+"checks: [{reach: {from: h1, to: h2}}]\n"), plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(checks) != 1 || checks[0].Reach.Addr != netip.MustParseAddr("10.0.2.99") {
+		t.Fatalf("checks = %+v", checks)
 	}
 }
 
