@@ -255,3 +255,22 @@ func TestDeployCheckFails(t *testing.T) {
 		t.Errorf("trace after deploy --check: %+v", tr.Verdict)
 	}
 }
+
+// TestTracePingDisagrees: routes, links and neighbours all work, but h2
+// drops echo requests (iptables in its namespace): the trace's path is whole,
+// the ping is not, and the verdict says they disagree.
+func TestTracePingDisagrees(t *testing.T) {
+	e := newEnv(t)
+	topo := e.writeTopo("fw.yaml", faultLab("tc-firewall", nil))
+	e.must("deploy", topo)
+	defer e.must("destroy", "--lab", "tc-firewall")
+	drop := exec.Command("ip", "netns", "exec", "tc-firewall-h2", "iptables", "-A", "INPUT", "-p", "icmp", "--icmp-type", "echo-request", "-j", "DROP")
+	if out, err := drop.CombinedOutput(); err != nil {
+		t.Skipf("no iptables to firewall h2 with: %v\n%s", err, out)
+	}
+	tr, code := e.trace("h1", "h2")
+	if code != 1 || tr.OK || tr.Ping || tr.Forward.Failure != nil || tr.Reverse == nil || tr.Reverse.Failure != nil ||
+		tr.Verdict == nil || tr.Verdict.Node != "h1" || tr.Verdict.Reason != "ping disagrees" {
+		t.Fatalf("exit %d, trace %+v, verdict %+v", code, tr, tr.Verdict)
+	}
+}
