@@ -398,7 +398,11 @@ func routeCheckName(node string, rc *RouteCheck) string {
 	} else {
 		b.WriteString(" has a route to ")
 	}
-	b.WriteString(rc.To.String())
+	if rc.To.Bits() == 0 {
+		b.WriteString("default")
+	} else {
+		b.WriteString(rc.To.String())
+	}
 	if rc.Via.IsValid() {
 		b.WriteString(" via " + rc.Via.String())
 	}
@@ -479,7 +483,11 @@ func (cr *checkResolver) exec(at pos, r rawExecCheck) (Check, bool) {
 	if !ok {
 		return Check{}, false
 	}
-	return Check{Name: n.Name + " runs: " + strings.Join(ec.Argv, " "), Kind: KindExec, Node: n.Name, Exec: ec}, true
+	shown := strings.Join(ec.Argv, " ")
+	if len(ec.Argv) == 3 && ec.Argv[0] == "/bin/sh" && ec.Argv[1] == "-c" {
+		shown = ec.Argv[2] // written as a string
+	}
+	return Check{Name: n.Name + " runs: " + shown, Kind: KindExec, Node: n.Name, Exec: ec}, true
 }
 
 func (cr *checkResolver) daemon(at pos, r rawDaemon) (Check, bool) {
