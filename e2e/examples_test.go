@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"leolab/topology"
 )
 
 // Every file in labs/examples/ is deployed, exercised and destroyed by one
@@ -39,7 +41,8 @@ func example(t *testing.T, name string) string {
 }
 
 // TestEveryExampleIsExercised keeps the table above complete, and every
-// example documented: a comment header saying what to try.
+// example documented: a comment header saying what to try, and checks:
+// saying what working means.
 func TestEveryExampleIsExercised(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("..", "labs", "examples", "*.yaml"))
 	if err != nil || len(files) == 0 {
@@ -56,6 +59,12 @@ func TestEveryExampleIsExercised(t *testing.T) {
 		}
 		if !strings.HasPrefix(string(data), "# ") || !strings.Contains(string(data), "# Try:") {
 			t.Errorf("example %s lacks a comment header with a \"Try:\" section", base)
+		}
+		// What "working" means for it, which its test checks with leolab check.
+		if plan, err := topology.Load(f, topology.Options{}); err != nil {
+			t.Errorf("example %s: %v", base, err)
+		} else if len(plan.Checks) == 0 {
+			t.Errorf("example %s has no checks: section", base)
 		}
 	}
 }
