@@ -56,12 +56,13 @@ func (p *Path) OK() bool { return p.Failure == nil }
 
 // Trace is the whole answer of `leolab trace`.
 type Trace struct {
-	OK      bool     `json:"ok"`
-	Forward Path     `json:"forward"`
-	Reverse *Path    `json:"reverse,omitempty"` // nil when TO is not a lab node's address
-	Ping    bool     `json:"ping"`
-	Detail  string   `json:"ping_detail,omitempty"`
-	Verdict *Failure `json:"verdict,omitempty"` // nil when all is well
+	OK      bool  `json:"ok"`
+	Forward Path  `json:"forward"`
+	Reverse *Path `json:"reverse,omitempty"` // nil when TO is not a lab node's address
+	Ping    bool  `json:"ping"`
+	// PingDetail says why the ping failed.
+	PingDetail string   `json:"ping_detail,omitempty"`
+	Verdict    *Failure `json:"verdict,omitempty"` // nil when all is well
 }
 
 // nodeView is what a trace reads of one node's kernel; kernelView reads it
@@ -378,10 +379,10 @@ func (t *tracer) bridgeGateway(seg string) netip.Addr {
 func (t *tracer) owner(seg, self string, a netip.Addr) (string, string, *Failure) {
 	var weak, weakIf string
 	for _, n := range t.plan.Nodes {
+		if n.Name == self {
+			continue
+		}
 		for _, ifc := range n.Interfaces {
-			if n.Name == self {
-				continue
-			}
 			if s, _ := t.segment(n.Name, ifc.Name); s != seg {
 				continue
 			}
@@ -469,7 +470,7 @@ func (t *tracer) trace(from string, dst netip.Addr) Trace {
 func (tr *Trace) confirm(from string, ping PingResult) {
 	tr.Ping = ping.OK
 	if !ping.OK {
-		tr.Detail = ping.Detail
+		tr.PingDetail = ping.Detail
 	}
 	switch {
 	case tr.Verdict == nil && !ping.OK:

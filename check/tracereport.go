@@ -30,7 +30,7 @@ func WriteTrace(w io.Writer, tr *Trace) error {
 	if tr.Ping {
 		b.WriteString("ping: reply\n")
 	} else {
-		fmt.Fprintf(&b, "ping: %s\n", tr.Detail)
+		fmt.Fprintf(&b, "ping: %s\n", tr.PingDetail)
 	}
 	if tr.Verdict == nil {
 		b.WriteString("verdict: ok\n")

@@ -208,6 +208,11 @@ func TestExampleTwoLANs(t *testing.T) {
 	if want := "a1 reaches b1,b2 reaches a2"; failed != want {
 		t.Errorf("checks failing with r1:eth1 down: %s, want %s", failed, want)
 	}
+	// … and trace names the cut: r1's port on LAN b has no carrier.
+	if tr, code := e.trace("a1", "b1"); code != 1 || tr.Verdict == nil || tr.Verdict.Node != "r1" || tr.Verdict.Reason != "link down" ||
+		!strings.Contains(tr.Verdict.Detail, "r1:eth1 has no carrier") {
+		t.Errorf("trace a1 b1 with r1:eth1 down: exit %d, verdict %+v", code, tr.Verdict)
+	}
 	if !e.ping("b1", "b2") {
 		t.Error("LAN b broke inside itself when r1:eth1 went down")
 	}
