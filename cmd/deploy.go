@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -18,8 +19,11 @@ func newDeployCmd(g *globals) *cobra.Command {
 		Short: "Validate a topology and bring the whole lab up",
 		Long: `Validate FILE, then bring the lab up in parallel: root filesystems, bridges,
 nodes, links, routes, exec lines. On any failure, or on SIGINT/SIGTERM, everything
-created so far is removed and the error names the node and the step.`,
-		Example: "  leolab deploy labs/examples/two-lans.yaml\n  leolab deploy --rootfs busybox lab.clab.yml\n  leolab deploy --isolated --reconfigure topo.yaml",
+created so far is removed and the error names the node and the step. With
+--check, the lab's checks (its checks: section) run once it is up, each retried
+for up to --check-timeout; if any fails the deploy fails with exit status 1, but
+the lab is left running for leolab check and leolab trace.`,
+		Example: "  leolab deploy labs/examples/two-lans.yaml\n  leolab deploy --rootfs busybox lab.clab.yml\n  leolab deploy --isolated --reconfigure topo.yaml\n  leolab deploy --check --check-timeout 2m ospf.yaml",
 		Args:    exactArgs(1),
 		PreRunE: requireRoot,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -37,5 +41,7 @@ created so far is removed and the error names the node and the step.`,
 	f.BoolVar(&opts.Isolated, "isolated", false, "keep the lab's bridges in a private namespace (no host access, no nat)")
 	f.IntVar(&opts.MaxWorkers, "max-workers", labs.DefaultWorkers(), "parallel deploy workers")
 	f.StringVar(&opts.Rootfs, "rootfs", "", "override every node's rootfs (e.g. busybox)")
+	f.BoolVar(&opts.Check, "check", false, "run the lab's checks after bring-up; if one fails, fail (the lab stays up)")
+	f.DurationVar(&opts.CheckTimeout, "check-timeout", 60*time.Second, "with --check: retry failing checks for this long")
 	return c
 }

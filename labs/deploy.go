@@ -22,6 +22,10 @@ type DeployOptions struct {
 	Isolated    bool
 	MaxWorkers  int
 	Rootfs      string // overrides every node's rootfs
+	// Check runs the lab's checks after bring-up, each retried for up to
+	// CheckTimeout; a failure fails the deploy but leaves the lab running.
+	Check        bool
+	CheckTimeout time.Duration
 }
 
 // Deploy validates file, plans it against the host and running labs, and
@@ -63,6 +67,9 @@ func (m *Manager) Deploy(ctx context.Context, file string, opts DeployOptions) e
 	if !m.Quiet {
 		v := m.view(st)
 		PrintTable(m.out(), []LabView{v})
+	}
+	if opts.Check {
+		return m.runDeployChecks(ctx, st, opts)
 	}
 	return nil
 }

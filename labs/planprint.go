@@ -10,8 +10,8 @@ import (
 )
 
 // PrintPlan writes the resolved plan of `leolab validate`: bridges with
-// subnets, every node interface with its address, links with subnets, and
-// routes.
+// subnets, every node interface with its address, links with subnets,
+// routes, and the names of the lab's checks.
 func PrintPlan(w io.Writer, p *topology.Plan) {
 	fmt.Fprintf(w, "lab %s (pool %s): %d nodes, %d bridges, %d links\n", p.Name, p.Pool, len(p.Nodes), len(p.Bridges), len(p.Links))
 	if p.Isolated {
@@ -39,6 +39,12 @@ func PrintPlan(w io.Writer, p *topology.Plan) {
 		}
 	}
 	tw.Flush()
+	if len(p.Checks) > 0 {
+		fmt.Fprintf(w, "\nchecks (leolab check):\n")
+		for _, c := range p.Checks {
+			fmt.Fprintf(w, "  %s\n", c.Name)
+		}
+	}
 }
 
 func printNodeRows(tw io.Writer, n topology.Node) {

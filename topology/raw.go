@@ -13,6 +13,7 @@ type rawFile struct {
 	bridges  []*rawBridge
 	nodes    []*rawNode
 	links    []*rawLink
+	checks   []*rawCheck
 }
 
 type rawBridge struct {
@@ -108,7 +109,8 @@ func (d *decoder) decodeFile(body ast.Node) *rawFile {
 				f.nodes = append(f.nodes, d.decodeNode(name, n.value, "node "+n.key))
 			}
 		},
-		"links": func(e entry) { f.links = d.decodeLinks(e) },
+		"links":  func(e entry) { f.links = d.decodeLinks(e) },
+		"checks": func(e entry) { f.checks = d.decodeChecks(e) },
 	})
 	return f
 }
