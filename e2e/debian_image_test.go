@@ -233,3 +233,22 @@ func TestPullUnreachableSuggestsImage(t *testing.T) {
 		}
 	}
 }
+
+// TestDebianBuildFailureShowsLog: a build apt cannot do (no such package)
+// fails with the end of the builder's log and leaves the cache empty.
+func TestDebianBuildFailureShowsLog(t *testing.T) {
+	needDebianBuilder(t)
+	e := newEnv(t)
+	r := e.run("image", "build", "debian:bookworm+leolab-no-such-package")
+	if r.code == 0 {
+		t.Fatal("the build succeeded")
+	}
+	for _, want := range []string{"prepare rootfs debian:bookworm+leolab-no-such-package: mmdebstrap: exit status", "its last lines:", "leolab-no-such-package"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if d, tmp := imageDirs(t, e.root); len(d)+len(tmp) != 0 {
+		t.Errorf("a failed build left %v %v", d, tmp)
+	}
+}

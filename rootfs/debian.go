@@ -185,9 +185,9 @@ func (s *Store) buildDebian(ctx context.Context, b debianBuild, tool, dir string
 	out.flush()
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
-			return 0, fmt.Errorf("build %s: %w", name, cerr)
+			return 0, fmt.Errorf("%s stopped: %w", filepath.Base(tool), cerr)
 		}
-		return 0, fmt.Errorf("build %s: %s: %w; its last lines:\n%s", name, filepath.Base(tool), err, out.tail.lastLines(buildTailLines))
+		return 0, fmt.Errorf("%s: %w; its last lines:\n%s", filepath.Base(tool), err, out.tail.lastLines(buildTailLines))
 	}
 	if filepath.Base(tool) == "debootstrap" {
 		if err := cleanDebootstrap(dir, b); err != nil {
