@@ -252,3 +252,31 @@ func TestDebianBuildFailureShowsLog(t *testing.T) {
 		t.Errorf("a failed build left %v %v", d, tmp)
 	}
 }
+
+// TestPullDroppedFailsFast: a registry address whose packets vanish (sent
+// over a veth whose other end has no such address, in a throwaway network
+// namespace: nothing leaves the host)
+// fails the pull on the fetcher's short dial limit, not TCP's minutes of
+// retries, and the error suggests --image.
+func TestPullDroppedFailsFast(t *testing.T) {
+	e := newEnv(t)
+	ref := "10.99.1.2/lab/frr:v1"
+	script := `set -e
+ip link set lo up
+ip link add v0 type veth peer name v1
+ip addr add 10.99.1.1/24 dev v0
+ip link set v1 up
+ip link set v0 up
+ip neigh add 10.99.1.2 lladdr 02:00:00:00:99:02 dev v0 nud permanent
+exec "$0" --root "$1" image build "docker://$2"`
+	cmd := exec.Command("unshare", "--net", "sh", "-c", script, binary, e.root, ref)
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("the pull succeeded:\n%s", out)
+	}
+	for _, want := range []string{"cannot reach registry 10.99.1.2: ", "i/o timeout", "--image '" + ref + "=ROOTFS'"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
