@@ -2,7 +2,11 @@ package rootfs
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
+	"sync"
 	"testing"
 )
 
@@ -28,4 +32,106 @@ func TestProgressLog(t *testing.T) {
 	if got := p.tail.lastLines(2); got != "W: a warning\nE: Unable to locate package x" {
 		t.Errorf("tail %q", got)
 	}
+}
+
+// fakeBuilder puts an executable "mmdebstrap" script on PATH that records
+// its arguments, stdin and pid namespace under dir, then runs body (with
+// $target the target directory).
+func fakeBuilder(t *testing.T, body string) (dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	script := `#!/bin/sh
+target=$(eval echo \${$(($#-1))})
+echo "$@" >> ` + dir + `/args
+cat > ` + dir + `/stdin
+readlink /proc/self/ns/pid > ` + dir + `/pidns
+echo "I: building into $target"
+` + body + "\n"
+	bin := filepath.Join(dir, "bin")
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "mmdebstrap"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin)
+	useHostApt(t, writeAptDir(t), "bookworm")
+	return dir
+}
+
+// TestDebianBuildOnce: concurrent Prepares of one Debian image run the
+// builder once, with the suite's sources on stdin, in a pid namespace of
+// its own; the published tree is what it wrote, with its log beside it.
+func TestDebianBuildOnce(t *testing.T) {
+	needRoot(t)
+	dir := fakeBuilder(t, `sleep 0.2; mkdir -p "$target/etc" && echo 12.0 > "$target/etc/debian_version"`)
+	s := &Store{Root: t.TempDir()}
+	var wg sync.WaitGroup
+	imgs := make([]Image, 4)
+	errs := make([]error, 4)
+	for i := range imgs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			imgs[i], errs[i] = s.Prepare(t.Context(), "debian:bookworm+tcpdump+frr", "/")
+		}()
+	}
+	wg.Wait()
+	for i := range imgs {
+		if errs[i] != nil || imgs[i] != imgs[0] {
+			t.Fatalf("Prepare %d: %+v %v, want %+v", i, imgs[i], errs[i], imgs[0])
+		}
+	}
+	if _, err := s.Prepare(t.Context(), "debian:bookworm+frr+tcpdump", "/"); err != nil {
+		t.Fatal(err)
+	}
+	args, _ := os.ReadFile(filepath.Join(dir, "args"))
+	if n := strings.Count(string(args), "\n"); n != 1 {
+		t.Errorf("the builder ran %d times:\n%s", n, args)
+	}
+	for _, want := range []string{"--mode=root", "--variant=minbase", "--include=frr,tcpdump", "--dpkgopt=path-exclude=/usr/share/doc/*", " bookworm " + s.imagesDir() + "/.tmp-"} {
+		if !strings.Contains(string(args), want) {
+			t.Errorf("builder args lack %q: %s", want, args)
+		}
+	}
+	stdin, _ := os.ReadFile(filepath.Join(dir, "stdin"))
+	if !strings.Contains(string(stdin), "Suites: bookworm bookworm-updates\n") || strings.Contains(string(stdin), "nodistro") {
+		t.Errorf("sources on stdin:\n%s", stdin)
+	}
+	pidns, _ := os.ReadFile(filepath.Join(dir, "pidns"))
+	own, _ := os.Readlink("/proc/self/ns/pid")
+	if strings.TrimSpace(string(pidns)) == own {
+		t.Error("the builder ran in leolab's pid namespace")
+	}
+	img := imgs[0]
+	if img.Kind != KindDebian || img.Source != "debian:bookworm+frr+tcpdump" {
+		t.Errorf("image %+v", img)
+	}
+	if b, err := os.ReadFile(filepath.Join(img.Dir, "etc/debian_version")); err != nil || string(b) != "12.0\n" {
+		t.Errorf("tree: %q %v", b, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(s.imageDir(img.Digest), buildLogName)); !strings.Contains(string(b), "I: building into ") {
+		t.Errorf("build log %q", b)
+	}
+	list, err := s.List()
+	if err != nil || len(list) != 1 || list[0].Debian == nil || !reflect.DeepEqual(list[0].Debian.Packages, []string{"frr", "tcpdump"}) || list[0].Size != 5 {
+		t.Errorf("List: %+v %v", list, err)
+	}
+}
+
+// TestDebianBuildFails: a failing builder's error ends with its last lines
+// and leaves nothing in the cache; its status lines went to Progress.
+func TestDebianBuildFails(t *testing.T) {
+	needRoot(t)
+	fakeBuilder(t, `mkdir -p "$target/etc"; echo "Reading package lists..."; echo "E: Unable to locate package nope" >&2; exit 25`)
+	var progress bytes.Buffer
+	s := &Store{Root: t.TempDir(), Progress: &progress}
+	_, err := s.Prepare(t.Context(), "debian:bookworm+nope", "/")
+	if err == nil || !strings.Contains(err.Error(), "mmdebstrap: exit status 25; its last lines:\n") || !strings.HasSuffix(err.Error(), "Reading package lists...\nE: Unable to locate package nope") {
+		t.Errorf("err = %v", err)
+	}
+	if !strings.Contains(progress.String(), "debian:bookworm+nope: E: Unable to locate package nope") || strings.Contains(progress.String(), "Reading package") {
+		t.Errorf("progress:\n%s", progress.String())
+	}
+	assertCacheEmpty(t, s)
 }
