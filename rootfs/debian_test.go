@@ -2,9 +2,12 @@ package rootfs
 
 import (
 	"bytes"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -36,8 +39,11 @@ func TestProgressLog(t *testing.T) {
 
 // fakeBuilder puts an executable "mmdebstrap" script on PATH that records
 // its arguments, stdin and pid namespace under dir, then runs body (with
-// $target the target directory).
-func fakeBuilder(t *testing.T, body string) (dir string) {
+// $target the target directory: the last but one argument of both builders).
+func fakeBuilder(t *testing.T, body string) (dir string) { return fakeTool(t, "mmdebstrap", body) }
+
+// fakeTool is fakeBuilder for a builder of that name.
+func fakeTool(t *testing.T, name, body string) (dir string) {
 	t.Helper()
 	dir = t.TempDir()
 	script := `#!/bin/sh
@@ -51,7 +57,7 @@ echo "I: building into $target"
 	if err := os.Mkdir(bin, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(bin, "mmdebstrap"), []byte(script), 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(bin, name), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", bin)
@@ -134,4 +140,39 @@ func TestDebianBuildFails(t *testing.T) {
 		t.Errorf("progress:\n%s", progress.String())
 	}
 	assertCacheEmpty(t, s)
+}
+
+// TestDebianBuildDebootstrap: without mmdebstrap, debootstrap builds from
+// the first mirror; leolab then gives the image the full sources and drops
+// apt's downloads and lists.
+func TestDebianBuildDebootstrap(t *testing.T) {
+	needRoot(t)
+	dir := fakeTool(t, "debootstrap", `mkdir -p "$target/etc/apt/sources.list.d" "$target/var/cache/apt/archives/partial" "$target/var/lib/apt/lists"
+echo "deb http://mirror.local/debian bookworm main" > "$target/etc/apt/sources.list"
+touch "$target/var/cache/apt/archives/frr.deb" "$target/var/cache/apt/archives/lock" "$target/var/lib/apt/lists/x_Packages"`)
+	s := &Store{Root: t.TempDir()}
+	img, err := s.Prepare(t.Context(), "debian:bookworm+frr", "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	args, _ := os.ReadFile(filepath.Join(dir, "args"))
+	want := "--variant=minbase --arch=" + debianArch(runtime.GOARCH) + " --include=frr --components=main,contrib --keyring=/usr/share/keyrings/x.gpg bookworm "
+	if !strings.HasPrefix(string(args), want) || !strings.HasSuffix(string(args), "/rootfs http://mirror.local/debian\n") {
+		t.Errorf("debootstrap args %q, want %q… http://mirror.local/debian", args, want)
+	}
+	var left []string
+	filepath.WalkDir(img.Dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			left = append(left, strings.TrimPrefix(p, img.Dir))
+		}
+		return nil
+	})
+	sort.Strings(left)
+	if w := []string{"/etc/apt/sources.list.d/debian.sources", "/var/cache/apt/archives/lock"}; !reflect.DeepEqual(left, w) {
+		t.Errorf("files %q, want %q", left, w)
+	}
+	list, _ := s.List()
+	if len(list) != 1 || list[0].Debian.Builder != "debootstrap" {
+		t.Errorf("List: %+v", list)
+	}
 }
