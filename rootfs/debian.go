@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -311,7 +312,7 @@ func (p *progressLog) Write(b []byte) (int, error) {
 	_, _ = p.tail.Write(b)
 	p.partial = append(p.partial, b...)
 	for {
-		i := strings.IndexByte(string(p.partial), '\n')
+		i := bytes.IndexByte(p.partial, '\n')
 		if i < 0 {
 			break
 		}
