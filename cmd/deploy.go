@@ -4,12 +4,14 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"leolab/labs"
+	"leolab/topology"
 )
 
 func newDeployCmd(g *globals) *cobra.Command {
@@ -23,7 +25,7 @@ created so far is removed and the error names the node and the step. With
 --check, the lab's checks (its checks: section) run once it is up, each retried
 for up to --check-timeout; if any fails the deploy fails with exit status 1, but
 the lab is left running for leolab check and leolab trace.`,
-		Example: "  leolab deploy labs/examples/two-lans.yaml\n  leolab deploy --rootfs busybox lab.clab.yml\n  leolab deploy --isolated --reconfigure topo.yaml\n  leolab deploy --check --check-timeout 2m ospf.yaml",
+		Example: "  leolab deploy labs/examples/two-lans.yaml\n  leolab deploy --rootfs busybox lab.clab.yml\n  leolab deploy --image 'quay.io/frrouting/frr:*=debian:bookworm+frr' frr01.clab.yml\n  leolab deploy --isolated --reconfigure topo.yaml\n  leolab deploy --check --check-timeout 2m ospf.yaml",
 		Args:    exactArgs(1),
 		PreRunE: requireRoot,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -43,5 +45,28 @@ the lab is left running for leolab check and leolab trace.`,
 	f.StringVar(&opts.Rootfs, "rootfs", "", "override every node's rootfs (e.g. busybox)")
 	f.BoolVar(&opts.Check, "check", false, "run the lab's checks after bring-up; if one fails, fail (the lab stays up)")
 	f.DurationVar(&opts.CheckTimeout, "check-timeout", 60*time.Second, "with --check: retry failing checks for this long")
+	f.Var(imageFlag{&opts.Images}, "image", "map registry images to a rootfs, PATTERN=ROOTFS (repeatable; PATTERN may end in *)")
 	return c
+}
+
+// imageFlag collects deploy --image PATTERN=ROOTFS, checking each as it comes.
+type imageFlag struct{ maps *[]topology.ImageMap }
+
+func (f imageFlag) Type() string { return "PATTERN=ROOTFS" }
+
+func (f imageFlag) String() string {
+	var s []string
+	for _, m := range *f.maps {
+		s = append(s, m.Pattern+"="+m.Rootfs)
+	}
+	return strings.Join(s, ",")
+}
+
+func (f imageFlag) Set(s string) error {
+	m, err := topology.ParseImageFlag(s)
+	if err != nil {
+		return err
+	}
+	*f.maps = append(*f.maps, m)
+	return nil
 }

@@ -44,5 +44,6 @@ once as FILE:LINE:COL: message, with exit status 2. Nothing on the host changes.
 	c.Flags().StringVar(&format, "format", "table", "output format: table or json")
 	c.Flags().BoolVar(&opts.Isolated, "isolated", false, "plan it as deploy --isolated would (bridges in a private namespace, no nat)")
 	c.Flags().StringVar(&opts.RootfsOverride, "rootfs", "", "plan it as deploy --rootfs would")
+	c.Flags().Var(imageFlag{&opts.Images}, "image", "map registry images to a rootfs, PATTERN=ROOTFS, as deploy does (repeatable)")
 	return c
 }

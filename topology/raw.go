@@ -14,6 +14,7 @@ type rawFile struct {
 	nodes    []*rawNode
 	links    []*rawLink
 	checks   []*rawCheck
+	images   []rawImage
 }
 
 type rawBridge struct {
@@ -111,6 +112,7 @@ func (d *decoder) decodeFile(body ast.Node) *rawFile {
 		},
 		"links":  func(e entry) { f.links = d.decodeLinks(e) },
 		"checks": func(e entry) { f.checks = d.decodeChecks(e) },
+		"images": func(e entry) { f.images = d.decodeImages(e) },
 	})
 	return f
 }
@@ -129,7 +131,7 @@ func (d *decoder) decodeBridge(e entry) *rawBridge {
 func (d *decoder) decodeNode(name sval, value ast.Node, what string) *rawNode {
 	n := &rawNode{name: name}
 	d.fields(value, what, map[string]func(entry){
-		"rootfs":      func(e entry) { n.rootfs, _ = d.str(e) },
+		"rootfs":      func(e entry) { n.rootfs, _ = d.rootfsValue(e) },
 		"rootfs_copy": func(e entry) { n.rootfsCopy, _ = d.boolean(e) },
 		"interfaces":  func(e entry) { n.interfaces = d.decodeIfaces(e, what) },
 		"gateway":     func(e entry) { n.gateway, _ = d.str(e) },
