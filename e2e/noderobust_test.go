@@ -3,7 +3,11 @@
 package e2e
 
 import (
+	"fmt"
+	"os"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -28,4 +32,63 @@ func TestNodeCgroupNamespaceRootedAtNode(t *testing.T) {
 			t.Errorf("%s: /proc/self/cgroup shows host paths:\n%s", node, self)
 		}
 	}
+}
+
+// TestSignalsToInitFromInsideNode: a node process signalling its init
+// (kill -SIG 1) never ends the node. SIGHUP, SIGINT, SIGQUIT, SIGUSR1 and
+// SIGUSR2 reach the node's service; the others are ignored. Only SIGTERM
+// (the node's stop signal) is left out; SIGKILL and SIGSTOP the kernel
+// never delivers to a namespace's init from inside.
+func TestSignalsToInitFromInsideNode(t *testing.T) {
+	e := newEnv(t)
+	svc := `for s in HUP INT QUIT USR1 USR2; do trap "echo $s >> /sigs" $s; done; while :; do sleep 0.2; done`
+	topo := e.writeTopo("sig.yaml", "name: rnsig\nnodes:\n  n:\n    cmd: [sh, -c, '"+svc+"']\n")
+	e.must("deploy", topo)
+	defer e.must("destroy", "--lab", "rnsig")
+	initPid := e.pids("rnsig")["n"]
+	sigs := []int{34, 50, 64}
+	for s := 1; s <= 31; s++ {
+		if s != int(syscall.SIGKILL) && s != int(syscall.SIGTERM) && s != int(syscall.SIGSTOP) {
+			sigs = append(sigs, s)
+		}
+	}
+	for _, s := range sigs {
+		e.must("exec", "n", "--", "kill", fmt.Sprintf("-%d", s), "1")
+		// Once no signal is pending, init has handled this one (a
+		// crash would begin in its handler).
+		waitFor(t, fmt.Sprintf("init to take signal %d", s), deployWait, func() bool {
+			return !signalPending(initPid)
+		})
+		if r := e.run("exec", "n", "--", "true"); r.code != 0 {
+			t.Fatalf("after kill -%d 1 inside the node: exec exit %d: %s", s, r.code, r.stderr)
+		}
+	}
+	want := []string{"HUP", "INT", "QUIT", "USR1", "USR2"}
+	waitFor(t, "the service to record the signals passed on", deployWait, func() bool {
+		got := e.must("exec", "n", "--", "cat", "/sigs")
+		for _, w := range want {
+			if !strings.Contains(got, w+"\n") {
+				return false
+			}
+		}
+		return true
+	})
+	if err := syscall.Kill(initPid, 0); err != nil || isZombie(strconv.Itoa(initPid)) {
+		t.Errorf("init %d of the node died: %v", initPid, err)
+	}
+}
+
+// signalPending reports whether pid has a process-wide signal pending
+// (false when it is gone: the caller's next step finds that out).
+func signalPending(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "ShdPnd:"); ok {
+			return strings.Trim(strings.TrimSpace(v), "0") != ""
+		}
+	}
+	return false
 }
