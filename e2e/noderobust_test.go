@@ -92,3 +92,30 @@ func signalPending(pid int) bool {
 	}
 	return false
 }
+
+// TestMemoryLimitOOMKillsTheCommandNotInit: a node filling its memory
+// limit (dd into its /tmp, a tmpfs whose pages are charged to the node)
+// makes the OOM killer end the command that used the memory (exit 137),
+// never the node's init: the node still answers.
+func TestMemoryLimitOOMKillsTheCommandNotInit(t *testing.T) {
+	e := newEnv(t)
+	topo := e.writeTopo("oom.yaml", "name: rnoom\nnodes:\n  m:\n    limits: {memory: 64M}\n")
+	e.must("deploy", topo)
+	defer e.must("destroy", "--lab", "rnoom")
+	initPid := e.pids("rnoom")["m"]
+	// The shell outlives dd (whose 256 KiB buffer makes it the biggest
+	// process of the node) to free the memory and report dd's status.
+	fill := "dd if=/dev/zero of=/tmp/fill bs=256k count=1024 2>/dev/null; s=$?; rm -f /tmp/fill; exit $s"
+	if r := e.run("exec", "m", "--", "sh", "-c", fill); r.code != 137 {
+		t.Errorf("dd past the memory limit: exit %d (%s), want 137 (killed by the OOM killer)", r.code, r.stderr)
+	}
+	if r := e.run("exec", "m", "--", "true"); r.code != 0 {
+		t.Errorf("exec after the OOM kill: exit %d: %s", r.code, r.stderr)
+	}
+	if now := e.pids("rnoom")["m"]; now != initPid {
+		t.Errorf("the node's init was %d, now %d", initPid, now)
+	}
+	if err := syscall.Kill(initPid, 0); err != nil || isZombie(strconv.Itoa(initPid)) {
+		t.Errorf("init %d of the node died: %v", initPid, err)
+	}
+}
