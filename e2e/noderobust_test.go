@@ -99,7 +99,8 @@ func signalPending(pid int) bool {
 // never the node's init: the node still answers.
 func TestMemoryLimitOOMKillsTheCommandNotInit(t *testing.T) {
 	e := newEnv(t)
-	topo := e.writeTopo("oom.yaml", "name: rnoom\nnodes:\n  m:\n    limits: {memory: 64M}\n")
+	// /tmp bigger than the memory limit: the limit, not ENOSPC, stops dd.
+	topo := e.writeTopo("oom.yaml", "name: rnoom\nnodes:\n  m:\n    limits: {memory: 64M, tmpfs: 256M}\n")
 	e.must("deploy", topo)
 	defer e.must("destroy", "--lab", "rnoom")
 	initPid := e.pids("rnoom")["m"]
@@ -118,4 +119,47 @@ func TestMemoryLimitOOMKillsTheCommandNotInit(t *testing.T) {
 	if err := syscall.Kill(initPid, 0); err != nil || isZombie(strconv.Itoa(initPid)) {
 		t.Errorf("init %d of the node died: %v", initPid, err)
 	}
+}
+
+// TestNodeTmpfsCapped: every tmpfs leolab mounts in a node is bounded:
+// 64 MiB by default, the node's memory limit when it has one, limits.tmpfs
+// when set; writing past the cap fails with ENOSPC.
+func TestNodeTmpfsCapped(t *testing.T) {
+	e := newEnv(t)
+	topo := e.writeTopo("tmpfs.yaml", "name: rntmpfs\nnodes:\n  d: {}\n  m:\n    limits: {memory: 32M}\n  c:\n    limits: {memory: 256M, tmpfs: 8M}\n")
+	e.must("deploy", topo)
+	defer e.must("destroy", "--lab", "rntmpfs")
+	for node, kib := range map[string]int{"d": 64 << 10, "m": 32 << 10, "c": 8 << 10} {
+		for _, dir := range []string{"/tmp", "/dev/shm", "/dev"} {
+			if got := tmpfsKiB(e, node, dir); got != kib {
+				t.Errorf("%s: %s holds %d KiB, want %d", node, dir, got, kib)
+			}
+		}
+	}
+	for node, mib := range map[string]int{"d": 64, "c": 8} {
+		fill := fmt.Sprintf("dd if=/dev/zero of=/tmp/fill bs=1M count=%d", mib+16)
+		r := e.run("exec", node, "--", "sh", "-c", fill)
+		if r.code == 0 || !strings.Contains(r.stderr, "No space left on device") {
+			t.Errorf("%s: writing %d MiB into a %d MiB /tmp: exit %d, %q; want ENOSPC", node, mib+16, mib, r.code, r.stderr)
+		}
+		size := strings.TrimSpace(e.must("exec", node, "--", "sh", "-c", "wc -c < /tmp/fill"))
+		if n, _ := strconv.Atoi(size); n > mib<<20 {
+			t.Errorf("%s: /tmp/fill is %d bytes, over the %d MiB cap", node, n, mib)
+		}
+	}
+}
+
+// tmpfsKiB is the size of the filesystem at dir inside node, in KiB.
+func tmpfsKiB(e *env, node, dir string) int {
+	out := e.must("exec", node, "--", "df", "-k", dir)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	f := strings.Fields(lines[len(lines)-1])
+	if len(f) < 2 {
+		e.t.Fatalf("%s: df -k %s: %q", node, dir, out)
+	}
+	n, err := strconv.Atoi(f[1])
+	if err != nil {
+		e.t.Fatalf("%s: df -k %s: %q", node, dir, out)
+	}
+	return n
 }

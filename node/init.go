@@ -125,7 +125,7 @@ func buildNode(cfg *initConfig, rootFds []int) error {
 	if err := checkRootDirs(spec.Root); err != nil {
 		return err
 	}
-	if err := mountSpecial(spec.Root); err != nil {
+	if err := mountSpecial(spec.Root, tmpfsSize(spec.Limits)); err != nil {
 		return err
 	}
 	if err := mountBinds(spec.Root, spec); err != nil {
