@@ -78,6 +78,10 @@ func runInit() int {
 	var sp *spawner
 	if cfg.Spawner {
 		sp = startSpawner()
+	} else {
+		// No thread of init leaves its cgroups: the leader needs no
+		// keeper (a locked thread costs a node an idle thread more).
+		runtime.UnlockOSThread()
 	}
 	if err := buildNode(&cfg, rootFds); err != nil {
 		return reportFailure(sync, fmt.Errorf("%s: %w", spec.Name, err))
