@@ -36,6 +36,10 @@
 //   - Subnets of bridges and links are /8../30; the pool is /19 or larger.
 //   - The node name "bridge" is reserved: aliases of bridges are
 //     leolab:LAB:bridge:NAME.
+//   - limits.tmpfs (SPEC §6: tmpfs sizes inside a node are bounded) is a
+//     size like limits.memory and caps each tmpfs of the node; the plan
+//     holds only what the file sets, and a node without it gets its memory
+//     limit, else 64 MiB (node.DefaultTmpfsSize).
 //   - Rootfs paths (directory, tarball, oci:, docker-archive:) are made
 //     absolute relative to the file and must exist; --rootfs relative to the
 //     working directory.

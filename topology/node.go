@@ -126,6 +126,13 @@ func (r *resolver) limits(n *nodeState) {
 		}
 		n.out.Limits.CPUs = v
 	}
+	if l.tmpfs.set {
+		v, err := parseSize("tmpfs", l.tmpfs.v)
+		if err != nil {
+			r.errAt(l.tmpfs.pos, "%v", err)
+		}
+		n.out.Limits.TmpfsBytes = v
+	}
 }
 
 // netem resolves link impairments; invalid figures are reported and left

@@ -68,6 +68,7 @@ type rawLimits struct {
 	memory sval
 	pids   ival
 	cpus   sval
+	tmpfs  sval
 }
 
 type rawLink struct {
@@ -206,6 +207,7 @@ func (d *decoder) decodeLimits(e entry, what string) rawLimits {
 		"memory": func(e entry) { l.memory, _ = d.text(e) },
 		"pids":   func(e entry) { l.pids, _ = d.integer(e) },
 		"cpus":   func(e entry) { l.cpus, _ = d.text(e) },
+		"tmpfs":  func(e entry) { l.tmpfs, _ = d.text(e) },
 	})
 	return l
 }
@@ -318,6 +320,7 @@ func merge(def, n *rawNode) *rawNode {
 	m.interfaces = mergeIfaces(def.interfaces, n.interfaces)
 	pickS(&m.limits.memory, def.limits.memory)
 	pickS(&m.limits.cpus, def.limits.cpus)
+	pickS(&m.limits.tmpfs, def.limits.tmpfs)
 	if !m.limits.pids.set {
 		m.limits.pids = def.limits.pids
 	}

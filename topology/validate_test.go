@@ -87,7 +87,7 @@ name: t
 nodes:
   a: {limits: {memroy: 1G}}
 `, []string{
-		"testdata/t.yaml:3:16: unknown key \"memroy\" in node a limits; expected one of cpus, memory, pids",
+		"testdata/t.yaml:3:16: unknown key \"memroy\" in node a limits; expected one of cpus, memory, pids, tmpfs",
 	}},
 	{"unknown route key", false, `
 name: t
@@ -403,6 +403,17 @@ nodes:
 		"testdata/t.yaml:3:24: memory \"12X\" is not a size like 256M (units: K, M, G, T)",
 		"testdata/t.yaml:3:35: pids 0 must be greater than 0",
 		"testdata/t.yaml:3:44: cpus 0 must be greater than 0",
+	}},
+	{"bad tmpfs size", false, `
+name: t
+defaults:
+  limits: {tmpfs: 0}
+nodes:
+  a: {limits: {tmpfs: 64Q}}
+  b: {}
+`, []string{
+		"testdata/t.yaml:3:19: tmpfs 0 is out of range",
+		"testdata/t.yaml:5:23: tmpfs \"64Q\" is not a size like 256M (units: K, M, G, T)",
 	}},
 	{"nat isolated", true, `
 name: t

@@ -154,15 +154,18 @@ func parseRate(key, s string) (uint64, error) {
 }
 
 // parseMemory reads a byte count such as 512K, 256M or 1G (powers of 1024).
-func parseMemory(s string) (int64, error) {
+func parseMemory(s string) (int64, error) { return parseSize("memory", s) }
+
+// parseSize reads a byte count like 256M for the field what.
+func parseSize(what, s string) (int64, error) {
 	m := memoryRE().FindStringSubmatch(s)
 	if m == nil {
-		return 0, fmt.Errorf("memory %q is not a size like 256M (units: K, M, G, T)", s)
+		return 0, fmt.Errorf("%s %q is not a size like 256M (units: K, M, G, T)", what, s)
 	}
 	v, err := strconv.ParseInt(m[1], 10, 64)
 	shift := map[string]uint{"": 0, "k": 10, "m": 20, "g": 30, "t": 40}[strings.ToLower(m[2])]
 	if err != nil || v <= 0 || v > math.MaxInt64>>shift {
-		return 0, fmt.Errorf("memory %s is out of range", s)
+		return 0, fmt.Errorf("%s %s is out of range", what, s)
 	}
 	return v << shift, nil
 }
