@@ -73,7 +73,7 @@ func runInit() int {
 	// leaves the node's cgroup for its limited child: that is the root.
 	if err := rootCgroupns(); err != nil {
 		ctlwire.CloseAll(rootFds)
-		return reportFailure(sync, spec.Name, fmt.Errorf("cgroup namespace: %w", err))
+		return reportFailure(sync, spec.Name, err)
 	}
 	var sp *spawner
 	if cfg.Spawner {
