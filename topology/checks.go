@@ -536,18 +536,4 @@ func ParseChecks(file string, data []byte, plan *Plan) ([]Check, error) {
 }
 
 // isTopology reports whether a file's body has a top-level nodes: key.
-func isTopology(body ast.Node) bool {
-	var pairs []*ast.MappingValueNode
-	switch v := unwrap(body).(type) {
-	case *ast.MappingNode:
-		pairs = v.Values
-	case *ast.MappingValueNode:
-		pairs = []*ast.MappingValueNode{v}
-	}
-	for _, p := range pairs {
-		if k, ok := scalarText(p.Key); ok && k == "nodes" {
-			return true
-		}
-	}
-	return false
-}
+func isTopology(body ast.Node) bool { return hasTopKey(body, "nodes") }

@@ -46,7 +46,10 @@ func (d *decoder) decodeAny(body ast.Node, opts Options) *rawFile {
 	return d.decodeFile(body)
 }
 
-func isClab(body ast.Node) bool {
+func isClab(body ast.Node) bool { return hasTopKey(body, "topology") }
+
+// hasTopKey reports whether a file's body has the top-level key.
+func hasTopKey(body ast.Node, key string) bool {
 	var pairs []*ast.MappingValueNode
 	switch v := unwrap(body).(type) {
 	case *ast.MappingNode:
@@ -55,7 +58,7 @@ func isClab(body ast.Node) bool {
 		pairs = []*ast.MappingValueNode{v}
 	}
 	for _, p := range pairs {
-		if k, ok := scalarText(p.Key); ok && k == "topology" {
+		if k, ok := scalarText(p.Key); ok && k == key {
 			return true
 		}
 	}
