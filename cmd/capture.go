@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -105,6 +106,11 @@ func runCapture(c *cobra.Command, g *globals, f captureFlags, args []string) err
 	st, err := capture.Run(ctx, eps, w, capture.Options{
 		Count: f.count, Duration: f.duration, Snaplen: f.snaplen,
 		Notify: func(msg string) { fmt.Fprintln(stderr, msg) },
+		Started: func() {
+			if !g.quiet {
+				fmt.Fprintf(stderr, "capturing on %s (Ctrl-C to stop)\n", endpointNames(eps))
+			}
+		},
 	})
 	printCaptureStats(stderr, st, g.quiet)
 	return err
@@ -134,6 +140,14 @@ func captureEndpoints(m *labs.Manager, f captureFlags, args []string) ([]capture
 		seen[ep.Name] = true
 	}
 	return eps, nil
+}
+
+func endpointNames(eps []capture.Endpoint) string {
+	names := make([]string, len(eps))
+	for i, ep := range eps {
+		names[i] = ep.Name
+	}
+	return strings.Join(names, ", ")
 }
 
 // printCaptureStats reports each endpoint's counters; drops are printed
