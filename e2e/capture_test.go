@@ -276,3 +276,30 @@ func TestCaptureNodeGoesAway(t *testing.T) {
 		t.Errorf("echoes before the lab went away: %v", got)
 	}
 }
+
+// TestCaptureSurvivesLinkDown: `link down` and `link up` on a captured
+// interface do not end the capture; packets after the link is back are
+// recorded.
+func TestCaptureSurvivesLinkDown(t *testing.T) {
+	e := newEnv(t)
+	topo := e.writeTopo("down.yaml", strings.Replace(captureTopo, "cap-e2e", "cap-down", 1))
+	e.must("deploy", topo)
+	defer e.must("destroy", "--lab", "cap-down")
+	file := filepath.Join(t.TempDir(), "down.pcapng")
+	c := e.startCapture(nil, "a:eth1", "-w", file)
+	e.must("link", "down", "a:eth1")
+	e.must("link", "up", "a:eth1")
+	waitFor(t, "a:eth1 back up", 10e9, func() bool {
+		return e.run("exec", "a", "--", "ping", "-c", "1", "-W", "1", "b-eth1").code == 0
+	})
+	c.cmd.Process.Signal(syscall.SIGINT)
+	code, stderr := c.wait()
+	if code != 0 || strings.Contains(stderr, "capture ended") {
+		t.Fatalf("capture: exit %d: %s", code, stderr)
+	}
+	data, _ := os.ReadFile(file)
+	_, pkts, _ := readPcapng(t, data)
+	if got := echoes(pkts); got["a:eth1 reply"] == 0 {
+		t.Errorf("no echo reply recorded after the link came back: %v", got)
+	}
+}
