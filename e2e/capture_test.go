@@ -199,13 +199,28 @@ func TestCaptureCLI(t *testing.T) {
 		t.Errorf("-c 2 wrote %d packets", len(pkts))
 	}
 
+	// The bridge forwards a's pings to b between two ports: captured on
+	// the bridge device, to a pipe.
 	var pipe bytes.Buffer
-	c = e.startCapture(&pipe, "--bridge", "lan", "--duration", "1s")
+	c = e.startCapture(&pipe, "--bridge", "lan")
+	e.must("exec", "a", "--", "ping", "-c", "2", "-i", "0.2", "b-eth0")
+	c.cmd.Process.Signal(syscall.SIGINT)
 	if code, stderr := c.wait(); code != 0 {
-		t.Fatalf("capture --bridge lan --duration 1s: exit %d: %s", code, stderr)
+		t.Fatalf("capture --bridge lan: exit %d: %s", code, stderr)
 	}
-	if names, _, _ := readPcapng(t, pipe.Bytes()); strings.Join(names, ",") != "bridge:lan" {
-		t.Errorf("--bridge lan to stdout: interfaces %q", names)
+	names, pkts, _ = readPcapng(t, pipe.Bytes())
+	want = map[string]int{"bridge:lan request": 2, "bridge:lan reply": 2}
+	if strings.Join(names, ",") != "bridge:lan" || !mapsEqual(echoes(pkts), want) {
+		t.Errorf("--bridge lan to stdout: interfaces %q, echoes %v; want bridge:lan, %v", names, echoes(pkts), want)
+	}
+
+	file = filepath.Join(dir, "idle.pcapng")
+	if r := e.run("capture", "b:eth1", "--duration", "500ms", "-w", file); r.code != 0 {
+		t.Fatalf("capture --duration: exit %d: %s", r.code, r.stderr)
+	}
+	data, _ = os.ReadFile(file)
+	if names, _, _ := readPcapng(t, data); strings.Join(names, ",") != "b:eth1" {
+		t.Errorf("--duration: interfaces %q", names)
 	}
 
 	for _, bad := range []struct{ args, msg string }{
