@@ -8,11 +8,13 @@
 #   frames the interface counters saw (tx + rx of a:eth1) against frames the
 #   capture recorded and the kernel's drop count (from capture's stderr),
 #   the capture process's CPU time per Gbit transferred.
-# BUFFER_MIB sets capture's -B (default 32). Needs root and bin/leolab (make build). Leaves nothing behind: the lab is
+# BUFFER_MIB sets capture's -B (default 32); ENDPOINTS="a:eth1 b:eth1" captures both
+# ends of the link (each sees every frame: the expected count doubles). Needs root and bin/leolab (make build). Leaves nothing behind: the lab is
 # destroyed and its temporary root removed on any exit.
 set -euo pipefail
 
 mib=${1:-4096}
+endpoints=${ENDPOINTS:-a:eth1}
 here=$(cd "$(dirname "$0")" && pwd)
 leolab=${LEOLAB:-$here/../bin/leolab}
 tmp=$(mktemp -d)
@@ -61,7 +63,7 @@ gbit=$(echo "$mib * 1048576 * 8 / 1000000000" | bc -l)
 
 base=$(transfer)
 
-"$leolab" --root "$root" capture -B "${BUFFER_MIB:-32}" a:eth1 >/dev/null 2>"$tmp/cap.err" &
+"$leolab" --root "$root" capture -B "${BUFFER_MIB:-32}" $endpoints >/dev/null 2>"$tmp/cap.err" &
 cap_pid=$!
 until grep -q '^capturing on' "$tmp/cap.err"; do sleep 0.1; done
 c0=$(counters)
@@ -73,15 +75,14 @@ wait "$cap_pid"
 cap_pid=
 tick=$(getconf CLK_TCK)
 cpu=$(echo "($ut + $st) / $tick" | bc -l)
-line=$(grep '^a:eth1: ' "$tmp/cap.err")
-captured=$(echo "$line" | awk '{print $2}')
-dropped=$(echo "$line" | awk '{print $5}')
-frames=$((c1 - c0))
+captured=$(awk '/ packets captured, / {n += $2} END {print n}' "$tmp/cap.err")
+dropped=$(awk '/ packets captured, / {n += $5} END {print n}' "$tmp/cap.err")
+frames=$(( (c1 - c0) * $(echo $endpoints | wc -w) ))
 
 printf 'transfer            %d MiB (%.2f Gbit)\n' "$mib" "$gbit"
 printf 'without capture     %.2f s  %.2f Gbit/s\n' "$base" "$(echo "$gbit / $base" | bc -l)"
 printf 'with capture        %.2f s  %.2f Gbit/s\n' "$with" "$(echo "$gbit / $with" | bc -l)"
-printf 'interface frames    %d (tx+rx of a:eth1 while capturing)\n' "$frames"
+printf 'interface frames    %d (tx+rx of a:eth1 while capturing, times %d endpoints)\n' "$frames" "$(echo $endpoints | wc -w)"
 printf 'captured            %d (%.2f %% of the interface frames)\n' "$captured" "$(echo "100 * $captured / $frames" | bc -l)"
 printf 'dropped (kernel)    %d\n' "$dropped"
 printf 'capture CPU         %.2f s in all, %.0f ms per Gbit transferred\n' "$cpu" "$(echo "1000 * $cpu / $gbit" | bc -l)"

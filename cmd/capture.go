@@ -83,7 +83,7 @@ func (f captureFlags) check(args []string) error {
 		return fmt.Errorf("--snaplen %d: want 1..%d", f.snaplen, capture.DefaultSnaplen)
 	case f.bufferMB < 1 || f.bufferMB > 1024:
 		return fmt.Errorf("--buffer-size %d: want 1..1024 (MiB)", f.bufferMB)
-	case f.file == "" && term.IsTerminal(int(os.Stdout.Fd())):
+	case (f.file == "" || f.file == "-") && term.IsTerminal(int(os.Stdout.Fd())):
 		return errors.New("capture: stdout is a terminal: write to a file with -w FILE, or pipe into a reader (leolab capture r1:eth1 | tcpdump -n -r -)")
 	}
 	return nil
