@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"leolab/internal/debspec"
 	"leolab/internal/nodespec"
 )
 
@@ -116,7 +117,7 @@ func (r *resolver) routers(n *nodeState) {
 	if rn.bird != nil {
 		out.Bird = &Bird{At: r.where(rn.bird.at)}
 		out.Bird.Config = r.config(rn.bird.config)
-		r.checkImage(n, rn.bird.at, "bird", BirdProbe, "bird2")
+		r.checkImage(n, rn.bird.at, "bird", BirdProbe, "bird2", "bird2", "bird", "bird3")
 	}
 	switch {
 	case rn.frr != nil && rn.bird != nil:
@@ -147,7 +148,7 @@ func (r *resolver) frr(n *nodeState, rf *rawFRR) *FRR {
 			}
 		}
 	}
-	r.checkImage(n, rf.at, "frr", FRRProbe, "frr")
+	r.checkImage(n, rf.at, "frr", FRRProbe, "frr", "frr")
 	return f
 }
 
@@ -178,11 +179,18 @@ func unwrapPathErr(err error) error {
 
 // checkImage reports a router on a rootfs known, at validate time, to lack
 // its software. Images known only once prepared are checked at deploy.
-func (r *resolver) checkImage(n *nodeState, at pos, what, probe, pkg string) {
+func (r *resolver) checkImage(n *nodeState, at pos, what, probe, pkg string, pkgs ...string) {
 	dir := ""
 	switch rootfs := n.out.Rootfs; {
 	case rootfs == "":
 		return // already reported
+	case debspec.Is(rootfs):
+		sp, err := debspec.Parse(rootfs)
+		if err == nil && !slices.ContainsFunc(sp.Packages, func(p string) bool { return slices.Contains(pkgs, p) }) {
+			fixed, _ := debspec.New(sp.Suite, append(slices.Clone(sp.Packages), pkg))
+			r.errAt(at, "%s needs a rootfs with %s installed; %s lacks it: use rootfs: %s", what, pkg, rootfs, fixed)
+		}
+		return
 	case rootfs == RootfsBusybox:
 		r.errAt(at, "%s needs a rootfs with %s installed; %s has none: use rootfs: debian:bookworm+%s", what, pkg, rootfs, pkg)
 		return
