@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -222,4 +223,216 @@ func TestExampleBirdOSPF(t *testing.T) {
 		poll(t, r+" with two Full OSPF neighbours", converge, func() bool { return e.birdFull(r) == 2 })
 	}
 	e.failover()
+}
+
+// capBits reads a capability set line (CapBnd, CapEff …) of a process
+// inside node.
+func (e *env) capBits(node, pid, field string) uint64 {
+	e.t.Helper()
+	out := e.must("exec", node, "--", "cat", "/proc/"+pid+"/status")
+	m := regexp.MustCompile(`(?m)^` + field + `:\s+([0-9a-f]+)$`).FindStringSubmatch(out)
+	if m == nil {
+		e.t.Fatalf("no %s in /proc/%s/status:\n%s", field, pid, out)
+	}
+	v, err := strconv.ParseUint(m[1], 16, 64)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return v
+}
+
+// Capability numbers (capability.h) the tests look at.
+const (
+	capNetRaw   = 13
+	capSysModul = 16
+	capSysRawio = 17
+	capSysPtrac = 19
+	capSysAdmin = 21
+	capSysBoot  = 22
+	capSysTime  = 25
+)
+
+// TestFRRWithoutPrivileged: an FRR router on the default profile (no
+// privileged) starts watchfrr and its daemons as the frr user, keeps only
+// what FRR asks for beyond the default set (SYS_ADMIN), cannot use that to
+// mount anything, and converges; vtysh works through exec and the daemons'
+// supervisor shows in `logs`.
+func TestFRRWithoutPrivileged(t *testing.T) {
+	e := newEnv(t)
+	dir := routerRootfs(t)
+	conf := func(name string) string {
+		return `      config: |
+        hostname ` + name + `
+        interface eth1
+         ip ospf network point-to-point
+        router ospf
+         network 10.0.0.0/8 area 0
+`
+	}
+	topo := e.writeTopo("frr.yaml", `name: rt-frr-unpriv
+defaults: {rootfs: `+dir+`}
+nodes:
+  r1:
+    frr:
+      daemons: [ospfd]
+`+conf("r1")+`  r2:
+    frr:
+      daemons: [ospfd]
+`+conf("r2")+`links:
+  - endpoints: [r1:eth1, r2:eth1]
+    subnet: 10.0.12.0/30
+`)
+	e.must("deploy", topo)
+	defer e.must("destroy", "--lab", "rt-frr-unpriv")
+	poll(t, "a Full OSPF adjacency", converge, func() bool { return e.ospfFull("r1") == 1 && e.ospfFull("r2") == 1 })
+
+	ps := e.must("exec", "r1", "--", "ps", "-eo", "user=,comm=")
+	for _, want := range []string{`(?m)^root\s+watchfrr$`, `(?m)^frr\s+zebra$`, `(?m)^frr\s+ospfd$`, `(?m)^frr\s+staticd$`} {
+		if !regexp.MustCompile(want).MatchString(ps) {
+			t.Errorf("processes of r1 lack %s:\n%s", want, ps)
+		}
+	}
+	bnd := e.capBits("r1", "1", "CapBnd")
+	if bnd&(1<<capSysAdmin) == 0 {
+		t.Errorf("CapBnd %x: the router lacks SYS_ADMIN, which FRR's daemons ask for", bnd)
+	}
+	for _, c := range []int{capSysModul, capSysRawio, capSysPtrac, capSysBoot, capSysTime} {
+		if bnd&(1<<c) != 0 {
+			t.Errorf("CapBnd %x: capability %d kept on an unprivileged router", bnd, c)
+		}
+	}
+	if st := e.must("exec", "r1", "--", "grep", "NoNewPrivs", "/proc/self/status"); !strings.Contains(st, "1") {
+		t.Errorf("no_new_privs not set: %s", st)
+	}
+	if r := e.run("exec", "r1", "--", "sh", "-c", "mkdir -p /mnt/x && mount -t tmpfs none /mnt/x"); r.code == 0 {
+		t.Error("a router keeping SYS_ADMIN mounted a tmpfs: the seccomp filter is missing")
+	}
+	out := e.must("exec", "r1", "--", "vtysh", "-c", "show ip ospf neighbor json")
+	if !strings.Contains(out, `"neighbors"`) {
+		t.Errorf("vtysh through exec:\n%s", out)
+	}
+	logs := e.must("logs", "--lab", "rt-frr-unpriv", "r1")
+	if !strings.Contains(logs, "watchfrr") || !strings.Contains(logs, "zebra state -> up") {
+		t.Errorf("logs r1 lacks watchfrr's start-up:\n%s", logs)
+	}
+}
+
+// TestLogsBoundedAndFollowed: a node's main process output is kept in a
+// bounded file pair, `logs` prints the newest of it, `logs -f` follows new
+// output, and nothing of it outlives destroy (the harness checks the root).
+func TestLogsBoundedAndFollowed(t *testing.T) {
+	e := newEnv(t)
+	// 40 × 64 KiB = 2.5 MiB of x, then a tick every 0.2 s.
+	topo := e.writeTopo("logs.yaml", `name: rt-logs
+nodes:
+  n1:
+    cmd: [/bin/sh, -c, "i=0; while [ $i -lt 40 ]; do head -c 65536 /dev/zero | tr '\\000' x; i=$((i+1)); done; echo; echo DONE-MARK; n=0; while true; do n=$((n+1)); echo tick-$n; sleep 0.2; done"]
+`)
+	e.must("deploy", topo)
+	defer e.must("destroy", "--lab", "rt-logs")
+	poll(t, "DONE-MARK in logs", converge, func() bool { return strings.Contains(e.must("logs", "n1"), "DONE-MARK") })
+	nodeDir := filepath.Join(e.root, "labs", "rt-logs", "nodes", "n1")
+	var total int64
+	for _, f := range []string{"console.log", "console.log.1"} {
+		st, err := os.Stat(filepath.Join(nodeDir, f))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if st.Size() > 1<<20 {
+			t.Errorf("%s is %d bytes, over its 1 MiB bound", f, st.Size())
+		}
+		total += st.Size()
+	}
+	if total >= 5<<19 {
+		t.Errorf("console logs hold %d bytes of 2.5 MiB written: not bounded", total)
+	}
+	last := func(s string) int {
+		m := regexp.MustCompile(`tick-(\d+)`).FindAllStringSubmatch(s, -1)
+		if m == nil {
+			return 0
+		}
+		n, _ := strconv.Atoi(m[len(m)-1][1])
+		return n
+	}
+	before := last(e.must("logs", "n1"))
+	f := exec.Command(binary, "--root", e.root, "logs", "-f", "n1")
+	var out syncBuffer
+	f.Stdout = &out
+	if err := f.Start(); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "logs -f showing new ticks", converge, func() bool { return last(out.String()) > before+2 })
+	f.Process.Signal(os.Interrupt)
+	if err := f.Wait(); err != nil {
+		t.Errorf("logs -f after SIGINT: %v", err)
+	}
+}
+
+// TestRouterErrors: a router on a rootfs without its software, an unknown
+// FRR daemon and an unknown capability are located errors (exit 2) that
+// say what to use, at validate time or, for an image known only once
+// prepared, at deploy, with the host untouched.
+func TestRouterErrors(t *testing.T) {
+	e := newEnv(t)
+	cases := []struct{ name, node, want string }{
+		{"busybox", "frr: {daemons: [ospfd]}", `:4:5: frr needs a rootfs with frr installed; busybox has none: use rootfs: debian:bookworm+frr`},
+		{"debian", "{rootfs: 'debian:bookworm+tcpdump', frr: {}}", `frr needs a rootfs with frr installed; debian:bookworm+tcpdump lacks it: use rootfs: debian:bookworm+frr+tcpdump`},
+		{"bird", "bird: {config: \"log stderr all;\\n\"}", `bird needs a rootfs with bird2 installed; busybox has none`},
+		{"daemon", "{rootfs: debian:bookworm+frr, frr: {daemons: [ospfd, ospfv3d]}}", `:4:58: unknown FRR daemon "ospfv3d"`},
+		{"capability", "capabilities: {add: [NET_ADMINN]}", `:4:26: unknown capability "NET_ADMINN"`},
+	}
+	for _, c := range cases {
+		topo := e.writeTopo(c.name+".yaml", "name: rt-err\nnodes:\n  r1:\n    "+c.node+"\n")
+		for _, verb := range []string{"validate", "deploy"} {
+			r := e.run(verb, topo)
+			if r.code != 2 || !strings.Contains(r.stderr, c.want) || !strings.Contains(r.stderr, topo) {
+				t.Errorf("%s %s: exit %d, want 2 and %q:\n%s", verb, c.name, r.code, c.want, r.stderr)
+			}
+		}
+	}
+	// A tarball is only known once unpacked: deploy says it at the frr key.
+	tree := t.TempDir()
+	os.MkdirAll(filepath.Join(tree, "etc"), 0o755)
+	os.WriteFile(filepath.Join(tree, "etc", "hostname"), []byte("x\n"), 0o644)
+	tarball := filepath.Join(t.TempDir(), "nofrr.tar")
+	if out, err := exec.Command("tar", "-C", tree, "-cf", tarball, ".").CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v\n%s", err, out)
+	}
+	topo := e.writeTopo("tar.yaml", "name: rt-err\nnodes:\n  r1:\n    rootfs: "+tarball+"\n    frr: {daemons: [ospfd]}\n")
+	if r := e.run("validate", topo); r.code != 0 {
+		t.Fatalf("validate: exit %d\n%s", r.code, r.stderr)
+	}
+	r := e.run("deploy", topo)
+	want := topo + `:5:5: frr needs a rootfs with frr installed; ` + tarball + ` has no /usr/lib/frr/watchfrr`
+	if r.code != 2 || !strings.Contains(r.stderr, want) {
+		t.Errorf("deploy on a tarball without FRR: exit %d, want 2 and %q:\n%s", r.code, want, r.stderr)
+	}
+	if out := e.must("list"); strings.Contains(out, "rt-err") {
+		t.Errorf("the refused lab is listed:\n%s", out)
+	}
+}
+
+// TestCapabilitiesField: capabilities add and drop change a node's set;
+// a node given SYS_ADMIN without privileged still cannot mount.
+func TestCapabilitiesField(t *testing.T) {
+	e := newEnv(t)
+	topo := e.writeTopo("caps.yaml", `name: rt-caps
+nodes:
+  n1:
+    capabilities: {add: [sys_time, CAP_SYS_ADMIN], drop: [NET_RAW]}
+  n2: {}
+`)
+	e.must("deploy", topo)
+	defer e.must("destroy", "--lab", "rt-caps")
+	eff := e.capBits("n1", "self", "CapEff")
+	if eff&(1<<capSysTime) == 0 || eff&(1<<capSysAdmin) == 0 || eff&(1<<capNetRaw) != 0 {
+		t.Errorf("n1 CapEff %x: want SYS_TIME and SYS_ADMIN added, NET_RAW dropped", eff)
+	}
+	if def := e.capBits("n2", "self", "CapEff"); def&(1<<capSysTime) != 0 || def&(1<<capNetRaw) == 0 {
+		t.Errorf("n2 CapEff %x: the default set changed", def)
+	}
+	r := e.run("exec", "n1", "--", "sh", "-c", "mkdir -p /mnt/x && mount -t tmpfs none /mnt/x")
+	if r.code == 0 {
+		t.Error("a node with SYS_ADMIN (not privileged) could mount")
+	}
 }
