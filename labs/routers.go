@@ -157,6 +157,9 @@ func (d *deployment) checkRouterImages() error {
 		if !ok {
 			continue
 		}
+		if n.FRR != nil && n.FRR.Implicit && !imageHas(img, topology.FRRProbe) {
+			n.FRR = nil // a containerlab node of FRR's image on another rootfs: plain
+		}
 		if n.FRR != nil && !imageHas(img, topology.FRRProbe) {
 			errs = append(errs, routerImageError(n.FRR.At, "frr", "frr", topology.FRRProbe, img))
 		}

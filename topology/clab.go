@@ -296,7 +296,7 @@ func (c *clab) linuxNode(n *clabNode, levels []*clabNode) {
 	}
 	if !rn.cmdSet && rn.rootfs.set && isFRRImage(rn.rootfs.v) {
 		// FRR's image starts watchfrr from its /etc/frr/daemons: so does the node.
-		rn.frr = &rawFRR{at: rn.rootfs.pos}
+		rn.frr = &rawFRR{at: rn.rootfs.pos, implicit: true}
 	}
 	eth0 := &rawIface{name: sval{v: "eth0", pos: n.name.pos, set: true}, bridge: sval{v: clabMgmtBridge, pos: n.name.pos, set: true}}
 	if n.mgmtIPv4.set {

@@ -21,6 +21,9 @@ type FRR struct {
 	// node's own /etc/frr (bound or in its image) is used as it is.
 	Config string `json:"config,omitempty"`
 	At     Pos    `json:"at,omitzero"` // the frr key, for errors found at deploy
+	// Implicit marks FRR started because a containerlab node's image is
+	// FRR's: it runs where the rootfs has FRR; elsewhere the node is plain.
+	Implicit bool `json:"implicit,omitempty"`
 }
 
 // Pos is a place in a topology file, for errors found only at deploy.
@@ -60,9 +63,10 @@ const (
 )
 
 type rawFRR struct {
-	at      pos
-	daemons []sval
-	config  sval
+	at       pos
+	implicit bool // from a containerlab node's image, not written
+	daemons  []sval
+	config   sval
 }
 
 type rawBird struct {
@@ -148,6 +152,15 @@ func (r *resolver) frr(n *nodeState, rf *rawFRR) *FRR {
 			}
 		}
 	}
+	if rf.implicit {
+		// A containerlab node of FRR's image runs FRR where its rootfs has
+		// it, and is a plain node on one that has not (--rootfs busybox).
+		f.Implicit = true
+		if lacksRouter(n.out.Rootfs, "frr", FRRProbe, "frr", []string{"frr"}) != "" {
+			return nil
+		}
+		return f
+	}
 	r.checkImage(n, rf.at, "frr", FRRProbe, "frr", "frr")
 	return f
 }
@@ -180,33 +193,41 @@ func unwrapPathErr(err error) error {
 // checkImage reports a router on a rootfs known, at validate time, to lack
 // its software. Images known only once prepared are checked at deploy.
 func (r *resolver) checkImage(n *nodeState, at pos, what, probe, pkg string, pkgs ...string) {
+	if msg := lacksRouter(n.out.Rootfs, what, probe, pkg, pkgs); msg != "" {
+		r.errAt(at, "%s", msg)
+	}
+}
+
+// lacksRouter says why rootfs cannot run what, or "" when it can or cannot
+// be known before the image is prepared.
+func lacksRouter(rootfs, what, probe, pkg string, pkgs []string) string {
 	dir := ""
-	switch rootfs := n.out.Rootfs; {
+	switch {
 	case rootfs == "":
-		return // already reported
+		return "" // already reported
 	case debspec.Is(rootfs):
 		sp, err := debspec.Parse(rootfs)
 		if err == nil && !slices.ContainsFunc(sp.Packages, func(p string) bool { return slices.Contains(pkgs, p) }) {
 			fixed, _ := debspec.New(sp.Suite, append(slices.Clone(sp.Packages), pkg))
-			r.errAt(at, "%s needs a rootfs with %s installed; %s lacks it: use rootfs: %s", what, pkg, rootfs, fixed)
+			return fmt.Sprintf("%s needs a rootfs with %s installed; %s lacks it: use rootfs: %s", what, pkg, rootfs, fixed)
 		}
-		return
+		return ""
 	case rootfs == RootfsBusybox:
-		r.errAt(at, "%s needs a rootfs with %s installed; %s has none: use rootfs: debian:bookworm+%s", what, pkg, rootfs, pkg)
-		return
+		return fmt.Sprintf("%s needs a rootfs with %s installed; %s has none: use rootfs: debian:bookworm+%s", what, pkg, rootfs, pkg)
 	case rootfs == RootfsHost:
 		dir = "/"
 	case filepath.IsAbs(rootfs):
 		if st, err := os.Stat(rootfs); err != nil || !st.IsDir() {
-			return // an archive: checked once unpacked
+			return "" // an archive: checked once unpacked
 		}
 		dir = rootfs
 	default:
-		return
+		return ""
 	}
 	if _, err := os.Stat(filepath.Join(dir, probe)); err != nil {
-		r.errAt(at, "%s needs a rootfs with %s installed; %s has no /%s: use rootfs: debian:bookworm+%s", what, pkg, n.out.Rootfs, probe, pkg)
+		return fmt.Sprintf("%s needs a rootfs with %s installed; %s has no /%s: use rootfs: debian:bookworm+%s", what, pkg, rootfs, probe, pkg)
 	}
+	return ""
 }
 
 // capList canonicalises capability names, reporting unknown ones.
