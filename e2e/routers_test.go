@@ -436,3 +436,110 @@ nodes:
 		t.Error("a node with SYS_ADMIN (not privileged) could mount")
 	}
 }
+
+// frr01Clab is a containerlab topology in the shape of containerlab's
+// lab-examples/frr01 (written here, not copied): three FRR routers in a
+// triangle running OSPF from bound daemons and frr.conf files (zebra puts
+// the addresses on), and three PCs of a multitool image addressed by exec.
+const frr01Clab = `name: rt-frr01
+mgmt:
+  network: rtmgmt
+  ipv4-subnet: 172.31.219.0/24
+topology:
+  nodes:
+    router1:
+      kind: linux
+      image: quay.io/frrouting/frr:8.4.1
+      binds:
+        - router1/daemons:/etc/frr/daemons
+        - router1/frr.conf:/etc/frr/frr.conf
+    router2:
+      kind: linux
+      image: quay.io/frrouting/frr:8.4.1
+      binds:
+        - router2/daemons:/etc/frr/daemons
+        - router2/frr.conf:/etc/frr/frr.conf
+    router3:
+      kind: linux
+      image: quay.io/frrouting/frr:8.4.1
+      binds:
+        - router3/daemons:/etc/frr/daemons
+        - router3/frr.conf:/etc/frr/frr.conf
+    PC1:
+      kind: linux
+      image: wbitt/network-multitool:latest
+      exec:
+        - ip addr add 192.168.11.2/24 dev eth1
+        - ip route add 192.168.0.0/16 via 192.168.11.1
+    PC2:
+      kind: linux
+      image: wbitt/network-multitool:latest
+      exec:
+        - ip addr add 192.168.12.2/24 dev eth1
+        - ip route add 192.168.0.0/16 via 192.168.12.1
+    PC3:
+      kind: linux
+      image: wbitt/network-multitool:latest
+      exec:
+        - ip addr add 192.168.13.2/24 dev eth1
+        - ip route add 192.168.0.0/16 via 192.168.13.1
+  links:
+    - endpoints: ["router1:eth1", "router2:eth1"]
+    - endpoints: ["router1:eth2", "router3:eth1"]
+    - endpoints: ["router2:eth2", "router3:eth2"]
+    - endpoints: ["PC1:eth1", "router1:eth3"]
+    - endpoints: ["PC2:eth1", "router2:eth3"]
+    - endpoints: ["PC3:eth1", "router3:eth3"]
+`
+
+// frr01Daemons is a daemons file as FRR's image reads it.
+const frr01Daemons = `zebra=yes
+ospfd=yes
+bgpd=no
+vtysh_enable=yes
+zebra_options="  -A 127.0.0.1 -s 90000000"
+ospfd_options="  -A 127.0.0.1"
+staticd_options="-A 127.0.0.1"
+`
+
+// frr01Conf is router i's frr.conf: its three interfaces addressed
+// (router-router links 192.168.{1,2,3}.0/30, PC LANs 192.168.1i.0/24) and
+// OSPF over all of them.
+func frr01Conf(i int) string {
+	links := map[int][2]string{ // eth1, eth2
+		1: {"192.168.1.1/30", "192.168.2.1/30"},
+		2: {"192.168.1.2/30", "192.168.3.1/30"},
+		3: {"192.168.2.2/30", "192.168.3.2/30"},
+	}[i]
+	n := strconv.Itoa(i)
+	return "frr defaults traditional\nhostname router" + n + "\n" +
+		"interface eth1\n ip address " + links[0] + "\n ip ospf network point-to-point\n" +
+		"interface eth2\n ip address " + links[1] + "\n ip ospf network point-to-point\n" +
+		"interface eth3\n ip address 192.168.1" + n + ".1/24\n" +
+		"router ospf\n ospf router-id 10.10.10." + n + "\n passive-interface eth3\n network 192.168.0.0/16 area 0\n"
+}
+
+// TestContainerlabFRR01: a containerlab file of FRR routers and multitool
+// PCs deploys unchanged with --image mappings (FRR's image to a Debian
+// tree with FRR, the PCs' to busybox); each router runs FRR from its bound
+// files, OSPF converges and PC1 reaches PC3.
+func TestContainerlabFRR01(t *testing.T) {
+	e := newEnv(t)
+	dir := routerRootfs(t)
+	topo := e.writeTopo("frr01.clab.yml", frr01Clab)
+	for i := 1; i <= 3; i++ {
+		rdir := filepath.Join(filepath.Dir(topo), "router"+strconv.Itoa(i))
+		os.MkdirAll(rdir, 0o755)
+		os.WriteFile(filepath.Join(rdir, "daemons"), []byte(frr01Daemons), 0o644)
+		os.WriteFile(filepath.Join(rdir, "frr.conf"), []byte(frr01Conf(i)), 0o644)
+	}
+	e.must("deploy", "--image", "quay.io/frrouting/frr:*="+dir, "--image", "wbitt/network-multitool:*=busybox", topo)
+	defer e.must("destroy", "--lab", "rt-frr01")
+	for _, r := range []string{"router1", "router2", "router3"} {
+		poll(t, r+" with two Full OSPF neighbours", converge, func() bool { return e.ospfFull(r) == 2 })
+	}
+	poll(t, "PC1 reaching PC3", converge, func() bool { return e.ping("PC1", "192.168.13.2") })
+	if !e.reachable("PC2", "192.168.11.2") {
+		t.Error("PC2 does not reach PC1")
+	}
+}
