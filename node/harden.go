@@ -113,7 +113,8 @@ var keptCaps = []int{
 }
 
 // keptCapMask is the capability set an unprivileged node keeps: keptCaps
-// with caps applied (Add first, then Drop; "ALL" in Drop keeps only Add).
+// with caps applied (Add first, then Drop, so a name in both is dropped;
+// "ALL" in Drop keeps only Add).
 func keptCapMask(caps nodespec.Caps, last int) uint64 {
 	all := uint64(1)<<uint(last+1) - 1
 	var m uint64
@@ -128,9 +129,10 @@ func keptCapMask(caps nodespec.Caps, last int) uint64 {
 		drop |= capBits(name, all)
 	}
 	if drop == all {
-		m = 0
+		// drop: [ALL] keeps exactly what is added, as Docker's --cap-drop ALL.
+		return add
 	}
-	return ((m | add) &^ (drop &^ add & all)) & all
+	return (m | add) &^ drop & all
 }
 
 // capBits is one capability name (or ALL) as a set; unknown names (the
