@@ -31,6 +31,11 @@ func (m *Manager) Logs(ctx context.Context, lab, target string, follow bool, w i
 	}
 	cur := filepath.Join(dir, node.ConsoleLog)
 	f, err := os.Open(cur)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, serr := os.Stat(dir); serr == nil {
+			return nil // init could not start a new file after the old one
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("node %s: open console log: %w", name, err)
 	}

@@ -65,31 +65,36 @@ func (c *console) write(p []byte) {
 }
 
 // rotate renames console.log to console.log.1 and makes a fresh
-// console.log init's stdout and stderr.
+// console.log init's stdout and stderr. Where it cannot (the directory is
+// out of reach), the log is cut at its bound, saying so once.
 func (c *console) rotate() bool {
-	if c.dir < 0 {
-		if c.size < ConsoleMax {
-			msg := []byte("leolab-init: console log full, output dropped from here\n")
-			n, _ := unix.Write(1, msg)
-			c.size = ConsoleMax + int64(n)
-		}
-		return false
+	if c.dir >= 0 && c.renew() {
+		c.size = 0
+		return true
 	}
+	c.dir = -1
+	if c.size < ConsoleMax {
+		msg := []byte("leolab-init: console log full, output dropped from here\n")
+		n, _ := unix.Write(1, msg)
+		c.size = ConsoleMax + int64(n)
+	}
+	return false
+}
+
+func (c *console) renew() bool {
 	if err := unix.Renameat(c.dir, ConsoleLog, c.dir, ConsoleLogOld); err != nil {
 		fmt.Fprintf(os.Stderr, "leolab-init: rotate console log: %v\n", err)
-		c.dir = -1
 		return false
 	}
 	fd, err := unix.Openat(c.dir, ConsoleLog, unix.O_WRONLY|unix.O_CREAT|unix.O_APPEND|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
 	if err != nil {
-		c.dir = -1
+		fmt.Fprintf(os.Stderr, "leolab-init: rotate console log: %v\n", err)
 		return false
 	}
-	// Both stdio fds of init point at the new file; init's own fds stay
-	// close-on-exec-free as before (commands get theirs explicitly).
+	// Both stdio fds of init now write the new file (init's own messages
+	// included); commands get theirs explicitly.
 	unix.Dup3(fd, 1, 0)
 	unix.Dup3(fd, 2, 0)
 	unix.Close(fd)
-	c.size = 0
 	return true
 }
