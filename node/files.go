@@ -12,7 +12,8 @@ import (
 )
 
 // writeFiles creates spec.Files inside the node, after the pivot (so every
-// path, symlinks included, resolves inside the node's own root). Owners
+// path, symlinks included, resolves inside the node's own root); a
+// directory that exists already is left alone. Owners
 // are looked up in the node's own /etc/passwd and /etc/group: a router
 // daemon's user is the image's, whatever ids it has there.
 func writeFiles(files []nodespec.File) error {
@@ -31,6 +32,9 @@ func writeFiles(files []nodespec.File) error {
 func writeNodeFile(f nodespec.File, uid, gid int) error {
 	mode := os.FileMode(f.Mode).Perm()
 	if f.Dir {
+		if _, err := os.Stat(f.Path); err == nil {
+			return nil // the image's (or a bind's) own: left as it is
+		}
 		if err := os.MkdirAll(f.Path, mode); err != nil {
 			return fmt.Errorf("create %s: %w", f.Path, err)
 		}

@@ -147,7 +147,7 @@ func (r *resolver) frr(n *nodeState, rf *rawFRR) *FRR {
 	f.Config = r.config(rf.config)
 	if !f.Own() {
 		for _, b := range n.out.Binds {
-			if b.Target == "/etc/frr" || strings.HasPrefix("/etc/frr", b.Target+"/") {
+			if b.Target == "/etc/frr" || strings.HasPrefix("/etc/frr", b.Target+"/") || strings.HasPrefix(b.Target, "/etc/frr/") {
 				r.errAt(rf.at, "frr daemons/config write /etc/frr, which bind %s:%s covers: use frr: {} to start from the bound files", b.Source, b.Target)
 			}
 		}

@@ -88,6 +88,8 @@ func TestRouterErrors(t *testing.T) {
 			"testdata/t.yaml:4:" + col(`    {rootfs: `+root+`, frr: {}, cmd: [`) + `: cmd cannot be set on a router node: frr/bird is its main process`},
 		{"bad capability", `capabilities: {add: [NET_ADMINN], drop: [CAP_FOO]}`,
 			`testdata/t.yaml:4:26: unknown capability "NET_ADMINN"; expected a name from capabilities(7) like NET_ADMIN or CAP_SYS_TIME, or ALL`},
+		{"frr over a bound /etc/frr file", `{rootfs: ` + root + `, binds: ["routers/r1-frr.conf:/etc/frr/frr.conf"], frr: {daemons: [ospfd]}}`,
+			"testdata/t.yaml:4:" + col(`    {rootfs: `+root+`, binds: ["routers/r1-frr.conf:/etc/frr/frr.conf"], `) + `: frr daemons/config write /etc/frr, which bind ` + abs(t, "testdata/routers/r1-frr.conf") + `:/etc/frr/frr.conf covers: use frr: {} to start from the bound files`},
 		{"frr over a bound /etc/frr", `{rootfs: ` + root + `, binds: ["routers:/etc/frr"], frr: {daemons: [ospfd]}}`,
 			"testdata/t.yaml:4:" + col(`    {rootfs: `+root+`, binds: ["routers:/etc/frr"], `) + `: frr daemons/config write /etc/frr, which bind ` + abs(t, "testdata/routers") + `:/etc/frr covers: use frr: {} to start from the bound files`},
 	}
