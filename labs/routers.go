@@ -26,10 +26,22 @@ var frrCaps = []string{"SYS_ADMIN"}
 // NET_ADMIN, NET_RAW and NET_BROADCAST, and exits if capset refuses one.
 var birdCaps = []string{"NET_BROADCAST"}
 
-// frrStart starts FRR as its container image does: watchfrr in the
-// foreground, supervising the daemons /etc/frr/daemons enables (FRR's own
-// frrcommon.sh reads the file; watchfrr starts each daemon through it).
-const frrStart = `. /usr/lib/frr/frrcommon.sh && exec /usr/lib/frr/watchfrr $watchfrr_options $(daemon_list)`
+// frrStart starts FRR with FRR's own shell functions (frrcommon.sh, which
+// reads /etc/frr/daemons): every enabled daemon started in turn and the
+// config applied once (all_start, as FRR's init script does for each
+// daemon), then watchfrr in the foreground as the node's main process,
+// supervising them as in FRR's container image. Starting the daemons
+// before watchfrr matters under load: watchfrr alone starts them through
+// its "restart all", which it kills after 20 s and then races with the
+// single restarts it forks meanwhile (seen with 50 routers on 2 vCPUs:
+// daemons restarted twice, staticd refused, config half applied).
+// frrcommon.sh expects its caller's log_*_msg functions.
+const frrStart = `log_success_msg() { :; }
+log_warning_msg() { echo "$@" >&2; }
+log_failure_msg() { echo "$@" >&2; }
+. /usr/lib/frr/frrcommon.sh || exit 1
+all_start
+exec /usr/lib/frr/watchfrr $watchfrr_options $(daemon_list)`
 
 // routerSetup is what a router node adds to its node spec.
 type routerSetup struct {
