@@ -74,18 +74,20 @@ until converged; do
 done
 t2=$(now)
 
-# PSS of each router: every process in its PID namespace, init included.
-pss_total=0
-declare -A pss_by
+# PSS of each router: every process in its PID namespace, init included
+# (one pass over /proc, matching each process's PID namespace).
+declare -A router_ns pss_by
 for pid in $($LEOLAB inspect --lab "$LAB" --format json | grep -o '"pid": *[0-9]*' | grep -o '[0-9]*$'); do
-	ns=$(readlink "/proc/$pid/ns/pid")
-	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$ns" ] || continue
-		kb=$(awk '/^Pss:/ {print $2}' "$p/smaps_rollup" 2>/dev/null || echo 0)
-		comm=$(cat "$p/comm" 2>/dev/null || echo gone)
-		pss_total=$((pss_total + ${kb:-0}))
-		pss_by[$comm]=$(( ${pss_by[$comm]:-0} + ${kb:-0} ))
-	done
+	router_ns[$(readlink "/proc/$pid/ns/pid")]=1
+done
+pss_total=0
+for p in /proc/[0-9]*; do
+	ns=$(readlink "$p/ns/pid" 2>/dev/null) || continue
+	[ -n "${router_ns[$ns]:-}" ] || continue
+	kb=$(awk '/^Pss:/ {print $2}' "$p/smaps_rollup" 2>/dev/null || echo 0)
+	comm=$(cat "$p/comm" 2>/dev/null || echo gone)
+	pss_total=$((pss_total + ${kb:-0}))
+	pss_by[$comm]=$(( ${pss_by[$comm]:-0} + ${kb:-0} ))
 done
 
 t3=$(now)
