@@ -278,7 +278,10 @@ nodes:
 `+conf("r1")+`  r2:
     frr:
       daemons: [ospfd]
-`+conf("r2")+`links:
+`+conf("r2")+`  r3:
+    frr: {daemons: [ospfd]}
+    capabilities: {drop: [SYS_ADMIN]}
+links:
   - endpoints: [r1:eth1, r2:eth1]
     subnet: 10.0.12.0/30
 `)
@@ -311,6 +314,11 @@ nodes:
 	if !strings.Contains(out, `"neighbors"`) {
 		t.Errorf("vtysh through exec:\n%s", out)
 	}
+	// Why SYS_ADMIN: without it zebra (and ospfd) refuse to start, saying so.
+	poll(t, "zebra refusing to start without SYS_ADMIN", converge, func() bool {
+		l := e.must("logs", "r3")
+		return strings.Contains(l, "initial cap_set_proc failed") && strings.Contains(l, "cap_sys_admin") && strings.Contains(l, "Failed to start zebra")
+	})
 	logs := e.must("logs", "--lab", "rt-frr-unpriv", "r1")
 	if !strings.Contains(logs, "watchfrr") || !strings.Contains(logs, "zebra state -> up") {
 		t.Errorf("logs r1 lacks watchfrr's start-up:\n%s", logs)
