@@ -3,7 +3,9 @@
 // into a Plan in which every address, device name, MAC and route is decided.
 // It never changes anything on the host; what it reads of the host (routes,
 // running labs) comes through the HostView interface, and besides that it
-// only stats bind sources and rootfs paths.
+// only stats bind sources and rootfs paths, and reads router config files
+// (frr/bird config: a path) and the probe file (/usr/lib/frr/watchfrr,
+// /usr/sbin/bird) of a directory rootfs.
 //
 // Two stages: the raw stage (raw.go) decodes the goccy/go-yaml AST into
 // structs that keep the line:column of every value and checks types and
@@ -33,6 +35,8 @@
 //   - Subnets of bridges and links are /8../30; the pool is /19 or larger.
 //   - The node name "bridge" is reserved: aliases of bridges are
 //     leolab:LAB:bridge:NAME.
+//   - frr, bird and capabilities from defaults are taken whole, not merged.
+//     A config value with a line break is the config text, else a path.
 //   - Rootfs paths (directory, tarball, oci:, docker-archive:) are made
 //     absolute relative to the file and must exist; --rootfs relative to the
 //     working directory.
