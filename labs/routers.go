@@ -29,8 +29,8 @@ var birdCaps = []string{"NET_BROADCAST"}
 
 // frrStart starts FRR with FRR's own shell functions (frrcommon.sh, which
 // reads /etc/frr/daemons): every enabled daemon started in turn and the
-// config applied once (all_start, as FRR's init script does for each
-// daemon), then watchfrr in the foreground as the node's main process,
+// config applied once with vtysh -b (its all_start), then watchfrr in the
+// foreground as the node's main process,
 // supervising them as in FRR's container image. Starting the daemons
 // before watchfrr matters under load: watchfrr alone starts them through
 // its "restart all", which it kills after 20 s and then races with the
