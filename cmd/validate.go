@@ -12,6 +12,7 @@ import (
 
 func newValidateCmd(g *globals) *cobra.Command {
 	var format string
+	var images []topology.ImageMap
 	c := &cobra.Command{
 		Use:   "validate FILE",
 		Short: "Check a topology file and print the resolved plan",
@@ -21,7 +22,7 @@ once as FILE:LINE:COL: message, with exit status 2. Nothing on the host changes.
 		Example: "  leolab validate labs/examples/two-lans.yaml\n  leolab validate --format json topo.yaml",
 		Args:    exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			plan, err := topology.Load(args[0], topology.Options{})
+			plan, err := topology.Load(args[0], topology.Options{Images: images})
 			if err != nil {
 				return err
 			}
@@ -38,5 +39,6 @@ once as FILE:LINE:COL: message, with exit status 2. Nothing on the host changes.
 		},
 	}
 	c.Flags().StringVar(&format, "format", "table", "output format: table or json")
+	c.Flags().Var(imageFlag{&images}, "image", "map registry images to a rootfs, PATTERN=ROOTFS, as deploy does (repeatable)")
 	return c
 }

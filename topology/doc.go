@@ -40,4 +40,9 @@
 //   - Rootfs paths (directory, tarball, oci:, docker-archive:) are made
 //     absolute relative to the file and must exist; --rootfs relative to the
 //     working directory.
+//   - debian:SUITE+PKG… and {debian: SUITE, packages: [PKG…]} become one
+//     name, packages sorted and once each.
+//   - A docker:// rootfs matching an image mapping (--image, then images:)
+//     takes the mapping's rootfs: exact pattern first, then the longest
+//     PATTERN* prefix.
 package topology
