@@ -215,10 +215,11 @@ func TestExampleBirdOSPF(t *testing.T) {
 	topo := e.routerExample("bird-ospf.yaml")
 	e.must("deploy", topo)
 	defer e.must("destroy", "--lab", "bird-ospf")
-	out := e.must("exec", "r1", "--", "birdc", "show", "protocols")
-	if !regexp.MustCompile(`(?m)^ospf1\s+OSPF\s+\S+\s+up`).MatchString(out) {
-		t.Errorf("birdc show protocols: no ospf1 up:\n%s", out)
-	}
+	// BIRD opens its control socket once it has read its config: poll.
+	poll(t, "birdc show protocols listing ospf1 up", converge, func() bool {
+		r := e.run("exec", "r1", "--", "birdc", "show", "protocols")
+		return r.code == 0 && regexp.MustCompile(`(?m)^ospf1\s+OSPF\s+\S+\s+up`).MatchString(r.stdout)
+	})
 	for _, r := range []string{"r1", "r2", "r3"} {
 		poll(t, r+" with two Full OSPF neighbours", converge, func() bool { return e.birdFull(r) == 2 })
 	}
