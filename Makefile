@@ -3,7 +3,7 @@ BIN     := bin/leolab
 PKGS    := ./...
 DEMO    := labs/examples/demo.yaml
 
-.PHONY: build test lint demo bench deps test-deps install-missing clean soak man
+.PHONY: build test lint demo bench bench-routers deps test-deps install-missing clean soak man
 
 # build makes the node init (cmd/leolab-init) and the image fetcher
 # (cmd/leolab-fetch) first and embeds both in leolab: still one static
@@ -67,6 +67,13 @@ demo: deps build
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 20x ./topology/ ./ipam/ ./labs/ ./node/
 	CGO_ENABLED=0 $(GO) run ./bench/leobench -leolab $(BIN) -bench bench -out bench/out
+
+# bench-routers: OSPF rings of 10 and 50 FRR routers (bench/router-ring.sh):
+# deploy and convergence time and PSS per router, after building the
+# debian:bookworm+frr image once (a few minutes, needs the Debian mirror).
+bench-routers: build
+	LEOLAB=$(BIN) ./bench/router-ring.sh 10
+	LEOLAB=$(BIN) ./bench/router-ring.sh 50
 
 # man regenerates docs/man from the commands' own help (cobra/doc), dated
 # by the last commit and with the default --root, so reruns change nothing.

@@ -14,7 +14,7 @@ func newCompletionCmd() *cobra.Command {
 		Use:   "completion (bash|zsh|fish)",
 		Short: "Print a shell completion script",
 		Long: `Print the completion script for bash, zsh or fish. Besides verbs and flags it
-completes node names of running labs after exec, shell and trace (NODE, or LAB/NODE when
+completes node names of running labs after exec, shell, trace and logs (NODE, or LAB/NODE when
 a name is used by more than one lab), and lab names after --lab.`,
 		Example: `  source <(leolab completion bash)                   # this shell only
   leolab completion bash > /etc/bash_completion.d/leolab
@@ -44,7 +44,7 @@ func addCompletion(root *cobra.Command, g *globals) {
 	root.AddCommand(newCompletionCmd())
 	for _, c := range root.Commands() {
 		switch c.Name() {
-		case "exec", "shell":
+		case "exec", "shell", "logs":
 			c.ValidArgsFunction = completeNode(g)
 		case "pingall":
 			c.ValidArgsFunction = completeLab(g)

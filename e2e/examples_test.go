@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"leolab/topology"
 )
@@ -29,6 +30,9 @@ var exampleTests = map[string]string{
 	"ospf-less-chain.yaml": "TestExampleOSPFLessChain",
 	"nat.yaml":             "TestExampleNAT",
 	"star-20.yaml":         "TestExampleStar20",
+	"ospf-triangle.yaml":   "TestExampleOSPFTriangle",
+	"bgp-three-as.yaml":    "TestExampleBGPThreeAS",
+	"bird-ospf.yaml":       "TestExampleBirdOSPF",
 }
 
 func example(t *testing.T, name string) string {
@@ -432,7 +436,14 @@ func TestContainerlabTopology(t *testing.T) {
 // teacher would, and fails the test unless every check passes.
 func (e *env) mustCheck(args ...string) {
 	e.t.Helper()
-	r := e.run(append([]string{"check", "--timeout", "30s"}, args...)...)
+	e.mustCheckWithin(30*time.Second, args...)
+}
+
+// mustCheckWithin is mustCheck with checks retried for up to timeout (a
+// routing lab converges in its own time).
+func (e *env) mustCheckWithin(timeout time.Duration, args ...string) {
+	e.t.Helper()
+	r := e.run(append([]string{"check", "--timeout", timeout.String()}, args...)...)
 	if r.code != 0 || !strings.Contains(r.stdout, " 0 failed") {
 		e.t.Fatalf("leolab check %s: exit %d\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
 	}

@@ -10,5 +10,9 @@
 // given, inside the node's private mount namespace) and never prints.
 //
 // Privileged nodes skip the capability drop and the /proc masks: a privileged
-// node is not a security boundary.
+// node is not a security boundary. Others keep Docker's default capabilities
+// plus NET_ADMIN, changed by Spec.Caps; one that keeps CAP_SYS_ADMIN (a
+// router: FRR's daemons ask for it) also gets a seccomp filter denying the
+// calls through which that capability reaches the host (seccomp.go). A
+// node's cmd writes into a pipe init copies to a bounded console log.
 package node

@@ -83,6 +83,11 @@ func runInit() int {
 		// keeper (a locked thread costs a node an idle thread more).
 		runtime.UnlockOSThread()
 	}
+	var con *console
+	if len(spec.Cmd) > 0 {
+		// Before the pivot, while the node's state dir is reachable.
+		con = openConsole(spec.StateDir)
+	}
 	if err := buildNode(&cfg, rootFds); err != nil {
 		return reportFailure(sync, spec.Name, err)
 	}
@@ -99,6 +104,7 @@ func runInit() int {
 		return 255
 	}
 	sup := newSupervisor(spec, sp)
+	sup.console = con
 	if err := finishNode(spec, sup); err != nil {
 		return reportFailure(sync, spec.Name, err)
 	}
@@ -154,7 +160,10 @@ func buildNode(cfg *initConfig, rootFds []int) error {
 	if err := unix.Sethostname([]byte(hostname(spec))); err != nil {
 		return fmt.Errorf("set hostname: %w", err)
 	}
-	return writeEtc(spec, hosts, cfg.ResolvConf)
+	if err := writeEtc(spec, hosts, cfg.ResolvConf); err != nil {
+		return err
+	}
+	return writeFiles(spec.Files)
 }
 
 // openHostsFile opens spec.HostsFile, or returns nil when the hosts
@@ -190,7 +199,7 @@ func finishNode(spec *Spec, sup *supervisor) error {
 		}
 	}
 	// Dropping privileges last: the mounts above need CAP_SYS_ADMIN.
-	if err := harden(spec.Privileged); err != nil {
+	if err := harden(spec.Privileged, spec.Caps); err != nil {
 		return err
 	}
 	sup.subscribe()

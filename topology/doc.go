@@ -3,7 +3,9 @@
 // into a Plan in which every address, device name, MAC and route is decided.
 // It never changes anything on the host; what it reads of the host (routes,
 // running labs) comes through the HostView interface, and besides that it
-// only stats bind sources and rootfs paths.
+// only stats bind sources and rootfs paths, and reads router config files
+// (frr/bird config: a path) and the probe file (/usr/lib/frr/watchfrr,
+// /usr/sbin/bird) of a directory rootfs.
 //
 // Two stages: the raw stage (raw.go) decodes the goccy/go-yaml AST into
 // structs that keep the line:column of every value and checks types and
@@ -40,6 +42,8 @@
 //     size like limits.memory and caps each tmpfs of the node; the plan
 //     holds only what the file sets, and a node without it gets its memory
 //     limit, else 64 MiB (node.DefaultTmpfsSize).
+//   - frr, bird and capabilities from defaults are taken whole, not merged.
+//     A config value with a line break is the config text, else a path.
 //   - Rootfs paths (directory, tarball, oci:, docker-archive:) are made
 //     absolute relative to the file and must exist; --rootfs relative to the
 //     working directory.

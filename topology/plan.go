@@ -48,6 +48,9 @@ type Node struct {
 	Privileged    bool        `json:"privileged,omitempty"`
 	UserNamespace bool        `json:"user_namespace,omitempty"`
 	Limits        Limits      `json:"limits,omitzero"`
+	FRR           *FRR        `json:"frr,omitempty"`  // FRRouting as the main process
+	Bird          *Bird       `json:"bird,omitempty"` // BIRD 2 as the main process
+	Caps          Caps        `json:"capabilities,omitzero"`
 }
 
 // FirstAddr is the node's first interface address (used for NAME in
