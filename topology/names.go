@@ -20,6 +20,7 @@ type Options struct {
 	Host           HostView // nil = nothing in use
 	RootfsOverride string   // deploy --rootfs: replaces every node's rootfs
 	Isolated       bool     // deploy --isolated: nat: true is then an error and the host is not consulted
+	Name           string   // deploy --name: replaces the lab's name, whatever the format
 }
 
 // Prefixes of the host-side device names a lab creates; sweeping relies on

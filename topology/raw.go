@@ -13,6 +13,7 @@ type rawFile struct {
 	bridges  []*rawBridge
 	nodes    []*rawNode
 	links    []*rawLink
+	kathara  *katharaExtras // a Kathará lab's extras (kathara.go), else nil
 }
 
 type rawBridge struct {
