@@ -4,11 +4,13 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"leolab/labs"
+	"leolab/topology"
 )
 
 func newDeployCmd(g *globals) *cobra.Command {
@@ -19,7 +21,7 @@ func newDeployCmd(g *globals) *cobra.Command {
 		Long: `Validate FILE, then bring the lab up in parallel: root filesystems, bridges,
 nodes, links, routes, exec lines. On any failure, or on SIGINT/SIGTERM, everything
 created so far is removed and the error names the node and the step.`,
-		Example: "  leolab deploy labs/examples/two-lans.yaml\n  leolab deploy --rootfs busybox lab.clab.yml\n  leolab deploy --isolated --reconfigure topo.yaml",
+		Example: "  leolab deploy labs/examples/two-lans.yaml\n  leolab deploy --rootfs busybox lab.clab.yml\n  leolab deploy --image 'quay.io/frrouting/frr:*=debian:bookworm+frr' frr01.clab.yml\n  leolab deploy --isolated --reconfigure topo.yaml",
 		Args:    exactArgs(1),
 		PreRunE: requireRoot,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -37,5 +39,28 @@ created so far is removed and the error names the node and the step.`,
 	f.BoolVar(&opts.Isolated, "isolated", false, "keep the lab's bridges in a private namespace (no host access, no nat)")
 	f.IntVar(&opts.MaxWorkers, "max-workers", labs.DefaultWorkers(), "parallel deploy workers")
 	f.StringVar(&opts.Rootfs, "rootfs", "", "override every node's rootfs (e.g. busybox)")
+	f.Var(imageFlag{&opts.Images}, "image", "map registry images to a rootfs, PATTERN=ROOTFS (repeatable; PATTERN may end in *)")
 	return c
+}
+
+// imageFlag collects deploy --image PATTERN=ROOTFS, checking each as it comes.
+type imageFlag struct{ maps *[]topology.ImageMap }
+
+func (f imageFlag) Type() string { return "PATTERN=ROOTFS" }
+
+func (f imageFlag) String() string {
+	var s []string
+	for _, m := range *f.maps {
+		s = append(s, m.Pattern+"="+m.Rootfs)
+	}
+	return strings.Join(s, ",")
+}
+
+func (f imageFlag) Set(s string) error {
+	m, err := topology.ParseImageFlag(s)
+	if err != nil {
+		return err
+	}
+	*f.maps = append(*f.maps, m)
+	return nil
 }

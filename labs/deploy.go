@@ -20,7 +20,8 @@ type DeployOptions struct {
 	Reconfigure bool
 	Isolated    bool
 	MaxWorkers  int
-	Rootfs      string // overrides every node's rootfs
+	Rootfs      string              // overrides every node's rootfs
+	Images      []topology.ImageMap // --image: registry images mapped to other rootfs
 }
 
 // LabNetnsName is the private namespace holding an isolated lab's bridges.
@@ -35,7 +36,7 @@ func (m *Manager) Deploy(ctx context.Context, file string, opts DeployOptions) e
 	if err != nil {
 		return err
 	}
-	pre, err := topology.Parse(file, data, topology.Options{RootfsOverride: opts.Rootfs, Isolated: opts.Isolated})
+	pre, err := topology.Parse(file, data, topology.Options{RootfsOverride: opts.Rootfs, Isolated: opts.Isolated, Images: opts.Images})
 	if err != nil {
 		return err
 	}
@@ -93,7 +94,7 @@ func (m *Manager) planAndRecord(file string, data []byte, lab string, opts Deplo
 	if err != nil {
 		return nil, err
 	}
-	topts := topology.Options{RootfsOverride: opts.Rootfs, Isolated: opts.Isolated}
+	topts := topology.Options{RootfsOverride: opts.Rootfs, Isolated: opts.Isolated, Images: opts.Images}
 	if !opts.Isolated {
 		topts.Host = hostView{others: others}
 	}

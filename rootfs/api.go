@@ -1,6 +1,7 @@
 // Package rootfs owns leolab's root filesystem images: it resolves a node's
 // rootfs source (busybox, host, a directory, a tarball, an OCI layout, a
-// docker archive or a registry reference) into a read-only tree cached by
+// docker archive, a registry reference, or Debian packages built by
+// mmdebstrap) into a read-only tree cached by
 // content digest under <root>/images, and describes each node's private layer
 // (an overlay, a full copy, or for `host` a skeleton with read-only binds) as
 // a list of mounts.
@@ -50,6 +51,7 @@ const (
 	KindOCI           = "oci"
 	KindDockerArchive = "docker-archive"
 	KindDocker        = "docker"
+	KindDebian        = "debian"
 )
 
 // ImageInfo describes one cached image for `leolab image ls`.
@@ -58,6 +60,7 @@ type ImageInfo struct {
 	Digest   string
 	Size     int64
 	LastUsed time.Time
+	Debian   *DebianInfo // what a Debian image was built from; nil for others
 }
 
 // Default limits for unpacking one image.

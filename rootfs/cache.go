@@ -24,6 +24,7 @@ import (
 //	<digest>/rootfs       the image tree, never written after publication
 //	<digest>/meta.json    source, kind, digest, size, created
 //	<digest>/last-used    empty file; its mtime is the last Prepare
+//	<digest>/build.log    the builder's output (Debian images)
 //	.tmp-<id>/            an unpack or removal in progress (swept when its lock is free)
 //	.locks/<digest>.lock  flock serialising the unpack of one digest
 //	.locks/tmp-<id>.lock  flock held by whoever owns .tmp-<id>
@@ -39,11 +40,12 @@ const (
 var builds atomic.Int64
 
 type meta struct {
-	Source  string    `json:"source"`
-	Kind    string    `json:"kind"`
-	Digest  string    `json:"digest"`
-	Size    int64     `json:"size"`
-	Created time.Time `json:"created"`
+	Source  string      `json:"source"`
+	Kind    string      `json:"kind"`
+	Digest  string      `json:"digest"`
+	Size    int64       `json:"size"`
+	Created time.Time   `json:"created"`
+	Debian  *DebianInfo `json:"debian,omitempty"`
 }
 
 func (s *Store) imagesDir() string             { return filepath.Join(s.Root, "images") }
@@ -339,7 +341,7 @@ func (s *Store) info(digest string) (ImageInfo, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return ImageInfo{}, fmt.Errorf("read meta of image %s: %w", digest, err)
 	}
-	info := ImageInfo{Source: m.Source, Digest: digest, Size: m.Size, LastUsed: m.Created}
+	info := ImageInfo{Source: m.Source, Digest: digest, Size: m.Size, LastUsed: m.Created, Debian: m.Debian}
 	if fi, err := os.Stat(filepath.Join(s.imageDir(digest), lastUsedName)); err == nil {
 		info.LastUsed = fi.ModTime()
 	}

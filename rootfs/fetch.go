@@ -231,7 +231,12 @@ func (t *tailWriter) Write(p []byte) (int, error) {
 }
 
 // tail is the last few non-empty lines, joined by " | ".
-func (t *tailWriter) tail() string {
+func (t *tailWriter) tail() string { return strings.Join(t.lines(tailLines), " | ") }
+
+// lastLines is the last n non-empty lines, one per line.
+func (t *tailWriter) lastLines(n int) string { return strings.Join(t.lines(n), "\n") }
+
+func (t *tailWriter) lines(n int) []string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var lines []string
@@ -240,5 +245,5 @@ func (t *tailWriter) tail() string {
 			lines = append(lines, string(l))
 		}
 	}
-	return strings.Join(lines[max(0, len(lines)-tailLines):], " | ")
+	return lines[max(0, len(lines)-n):]
 }

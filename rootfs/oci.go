@@ -131,7 +131,7 @@ func (s *Store) prepareRemote(ctx context.Context, ref string) (Image, error) {
 			s.progressf("cannot reach registry for %s (%s); using cached image %.12s", ref, h.Error, d)
 			return s.image(source, KindDocker, d), nil
 		}
-		return Image{}, fmt.Errorf("pull %s: %s", ref, h.Error)
+		return Image{}, fmt.Errorf("pull %s: %s; without registry access, map the image to a local rootfs: deploy --image '%s=ROOTFS' (e.g. debian:bookworm+PACKAGE or busybox), or images: in a leolab file", ref, h.Error, ref)
 	}
 	out, err := s.publishFetched(ctx, source, KindDocker, h.Digest, f)
 	if err != nil {

@@ -16,6 +16,8 @@ import (
 	"strings"
 
 	"github.com/ulikunitz/xz"
+
+	"leolab/internal/debspec"
 )
 
 // Prepare resolves source (a value of a node's `rootfs:`) into a cached
@@ -40,6 +42,8 @@ func (s *Store) Prepare(ctx context.Context, source, baseDir string) (Image, err
 		img, err = s.prepareOCI(ctx, abs(strings.TrimPrefix(source, "oci:")))
 	case strings.HasPrefix(source, "docker-archive:"):
 		img, err = s.prepareDockerArchive(ctx, abs(strings.TrimPrefix(source, "docker-archive:")))
+	case debspec.Is(source):
+		img, err = s.prepareDebian(ctx, source)
 	case strings.HasPrefix(source, "docker://"):
 		img, err = s.prepareRemote(ctx, strings.TrimPrefix(source, "docker://"))
 	default:

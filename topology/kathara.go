@@ -354,11 +354,9 @@ func (k *kathara) image(dev *katharaDev, rn *rawNode) {
 	if vs := dev.options["image"]; len(vs) > 0 {
 		img = vs[len(vs)-1]
 	}
-	for pattern, rootfs := range k.opts.Images {
-		if imageMatches(pattern, img.v) {
-			rn.rootfs = sval{v: rootfs, pos: img.pos, set: true}
-			return
-		}
+	if i := matchImage(k.opts.Images, img.v); i >= 0 {
+		rn.rootfs = sval{v: k.opts.Images[i].Rootfs, pos: img.pos, set: true}
+		return
 	}
 	if r, ok := KatharaImageRootfs(img.v); ok {
 		rn.rootfs = sval{v: r, pos: img.pos, set: true}
@@ -369,15 +367,6 @@ func (k *kathara) image(dev *katharaDev, rn *rawNode) {
 		return
 	}
 	rn.rootfs = sval{v: "docker://" + img.v, pos: img.pos, set: true}
-}
-
-// imageMatches reports whether image matches pattern: equal, or pattern
-// ending in * and image starting with the rest.
-func imageMatches(pattern, image string) bool {
-	if prefix, ok := strings.CutSuffix(pattern, "*"); ok {
-		return strings.HasPrefix(image, prefix)
-	}
-	return pattern == image
 }
 
 // katharaSysctls are Kathará's defaults for every device.

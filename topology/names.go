@@ -17,10 +17,11 @@ type HostView interface {
 
 // Options tune how a topology file is resolved.
 type Options struct {
-	Host           HostView // nil = nothing in use
-	RootfsOverride string   // deploy --rootfs: replaces every node's rootfs
-	Isolated       bool     // deploy --isolated: nat: true is then an error and the host is not consulted
-	Name           string   // deploy --name: replaces the lab's name, whatever the format
+	Host           HostView   // nil = nothing in use
+	RootfsOverride string     // deploy --rootfs: replaces every node's rootfs
+	Isolated       bool       // deploy --isolated: nat: true is then an error and the host is not consulted
+	Images         []ImageMap // deploy --image: registry images replaced by other rootfs
+	Name           string     // deploy --name: replaces the lab's name, whatever the format
 }
 
 // Prefixes of the host-side device names a lab creates; sweeping relies on

@@ -60,6 +60,10 @@ func (r *resolver) rootfs(n *nodeState) {
 		n.out.Rootfs = RootfsBusybox
 		return
 	}
+	if mapped, ok := r.mappedRootfs(n.raw.rootfs); ok {
+		n.out.Rootfs = mapped
+		return
+	}
 	rootfs, err := resolveRootfs(n.raw.rootfs.v, r.dir)
 	if err != nil {
 		r.errAt(n.raw.rootfs.pos, "%v", err)

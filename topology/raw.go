@@ -13,6 +13,7 @@ type rawFile struct {
 	bridges  []*rawBridge
 	nodes    []*rawNode
 	links    []*rawLink
+	images   []rawImage
 	kathara  *katharaExtras // a Kathará lab's extras (kathara.go), else nil
 }
 
@@ -109,7 +110,8 @@ func (d *decoder) decodeFile(body ast.Node) *rawFile {
 				f.nodes = append(f.nodes, d.decodeNode(name, n.value, "node "+n.key))
 			}
 		},
-		"links": func(e entry) { f.links = d.decodeLinks(e) },
+		"links":  func(e entry) { f.links = d.decodeLinks(e) },
+		"images": func(e entry) { f.images = d.decodeImages(e) },
 	})
 	return f
 }
@@ -128,7 +130,7 @@ func (d *decoder) decodeBridge(e entry) *rawBridge {
 func (d *decoder) decodeNode(name sval, value ast.Node, what string) *rawNode {
 	n := &rawNode{name: name}
 	d.fields(value, what, map[string]func(entry){
-		"rootfs":      func(e entry) { n.rootfs, _ = d.str(e) },
+		"rootfs":      func(e entry) { n.rootfs, _ = d.rootfsValue(e) },
 		"rootfs_copy": func(e entry) { n.rootfsCopy, _ = d.boolean(e) },
 		"interfaces":  func(e entry) { n.interfaces = d.decodeIfaces(e, what) },
 		"gateway":     func(e entry) { n.gateway, _ = d.str(e) },

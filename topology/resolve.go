@@ -27,6 +27,8 @@ type resolver struct {
 	links   []*linkState
 	used    ipam.Set
 	usedBy  map[netip.Prefix]string // who holds a used prefix, for messages
+
+	imageTargets []string // the resolved rootfs of each images: entry
 }
 
 type bridgeState struct {
@@ -73,6 +75,7 @@ func (r *resolver) run() (*Plan, error) {
 	r.checkName()
 	pool := r.checkPool()
 	r.names = newNamer(r.plan.Name)
+	r.checkImages()
 	for _, b := range r.raw.bridges {
 		r.addBridge(b)
 	}

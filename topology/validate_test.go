@@ -37,7 +37,7 @@ var validationCases = []struct {
 name: t
 nodez: {}
 `, []string{
-		"testdata/t.yaml:2:1: unknown key \"nodez\" in the topology file; expected one of bridges, defaults, ipv4_pool, links, name, nodes",
+		"testdata/t.yaml:2:1: unknown key \"nodez\" in the topology file; expected one of bridges, defaults, images, ipv4_pool, links, name, nodes",
 	}},
 	{"unknown bridge key", false, `
 name: t

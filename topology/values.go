@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"leolab/internal/debspec"
 )
 
 // The patterns compile on first use: every leolab command links this
@@ -213,12 +215,16 @@ const (
 var tarSuffixes = []string{".tar", ".tar.gz", ".tgz", ".tar.xz"}
 
 // resolveRootfs checks a rootfs value and makes its path absolute (relative
-// to dir). The result is busybox, host, docker://REF, oci:/ABS,
+// to dir). The result is busybox, host, debian:SUITE+PKG… (in its one
+// form), docker://REF, oci:/ABS,
 // docker-archive:/ABS, or an absolute directory or tarball path.
 func resolveRootfs(s, dir string) (string, error) {
 	switch {
 	case s == RootfsBusybox || s == RootfsHost:
 		return s, nil
+	case debspec.Is(s):
+		sp, err := debspec.Parse(s)
+		return sp.String(), err
 	case strings.HasPrefix(s, "docker://"):
 		if len(s) == len("docker://") || strings.ContainsAny(s, " \t\n") {
 			return "", fmt.Errorf("rootfs %q is not docker://REF", s)

@@ -57,7 +57,10 @@ func remoteImage(ref string, platform v1.Platform) (v1.Image, fetchproto.Header)
 	if err != nil {
 		return nil, fetchproto.Header{Error: fmt.Sprintf("parse image reference: %v", err)}
 	}
-	img, err := remote.Image(r, remote.WithContext(context.Background()),
+	if err := checkReachable(r.Context().Registry); err != nil {
+		return nil, fetchproto.Header{Name: r.Name(), Error: err.Error(), PullFailed: true}
+	}
+	img, err := remote.Image(r, remote.WithContext(context.Background()), remote.WithTransport(transport()),
 		remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithPlatform(platform))
 	if err != nil {
 		return nil, fetchproto.Header{Name: r.Name(), Error: err.Error(), PullFailed: true}

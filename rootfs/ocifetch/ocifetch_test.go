@@ -3,6 +3,7 @@ package ocifetch
 import (
 	"bytes"
 	"errors"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -52,5 +53,24 @@ func TestRunReportsInHeader(t *testing.T) {
 		if err != nil || !strings.HasPrefix(h.Error, tc.want) || h.PullFailed || h.Name != "" {
 			t.Errorf("%s: header %+v, %v", tc.kind, h, err)
 		}
+	}
+}
+
+// A registry nobody listens at fails the pull at once, before the registry
+// client and its retries: the header says it could not be reached.
+func TestRunUnreachableRegistry(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // now refused
+	var out bytes.Buffer
+	if code := Run([]string{fetchproto.KindRemote, addr + "/lab/frr:v1", "linux/amd64"}, strings.NewReader(""), &out); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	h, err := fetchproto.NewReader(&out).Header()
+	if err != nil || !h.PullFailed || !strings.HasPrefix(h.Error, "cannot reach registry "+addr+": ") {
+		t.Errorf("header %+v, %v", h, err)
 	}
 }
