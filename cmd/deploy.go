@@ -16,12 +16,13 @@ import (
 func newDeployCmd(g *globals) *cobra.Command {
 	var opts labs.DeployOptions
 	c := &cobra.Command{
-		Use:   "deploy FILE",
+		Use:   "deploy FILE|DIR",
 		Short: "Validate a topology and bring the whole lab up",
 		Long: `Validate FILE, then bring the lab up in parallel: root filesystems, bridges,
 nodes, links, routes, exec lines. On any failure, or on SIGINT/SIGTERM, everything
-created so far is removed and the error names the node and the step.`,
-		Example: "  leolab deploy labs/examples/two-lans.yaml\n  leolab deploy --rootfs busybox lab.clab.yml\n  leolab deploy --image 'quay.io/frrouting/frr:*=debian:bookworm+frr' frr01.clab.yml\n  leolab deploy --isolated --reconfigure topo.yaml",
+created so far is removed and the error names the node and the step. FILE is a
+leolab or containerlab topology; DIR (or DIR/lab.conf) is a Kathará lab.`,
+		Example: "  leolab deploy labs/examples/two-lans.yaml\n  leolab deploy --rootfs busybox lab.clab.yml\n  leolab deploy --image 'quay.io/frrouting/frr:*=debian:bookworm+frr' frr01.clab.yml\n  leolab deploy --isolated --reconfigure topo.yaml\n  leolab deploy --name student1 ospf-lab/",
 		Args:    exactArgs(1),
 		PreRunE: requireRoot,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -39,6 +40,7 @@ created so far is removed and the error names the node and the step.`,
 	f.BoolVar(&opts.Isolated, "isolated", false, "keep the lab's bridges in a private namespace (no host access, no nat)")
 	f.IntVar(&opts.MaxWorkers, "max-workers", labs.DefaultWorkers(), "parallel deploy workers")
 	f.StringVar(&opts.Rootfs, "rootfs", "", "override every node's rootfs (e.g. busybox)")
+	f.StringVar(&opts.Name, "name", "", "the lab's name, replacing the file's (run one file several times side by side)")
 	f.Var(imageFlag{&opts.Images}, "image", "map registry images to a rootfs, PATTERN=ROOTFS (repeatable; PATTERN may end in *)")
 	return c
 }

@@ -557,8 +557,11 @@ func (k *kathara) files(dev *katharaDev, rn *rawNode) {
 	if isDir(filepath.Join(k.dir, name)) {
 		k.extras.overlay[name] = filepath.Join(k.dir, name)
 	}
-	// FRR reads its files as user frr (Kathará's images chown them too).
-	exec := []string{"if [ -d /etc/frr ] && id frr >/dev/null 2>&1; then chown -R frr:frr /etc/frr; fi"}
+	exec := []string{
+		// FRR reads its files as user frr (Kathará's images chown them too).
+		"if [ -d /etc/frr ] && id frr >/dev/null 2>&1; then chown -R frr:frr /etc/frr; fi",
+		systemctlShimLine,
+	}
 	for _, f := range []string{"shared.startup", name + ".startup"} {
 		if line, ok := k.script(f); ok {
 			exec = append(exec, line)
@@ -577,6 +580,38 @@ func (k *kathara) files(dev *katharaDev, rn *rawNode) {
 		}
 	}
 }
+
+// systemctlShim is the systemctl of a node without systemd: Kathará's
+// startup files say "systemctl start frr"; this runs the service's
+// /etc/init.d script instead.
+const systemctlShim = `#!/bin/sh
+# leolab: systemctl for nodes without systemd, through /etc/init.d scripts.
+act=$1
+[ $# -gt 0 ] && shift
+case "$act" in
+start|stop|restart|reload|force-reload|status) ;;
+enable|disable|daemon-reload|mask|unmask) exit 0 ;;
+is-active)
+	for u in "$@"; do /etc/init.d/"${u%.service}" status >/dev/null 2>&1 || exit 3; done
+	exit 0 ;;
+*) echo "systemctl: $act is not supported in a leolab node (services run from /etc/init.d)" >&2; exit 1 ;;
+esac
+rc=0
+for u in "$@"; do
+	s=${u%.service}
+	if [ -x "/etc/init.d/$s" ]; then
+		"/etc/init.d/$s" "$act" || rc=$?
+	else
+		echo "systemctl: no service $s (/etc/init.d/$s)" >&2
+		rc=5
+	fi
+done
+exit $rc
+`
+
+// systemctlShimLine installs systemctlShim where the image has none.
+var systemctlShimLine = "command -v systemctl >/dev/null 2>&1 || { mkdir -p /usr/local/bin && cat > /usr/local/bin/systemctl <<'LEOLAB_EOF'\n" +
+	systemctlShim + "LEOLAB_EOF\nchmod 755 /usr/local/bin/systemctl; }"
 
 // script returns the command that runs lab file f inside a node: by its
 // #! interpreter, else sh (Kathará's files are mostly plain command lists).
