@@ -557,11 +557,10 @@ func (k *kathara) files(dev *katharaDev, rn *rawNode) {
 	if isDir(filepath.Join(k.dir, name)) {
 		k.extras.overlay[name] = filepath.Join(k.dir, name)
 	}
-	exec := []string{
-		// FRR reads its files as user frr (Kathará's images chown them too).
-		"if [ -d /etc/frr ] && id frr >/dev/null 2>&1; then chown -R frr:frr /etc/frr; fi",
-		systemctlShimLine,
-	}
+	// One exec for the preparation (each costs a round trip to the node):
+	// FRR reads its files as user frr (Kathará's images chown them too), and
+	// startup files may say systemctl.
+	exec := []string{"if [ -d /etc/frr ] && id frr >/dev/null 2>&1; then chown -R frr:frr /etc/frr; fi\n" + systemctlShimLine}
 	for _, f := range []string{"shared.startup", name + ".startup"} {
 		if line, ok := k.script(f); ok {
 			exec = append(exec, line)
