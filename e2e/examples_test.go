@@ -27,6 +27,9 @@ var exampleTests = map[string]string{
 	"ospf-less-chain.yaml": "TestExampleOSPFLessChain",
 	"nat.yaml":             "TestExampleNAT",
 	"star-20.yaml":         "TestExampleStar20",
+	"ospf-triangle.yaml":   "TestExampleOSPFTriangle",
+	"bgp-three-as.yaml":    "TestExampleBGPThreeAS",
+	"bird-ospf.yaml":       "TestExampleBirdOSPF",
 }
 
 func example(t *testing.T, name string) string {

@@ -133,7 +133,7 @@ func (d *deployment) prepareImages(ctx context.Context) error {
 	for src, img := range d.images {
 		d.st.Images[src] = img.Digest
 	}
-	return nil
+	return d.checkRouterImages()
 }
 
 // createHostSide makes the namespace holding the lab's bridges (the host's,
@@ -243,12 +243,14 @@ func (d *deployment) startNode(ctx context.Context, n *topology.Node, ordinal in
 	if err != nil {
 		return err
 	}
+	router := routerOf(n)
 	spec := node.Spec{
 		Lab: lab, Name: n.Name, Hostname: n.Name,
 		StateDir: dir, Root: root, RootMounts: mounts,
 		Socket: socket, HostsFile: d.hosts,
-		Binds: n.Binds, Env: n.Env, Cmd: n.Cmd, Sysctls: n.Sysctls,
+		Binds: n.Binds, Env: n.Env, Cmd: router.cmd, Sysctls: router.sysctls,
 		Privileged: n.Privileged, UserNamespace: n.UserNamespace, Limits: n.Limits,
+		Caps: router.caps, Files: router.files,
 	}
 	if n.UserNamespace {
 		spec.UIDBase = d.st.nodeUIDBase(ordinal)

@@ -112,19 +112,47 @@ var keptCaps = []int{
 	unix.CAP_SYS_CHROOT, unix.CAP_KILL, unix.CAP_AUDIT_WRITE, unix.CAP_NET_ADMIN,
 }
 
-// keptCapMask is keptCaps as a 64-bit set.
-func keptCapMask() uint64 {
+// keptCapMask is the capability set an unprivileged node keeps: keptCaps
+// with caps applied (Add first, then Drop, so a name in both is dropped;
+// "ALL" in Drop keeps only Add).
+func keptCapMask(caps nodespec.Caps, last int) uint64 {
+	all := uint64(1)<<uint(last+1) - 1
 	var m uint64
 	for _, c := range keptCaps {
 		m |= 1 << uint(c)
 	}
-	return m
+	var add, drop uint64
+	for _, name := range caps.Add {
+		add |= capBits(name, all)
+	}
+	for _, name := range caps.Drop {
+		drop |= capBits(name, all)
+	}
+	if drop == all {
+		// drop: [ALL] keeps exactly what is added, as Docker's --cap-drop ALL.
+		return add
+	}
+	return (m | add) &^ drop & all
+}
+
+// capBits is one capability name (or ALL) as a set; unknown names (the
+// topology rejects them) are the empty set.
+func capBits(name string, all uint64) uint64 {
+	if nodespec.CanonicalCap(name) == nodespec.CapAll {
+		return all
+	}
+	if n, ok := nodespec.CapNumber(name); ok {
+		return 1 << uint(n) & all
+	}
+	return 0
 }
 
 // harden makes init non-dumpable and, unless privileged, drops every
-// capability outside keptCaps and sets no_new_privs — on every thread of
-// init, so whatever thread forks a node process passes them on.
-func harden(privileged bool) error {
+// capability outside the node's kept set and sets no_new_privs — on every
+// thread of init, so whatever thread forks a node process passes them on.
+// A node that keeps CAP_SYS_ADMIN gets a seccomp filter denying the system
+// calls that capability would open a way out through (mounts, BPF, perf).
+func harden(privileged bool, caps nodespec.Caps) error {
 	// Non-dumpable: node processes cannot open /proc/1/exe (the host's leolab binary).
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("clear dumpable: %w", err)
@@ -136,7 +164,7 @@ func harden(privileged bool) error {
 	if err != nil {
 		return err
 	}
-	keep := keptCapMask()
+	keep := keptCapMask(caps, last)
 	// The bounding set is dropped first: it needs CAP_SETPCAP, which capset keeps anyway.
 	for c := 0; c <= last; c++ {
 		if keep&(1<<uint(c)) != 0 {
@@ -159,6 +187,10 @@ func harden(privileged bool) error {
 	}
 	if err := allThreads(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0); err != nil {
 		return fmt.Errorf("set no_new_privs: %w", err)
+	}
+	if keep&(1<<unix.CAP_SYS_ADMIN) != 0 {
+		// After no_new_privs, which an unprivileged filter needs.
+		return denySysAdminEscapes()
 	}
 	return nil
 }

@@ -60,6 +60,11 @@ func runInit() int {
 	if cfg.Spawner {
 		sp = startSpawner()
 	}
+	var con *console
+	if len(spec.Cmd) > 0 {
+		// Before the pivot, while the node's state dir is reachable.
+		con = openConsole(spec.StateDir)
+	}
 	if err := buildNode(&cfg, rootFds); err != nil {
 		return reportFailure(sync, fmt.Errorf("%s: %w", spec.Name, err))
 	}
@@ -76,6 +81,7 @@ func runInit() int {
 		return 255
 	}
 	sup := newSupervisor(spec, sp)
+	sup.console = con
 	if err := finishNode(spec, sup); err != nil {
 		return reportFailure(sync, fmt.Errorf("%s: %w", spec.Name, err))
 	}
@@ -129,7 +135,10 @@ func buildNode(cfg *initConfig, rootFds []int) error {
 	if err := unix.Sethostname([]byte(hostname(spec))); err != nil {
 		return fmt.Errorf("set hostname: %w", err)
 	}
-	return writeEtc(spec, hosts, cfg.ResolvConf)
+	if err := writeEtc(spec, hosts, cfg.ResolvConf); err != nil {
+		return err
+	}
+	return writeFiles(spec.Files)
 }
 
 // openHostsFile opens spec.HostsFile, or returns nil when the hosts
@@ -165,7 +174,7 @@ func finishNode(spec *Spec, sup *supervisor) error {
 		}
 	}
 	// Dropping privileges last: the mounts above need CAP_SYS_ADMIN.
-	if err := harden(spec.Privileged); err != nil {
+	if err := harden(spec.Privileged, spec.Caps); err != nil {
 		return err
 	}
 	sup.subscribe()

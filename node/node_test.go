@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"leolab/internal/nodespec"
 	"os"
 	"path/filepath"
 	"strings"
@@ -194,7 +195,11 @@ func TestIsolation(t *testing.T) {
 	})
 	t.Run("capabilities", func(t *testing.T) {
 		st := sh(t, spec, "grep -E '^(CapEff|CapBnd|CapPrm|NoNewPrivs)' /proc/self/status")
-		want := fmt.Sprintf("%016x", keptCapMask())
+		last, err := lastCap()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("%016x", keptCapMask(nodespec.Caps{}, last))
 		for _, k := range []string{"CapEff", "CapBnd", "CapPrm"} {
 			if !strings.Contains(st, k+":\t"+want) {
 				t.Errorf("%s not %s:\n%s", k, want, st)

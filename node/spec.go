@@ -22,6 +22,8 @@ type Spec struct {
 	Cmd                 []string
 	Sysctls             []nodespec.Sysctl
 	Privileged          bool
+	Caps                nodespec.Caps   // added to / dropped from the default set
+	Files               []nodespec.File // created after the pivot, before anything runs
 	UserNamespace       bool
 	UIDBase             uint32 // with UserNamespace: node uid/gid 0 is host UIDBase
 	Limits              nodespec.Limits
@@ -73,6 +75,11 @@ func (s *Spec) validate() error {
 		return fmt.Errorf("node %s: hosts file %q is not an absolute path", s.Name, s.HostsFile)
 	case s.UserNamespace && s.UIDBase == 0:
 		return fmt.Errorf("node %s: user namespace needs a non-zero uid base", s.Name)
+	}
+	for _, f := range s.Files {
+		if len(f.Path) < 2 || f.Path[0] != '/' {
+			return fmt.Errorf("node %s: file %q needs an absolute path", s.Name, f.Path)
+		}
 	}
 	for _, b := range s.Binds {
 		if len(b.Source) == 0 || b.Source[0] != '/' || len(b.Target) == 0 || b.Target[0] != '/' {

@@ -32,6 +32,7 @@ type supervisor struct {
 	// listener is the control socket; kept here so it is never collected.
 	listener *os.File
 	spawner  *spawner // nil: fork from whichever thread runs spawn
+	console  *console // bounds cmd's output; nil: cmd writes init's stdio
 }
 
 func newSupervisor(spec *Spec, sp *spawner) *supervisor {
@@ -110,7 +111,8 @@ func (s *supervisor) reap() {
 	}
 }
 
-// startCmd runs the node's cmd with init's stdio (console.log).
+// startCmd runs the node's cmd, its output going to console.log (through
+// the console's pipe, which keeps the log bounded).
 func (s *supervisor) startCmd() error {
 	argv := s.spec.Cmd
 	if len(argv) == 0 {
@@ -120,7 +122,24 @@ func (s *supervisor) startCmd() error {
 	if code != 0 {
 		return fmt.Errorf("cmd %q: %w", argv[0], err)
 	}
-	pid, ch, err := s.spawn(path, argv, s.env, []uintptr{0, 1, 2}, &syscall.SysProcAttr{Setsid: true})
+	files := []uintptr{0, 1, 2}
+	var r, w *os.File
+	if s.console != nil {
+		if r, w, err = os.Pipe(); err != nil {
+			return fmt.Errorf("start cmd %q: console pipe: %w", argv[0], err)
+		}
+		files = []uintptr{0, w.Fd(), w.Fd()}
+	}
+	pid, ch, err := s.spawn(path, argv, s.env, files, &syscall.SysProcAttr{Setsid: true})
+	if w != nil {
+		// Only cmd (and what it starts) holds the write end now.
+		w.Close()
+		if err == nil {
+			go s.console.pump(r)
+		} else {
+			r.Close()
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("start cmd %q: %w", argv[0], err)
 	}

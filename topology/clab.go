@@ -20,6 +20,8 @@ import (
 //     Precedence is node > group > kind > defaults, as in containerlab:
 //     env, sysctls and labels merge key by key, binds merge by container
 //     path, every other field is taken whole from the first level setting it.
+//     A node of FRR's image (frrouting/frr) without cmd runs FRR as that
+//     image does, from its own (usually bound) /etc/frr/daemons.
 //   - kind: bridge nodes become lab bridges (leolab creates and removes
 //     them) without a host address; links to them become bridge ports.
 //   - links, brief (endpoints: ["a:eth1", "b:eth1"]) or typed (type: veth,
@@ -292,6 +294,10 @@ func (c *clab) linuxNode(n *clabNode, levels []*clabNode) {
 			rn.binds, rn.bindsSet = mergeBinds(rn.binds, levels[i].binds), true
 		}
 	}
+	if !rn.cmdSet && rn.rootfs.set && isFRRImage(rn.rootfs.v) {
+		// FRR's image starts watchfrr from its /etc/frr/daemons: so does the node.
+		rn.frr = &rawFRR{at: rn.rootfs.pos, implicit: true}
+	}
 	eth0 := &rawIface{name: sval{v: "eth0", pos: n.name.pos, set: true}, bridge: sval{v: clabMgmtBridge, pos: n.name.pos, set: true}}
 	if n.mgmtIPv4.set {
 		eth0.ipv4 = n.mgmtIPv4
@@ -299,6 +305,17 @@ func (c *clab) linuxNode(n *clabNode, levels []*clabNode) {
 	rn.interfaces = []*rawIface{eth0}
 	c.byName[n.name.v] = rn
 	c.out.nodes = append(c.out.nodes, rn)
+}
+
+// isFRRImage reports FRR's own container images (quay.io/frrouting/frr,
+// frrouting/frr, any tag).
+func isFRRImage(rootfs string) bool {
+	ref := strings.TrimPrefix(rootfs, "docker://")
+	ref, _, _ = strings.Cut(ref, "@")
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		ref = ref[:i]
+	}
+	return ref == "frrouting/frr" || strings.HasSuffix(ref, "/frrouting/frr")
 }
 
 // mergeBinds puts own binds over inherited ones with the same container

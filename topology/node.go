@@ -43,6 +43,7 @@ func (r *resolver) nodeSettings(n *nodeState) {
 	}
 	r.binds(n)
 	r.limits(n)
+	r.routers(n)
 }
 
 func (r *resolver) rootfs(n *nodeState) {

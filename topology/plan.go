@@ -56,6 +56,9 @@ type Node struct {
 	// After names nodes whose exec lines must all have run before this
 	// node's start (Kathará's lab.dep).
 	After []string `json:"after,omitempty"`
+	FRR   *FRR     `json:"frr,omitempty"`  // FRRouting as the main process
+	Bird  *Bird    `json:"bird,omitempty"` // BIRD 2 as the main process
+	Caps  Caps     `json:"capabilities,omitzero"`
 }
 
 // FirstAddr is the node's first interface address (used for NAME in

@@ -45,6 +45,9 @@ type rawNode struct {
 	privileged    bval
 	userNamespace bval
 	limits        rawLimits
+	frr           *rawFRR
+	bird          *rawBird
+	caps          *rawCaps
 }
 
 type rawIface struct {
@@ -144,7 +147,10 @@ func (d *decoder) decodeNode(name sval, value ast.Node, what string) *rawNode {
 		"user_namespace": func(e entry) {
 			n.userNamespace, _ = d.boolean(e)
 		},
-		"limits": func(e entry) { n.limits = d.decodeLimits(e, what) },
+		"limits":       func(e entry) { n.limits = d.decodeLimits(e, what) },
+		"frr":          func(e entry) { n.frr = d.decodeFRR(e, what) },
+		"bird":         func(e entry) { n.bird = d.decodeBird(e, what) },
+		"capabilities": func(e entry) { n.caps = d.decodeCaps(e, what) },
 	})
 	return n
 }
@@ -315,6 +321,15 @@ func merge(def, n *rawNode) *rawNode {
 	m.env = mergeKV(def.env, n.env)
 	m.sysctls = mergeKV(def.sysctls, n.sysctls)
 	m.interfaces = mergeIfaces(def.interfaces, n.interfaces)
+	if m.frr == nil {
+		m.frr = def.frr
+	}
+	if m.bird == nil {
+		m.bird = def.bird
+	}
+	if m.caps == nil {
+		m.caps = def.caps
+	}
 	pickS(&m.limits.memory, def.limits.memory)
 	pickS(&m.limits.cpus, def.limits.cpus)
 	if !m.limits.pids.set {

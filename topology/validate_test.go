@@ -52,7 +52,7 @@ nodes:
   a:
     rootfz: busybox
 `, []string{
-		"testdata/t.yaml:4:5: unknown key \"rootfz\" in node a; expected one of binds, cmd, env, exec, gateway, interfaces, limits, privileged, rootfs, rootfs_copy, routes, sysctls, user_namespace",
+		"testdata/t.yaml:4:5: unknown key \"rootfz\" in node a; expected one of binds, bird, capabilities, cmd, env, exec, frr, gateway, interfaces, limits, privileged, rootfs, rootfs_copy, routes, sysctls, user_namespace",
 	}},
 	{"unknown interface key", false, `
 name: t
@@ -507,7 +507,7 @@ nodes:
 `, []string{
 		"testdata/t.yaml:3:22: interface a:eth0: unknown bridge \"wan\"",
 		"testdata/t.yaml:3:22: interface b:eth0: unknown bridge \"wan\"",
-		"testdata/t.yaml:4:3: unknown key \"rootfz\" in defaults; expected one of binds, cmd, env, exec, gateway, interfaces, limits, privileged, rootfs, rootfs_copy, routes, sysctls, user_namespace",
+		"testdata/t.yaml:4:3: unknown key \"rootfz\" in defaults; expected one of binds, bird, capabilities, cmd, env, exec, frr, gateway, interfaces, limits, privileged, rootfs, rootfs_copy, routes, sysctls, user_namespace",
 	}},
 	{"link ipv4", false, `
 name: t
