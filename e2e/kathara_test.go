@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,4 +142,88 @@ func TestKatharaLabTwiceWithName(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, filepath.Join(bad, "lab.conf")+":2:") || !strings.Contains(r.stderr, "port") {
 		t.Errorf("unsupported option: exit %d, %q; want 2 and lab.conf:2 naming port", r.code, r.stderr)
 	}
+}
+
+// katharaRouterLab is two FRR routers between two host LANs, in Kathará's
+// format: FRR's files in the routers' DEV/etc/frr, started from the startup
+// files with `systemctl start frr`, as Kathará's OSPF and BGP labs do.
+// proto is "ospf" or "bgp".
+func katharaRouterLab(proto string) map[string]string {
+	daemons := "zebra=yes\nstaticd=yes\n" + proto + "d=yes\nvtysh_enable=yes\n"
+	conf := map[string]string{
+		"ospf": "router ospf\n ospf router-id %[1]d.%[1]d.%[1]d.%[1]d\n network 10.0.0.0/8 area 0\n",
+		"bgp": "router bgp 6500%[1]d\n bgp router-id %[1]d.%[1]d.%[1]d.%[1]d\n no bgp ebgp-requires-policy\n" +
+			" neighbor 10.12.0.%[2]d remote-as 6500%[2]d\n address-family ipv4 unicast\n  network 10.%[1]d.0.0/24\n exit-address-family\n",
+	}[proto]
+	files := map[string]string{
+		"lab.conf":    "LAB_NAME=\"k" + proto + "\"\npc1[0]=\"A\"\nr1[0]=\"A\"\nr1[1]=\"B\"\nr2[0]=\"B\"\nr2[1]=\"C\"\npc2[0]=\"C\"\nr1[image]=\"kathara/frr\"\nr2[image]=\"kathara/frr\"\n",
+		"pc1.startup": "ip address add 10.1.0.2/24 dev eth0\nip link set eth0 up\nip route add default via 10.1.0.1\n",
+		"pc2.startup": "ip address add 10.2.0.2/24 dev eth0\nip link set eth0 up\nip route add default via 10.2.0.1\n",
+		"r1.startup":  "ip address add 10.1.0.1/24 dev eth0\nip address add 10.12.0.1/24 dev eth1\nip link set eth0 up\nip link set eth1 up\nsystemctl start frr\n",
+		"r2.startup":  "ip address add 10.12.0.2/24 dev eth0\nip address add 10.2.0.1/24 dev eth1\nip link set eth0 up\nip link set eth1 up\nsystemctl start frr\n",
+	}
+	for i, r := range []string{"r1", "r2"} {
+		files[r+"/etc/frr/daemons"] = daemons
+		files[r+"/etc/frr/frr.conf"] = "frr defaults traditional\nhostname " + r + "\n" + fmt.Sprintf(conf, i+1, 2-i)
+	}
+	return files
+}
+
+// TestKatharaFRRLabs: an OSPF and a BGP lab in Kathará's format converge,
+// their routers running FRR started by the startup files, with Kathará's
+// capabilities and no privileged mode; hosts reach each other across them.
+func TestKatharaFRRLabs(t *testing.T) {
+	rootfs := routerRootfs(t)
+	for _, proto := range []string{"ospf", "bgp"} {
+		t.Run(proto, func(t *testing.T) {
+			e := newEnv(t)
+			e.own("k" + proto)
+			dir := writeKatharaLab(t, "kathara-"+proto, katharaRouterLab(proto))
+			// The routers' image is mapped to the cached FRR tree (building
+			// kathara/frr's Debian image is the image tests' business); the
+			// hosts keep the built-in image.
+			e.must("deploy", "--image", "kathara/frr="+rootfs, "--image", "kathara/base=busybox", dir)
+			defer e.must("destroy", dir)
+			poll(t, "pc1 to reach pc2 across the routers", converge, func() bool { return e.ping("pc1", "10.2.0.2") })
+			switch proto {
+			case "ospf":
+				if n := e.ospfFull("r1"); n != 1 {
+					t.Errorf("r1 has %d OSPF neighbours Full, want 1", n)
+				}
+			case "bgp":
+				if n := e.bgpEstablished("r2"); n != 1 {
+					t.Errorf("r2 has %d BGP sessions Established, want 1", n)
+				}
+			}
+			if out := e.must("exec", "r1", "--", "ps", "-eo", "user,comm"); !strings.Contains(out, "watchfrr") {
+				t.Errorf("no watchfrr in r1:\n%s", out)
+			}
+			if out := e.must("exec", "r1", "--", "vtysh", "-c", "show running-config"); !strings.Contains(out, "hostname r1") {
+				t.Errorf("vtysh in r1 does not show r1's configuration:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestKatharaImagesMappedAutomatically: the OSPF lab as Kathará runs it,
+// no --image: kathara/frr becomes leolab's Debian image with Kathará's base
+// tools and FRR, built once from the host's apt sources into this root's
+// cache, and the lab converges on it.
+func TestKatharaImagesMappedAutomatically(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping a Debian image build")
+	}
+	e := newEnv(t)
+	e.own("kospf")
+	files := katharaRouterLab("ospf")
+	files["lab.conf"] += "pc1[image]=\"kathara/frr\"\npc2[image]=\"kathara/frr\"\n" // one image for all
+	dir := writeKatharaLab(t, "kathara-ospf", files)
+	e.must("deploy", dir)
+	defer e.must("destroy", dir)
+	poll(t, "pc1 to reach pc2 across the routers", converge, func() bool { return e.ping("pc1", "10.2.0.2") })
+	if n := e.ospfFull("r2"); n != 1 {
+		t.Errorf("r2 has %d OSPF neighbours Full, want 1", n)
+	}
+	// Kathará's base tools are there (tcpdump, dig, traceroute, ...).
+	e.must("exec", "pc1", "--", "sh", "-c", "command -v tcpdump dig traceroute iperf3 curl")
 }

@@ -115,7 +115,6 @@ type katharaExtras struct {
 	overlay  map[string]string            // node → DEV/ directory
 	shutdown map[string][]string          // node → commands at destroy
 	after    map[string][]string          // node → nodes whose startup runs first
-	caps     map[string][]string          // node → capabilities to add
 }
 
 var (
@@ -150,7 +149,7 @@ func (d *decoder) decodeKathara(dir string, data []byte, opts Options) *rawFile 
 	k := &kathara{decoder: d, dir: dir, opts: opts, meta: map[string]sval{}, byName: map[string]*katharaDev{},
 		out: &rawFile{}, bridges: map[string]*rawBridge{},
 		extras: &katharaExtras{macs: map[string]map[string]string{}, overlay: map[string]string{},
-			shutdown: map[string][]string{}, after: map[string][]string{}, caps: map[string][]string{}}}
+			shutdown: map[string][]string{}, after: map[string][]string{}}}
 	k.out.kathara = k.extras
 	k.parseConf(data)
 	k.addFolderDevices()
@@ -447,7 +446,10 @@ func (k *kathara) options(dev *katharaDev, rn *rawNode) {
 		rn.privileged = bval{v: k.flag(dev, "privileged", v), pos: v.pos, set: true}
 	}
 	if !rn.privileged.v {
-		k.extras.caps[dev.name.v] = katharaCaps
+		rn.caps = &rawCaps{at: dev.name.pos}
+		for _, c := range katharaCaps {
+			rn.caps.add = append(rn.caps.add, sval{v: c, pos: dev.name.pos, set: true})
+		}
 	}
 	for _, v := range dev.options["volume"] {
 		k.volume(dev, rn, v)

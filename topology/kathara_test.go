@@ -3,6 +3,7 @@ package topology
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -100,6 +101,9 @@ pc1[num_terms]=0
 	if sysctl(r1, "net.ipv4.ip_forward") != "1" || sysctl(r1, "net.ipv4.conf.all.rp_filter") != "0" ||
 		sysctl(r1, "net.ipv4.conf.eth1.rp_filter") != "0" || sysctl(r1, "net.ipv4.conf.all.forwarding") != "1" {
 		t.Errorf("r1 sysctls %+v: want Kathará's defaults and its own", r1.Sysctls)
+	}
+	if !slices.Contains(r1.Caps.Add, "SYS_ADMIN") || !slices.Contains(r1.Caps.Add, "NET_BROADCAST") {
+		t.Errorf("r1 capabilities %+v, want Kathará's", r1.Caps)
 	}
 	if r1.Limits.MemoryBytes != 256<<20 || r1.Overlay != filepath.Join(dir, "r1") {
 		t.Errorf("r1 limits %+v overlay %q", r1.Limits, r1.Overlay)
