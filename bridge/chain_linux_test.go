@@ -110,3 +110,32 @@ func TestRouterChain(t *testing.T) {
 	must(t, SetLinkUp(r2.Path, "eth2", true))
 	mustPing(t, r1.Handle, ip("10.62.0.6"))
 }
+
+// TestFailedNetemKeepsPrevious: a change the kernel refuses leaves the
+// device's impairment as it was (issue 14 item 6). A rate of 1 bit/s is
+// zero bytes/s to tbf, which every kernel refuses; a loss needs netem,
+// which some kernels lack (and then it is refused too).
+func TestFailedNetemKeepsPrevious(t *testing.T) {
+	nstest.Enter(t, leak)
+	r1, r2 := newNode(t), newNode(t)
+	must(t, AddLink(r1.n, r2.n, topology.Link{Subnet: pfx("10.62.1.0/30"), MTU: 1500},
+		p2p("eth1", "10.62.1.1/30", "02:00:00:62:01:01", "r2:eth1"),
+		p2p("eth1", "10.62.1.2/30", "02:00:00:62:01:02", "r1:eth1")))
+	before := topology.Netem{RateBits: 1_000_000}
+	must(t, ApplyNetem(r1.Path, "eth1", &before))
+	refused := []topology.Netem{{RateBits: 1}, {RateBits: 2_000_000, LossPct: 1}}
+	for _, n := range refused {
+		err := ApplyNetem(r1.Path, "eth1", &n)
+		if err == nil {
+			t.Logf("%+v accepted by this kernel", n)
+			must(t, ApplyNetem(r1.Path, "eth1", &before))
+			continue
+		}
+		got, serr := ShowNetem(r1.Path, "eth1")
+		must(t, serr)
+		if got == nil || *got != before {
+			t.Errorf("after refused %+v (%v): %+v, want %+v", n, err, got, before)
+		}
+	}
+	must(t, ClearNetem(r1.Path, "eth1"))
+}

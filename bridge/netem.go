@@ -32,11 +32,22 @@ func withLink(nsPath, dev, what string, fn func(*netlink.Handle, netlink.Link) e
 
 // ApplyNetem sets the impairments n on device dev in the namespace at nsPath
 // ("" is the calling thread's namespace), replacing any root qdisc. A nil or
-// zero n clears them.
+// zero n clears them. When the kernel refuses n, dev keeps the impairments
+// it had.
 // Equivalent to: tc qdisc replace dev DEV root netem delay D J loss L% rate R …
 func ApplyNetem(nsPath, dev string, n *topology.Netem) error {
 	return withLink(nsPath, dev, "netem", func(h *netlink.Handle, link netlink.Link) error {
-		return applyNetem(h, link, n)
+		old, err := showNetem(h, link)
+		if err != nil {
+			return err
+		}
+		if err := applyNetem(h, link, n); err != nil {
+			if rerr := applyNetem(h, link, old); rerr != nil {
+				return fmt.Errorf("%w (and restoring the previous impairment failed: %v)", err, rerr)
+			}
+			return err
+		}
+		return nil
 	})
 }
 

@@ -21,7 +21,7 @@ import (
 // Equivalent to: ip link set lo up; ip route replace TO via VIA
 func SetupNode(ns *NodeNS, n topology.Node) error {
 	if err := ns.open(); err != nil {
-		return err
+		return fmt.Errorf("node %s: %w", n.Name, err)
 	}
 	lo, err := ns.handle.LinkByName("lo")
 	if err != nil {

@@ -141,3 +141,16 @@ func TestGraphSVGWithDot(t *testing.T) {
 		t.Errorf("graph svg: exit %d\n%.300s\n%s", code, out, errOut)
 	}
 }
+
+// TestValidateImageFlag: validate --image maps images as deploy does; a bad
+// mapping is a usage error.
+func TestValidateImageFlag(t *testing.T) {
+	file := "../topology/testdata/clab/routers.clab.yml"
+	out, stderr, code := run(t, "validate", "--format", "json", "--image", "frrouting/frr:*=debian:bookworm+frr", file)
+	if code != 0 || strings.Count(out, `"debian:bookworm+frr"`) != 2 || !strings.Contains(out, `"docker://alpine:3.20"`) {
+		t.Errorf("exit %d, stderr %q, plan:\n%s", code, stderr, out)
+	}
+	if _, stderr, code := run(t, "validate", "--image", "frrouting/frr", file); code != 2 || !strings.Contains(stderr, "not PATTERN=ROOTFS") {
+		t.Errorf("bad --image: exit %d, stderr %q", code, stderr)
+	}
+}

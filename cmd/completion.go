@@ -14,7 +14,7 @@ func newCompletionCmd() *cobra.Command {
 		Use:   "completion (bash|zsh|fish)",
 		Short: "Print a shell completion script",
 		Long: `Print the completion script for bash, zsh or fish. Besides verbs and flags it
-completes node names of running labs after exec and shell (NODE, or LAB/NODE when
+completes node names of running labs after exec, shell and trace (NODE, or LAB/NODE when
 a name is used by more than one lab), and lab names after --lab.`,
 		Example: `  source <(leolab completion bash)                   # this shell only
   leolab completion bash > /etc/bash_completion.d/leolab
@@ -48,6 +48,8 @@ func addCompletion(root *cobra.Command, g *globals) {
 			c.ValidArgsFunction = completeNode(g)
 		case "pingall":
 			c.ValidArgsFunction = completeLab(g)
+		case "trace":
+			c.ValidArgsFunction = completeNodePair(g)
 		}
 		if c.Flags().Lookup("lab") != nil {
 			_ = c.RegisterFlagCompletionFunc("lab", completeLab(g))
@@ -61,6 +63,17 @@ func addCompletion(root *cobra.Command, g *globals) {
 func completeNode(g *globals) cobra.CompletionFunc {
 	return func(c *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		lab, _ := c.Flags().GetString("lab")
+		return nodeNames(g, c, lab), cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// completeNodePair offers node names for trace's FROM and TO.
+func completeNodePair(g *globals) cobra.CompletionFunc {
+	return func(c *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) > 1 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		lab, _ := c.Flags().GetString("lab")

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -17,7 +18,7 @@ func newDestroyCmd(g *globals) *cobra.Command {
 		Short: "Remove everything a lab created",
 		Long: `Stop every node and remove every link, bridge, namespace, mount, cgroup,
 iptables rule and state file of the lab. Idempotent: destroying a lab that is not
-there succeeds. Works when the topology file was deleted or edited, and after
+there succeeds (and says so on stderr). Works when the topology file was deleted or edited, and after
 leolab itself was killed during a deploy. --all --cleanup also sweeps orphans that
 no state file mentions.`,
 		Example: "  leolab destroy topo.yaml\n  leolab destroy --lab routing\n  leolab destroy --all --cleanup",
@@ -29,13 +30,13 @@ no state file mentions.`,
 			case all:
 				return m.DestroyAll(cleanup)
 			case lab != "" && len(args) == 0:
-				return m.Destroy(lab)
+				return destroyOne(c, g, m, lab)
 			case lab == "" && len(args) == 1:
 				name, err := labNameOfFile(args[0])
 				if err != nil {
 					return err
 				}
-				return m.Destroy(name)
+				return destroyOne(c, g, m, name)
 			}
 			return usageError{errors.New("give exactly one of FILE, --lab NAME or --all")}
 		},
@@ -44,6 +45,19 @@ no state file mentions.`,
 	c.Flags().BoolVar(&all, "all", false, "destroy every lab")
 	c.Flags().BoolVar(&cleanup, "cleanup", false, "with --all: also sweep orphaned leolab resources")
 	return c
+}
+
+// destroyOne destroys lab; a lab that is not there is success (scripts
+// destroy idempotently), said on stderr so that a typo does not go unseen.
+func destroyOne(c *cobra.Command, g *globals, m *labs.Manager, lab string) error {
+	err := m.Destroy(lab)
+	if errors.Is(err, labs.ErrNoSuchLab) {
+		if !g.quiet {
+			fmt.Fprintf(c.ErrOrStderr(), "leolab: %v\n", err)
+		}
+		return nil
+	}
+	return err
 }
 
 // labNameOfFile reads the lab name of a topology file, even an edited one

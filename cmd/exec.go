@@ -34,6 +34,9 @@ LAB/NODE; a bare node name must be unambiguous among running labs.`,
 			if len(argv) == 0 {
 				return usageError{errorf("exec needs a command after NODE")}
 			}
+			if argv[0] == "" {
+				return usageError{errorf("exec: the command name is empty")}
+			}
 			return runExec(c, g, lab, args[0], argv, interactive || i, tty || t)
 		},
 	}

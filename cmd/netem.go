@@ -3,17 +3,17 @@ package cmd
 import (
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"leolab/labs"
+	"leolab/topology"
 )
 
 func newNetemCmd(g *globals) *cobra.Command {
 	var lab string
-	var delay, jitter time.Duration
-	var loss, rate string
+	var flags topology.NetemFlags
+	var impair *topology.Netem
 	c := &cobra.Command{
 		Use:   "netem (set|show|clear) NODE:IFACE",
 		Short: "Change link impairments (delay, jitter, loss, rate) on a running lab",
@@ -22,16 +22,21 @@ On a point-to-point link both ends are changed; on a bridge port both the node
 end and the bridge-side end, so the impairment applies in both directions.`,
 		Example: "  leolab netem set r1:eth1 --delay 50ms --jitter 5ms --loss 1%\n  leolab netem show r1:eth1\n  leolab netem clear r1:eth1",
 		Args:    exactArgs(2),
-		PreRunE: requireRoot,
+		// Bad values are usage errors (exit 2), found before anything else.
+		PreRunE: func(c *cobra.Command, args []string) error {
+			if args[0] == "set" {
+				var err error
+				if impair, err = topology.ParseNetemFlags(flags); err != nil {
+					return usageError{fmt.Errorf("netem set: %w", err)}
+				}
+			}
+			return requireRoot(c, args)
+		},
 		RunE: func(c *cobra.Command, args []string) error {
 			m := g.manager(c)
 			switch args[0] {
 			case "set":
-				n, err := labs.NetemFromFlags(delay, jitter, loss, rate)
-				if err != nil {
-					return usageError{err}
-				}
-				return m.SetNetem(lab, args[1], n)
+				return m.SetNetem(lab, args[1], impair)
 			case "clear":
 				return m.SetNetem(lab, args[1], nil)
 			case "show":
@@ -47,10 +52,10 @@ end and the bridge-side end, so the impairment applies in both directions.`,
 	}
 	f := c.Flags()
 	f.StringVar(&lab, "lab", "", "lab of NODE")
-	f.DurationVar(&delay, "delay", 0, "added delay, e.g. 20ms")
-	f.DurationVar(&jitter, "jitter", 0, "delay jitter, e.g. 2ms")
-	f.StringVar(&loss, "loss", "", "packet loss, e.g. 1%")
-	f.StringVar(&rate, "rate", "", "rate limit, e.g. 10mbit")
+	f.StringVar(&flags.Delay, "delay", "", "added delay, e.g. 20ms (at most 4m)")
+	f.StringVar(&flags.Jitter, "jitter", "", "delay jitter, e.g. 2ms (needs --delay)")
+	f.StringVar(&flags.Loss, "loss", "", "packet loss, e.g. 1% (0..100)")
+	f.StringVar(&flags.Rate, "rate", "", "rate limit, e.g. 10mbit (8bit..1000tbit)")
 	return c
 }
 

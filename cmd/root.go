@@ -102,6 +102,7 @@ bridges or straight to other nodes.`,
 		newInspectCmd(g), newListCmd(g), newExecCmd(g), newShellCmd(g),
 		newNetemCmd(g), newLinkCmd(g), newImageCmd(g), newPingallCmd(g),
 		newLogsCmd(g),
+		newCheckCmd(g), newTraceCmd(g),
 	)
 	addCompletion(root, g)
 	return root

@@ -99,7 +99,9 @@ nodes:
 		if out := e.must("exec", "b", "--", "cat", "/etc/debian_version"); !strings.HasPrefix(out, "12") {
 			t.Errorf("/etc/debian_version in node b: %q", out)
 		}
-		e.must("exec", "a", "--", "ping", "-c", "1", "-W", "2", "b")
+		if out := e.must("exec", "b", "--", "ip", "-4", "-o", "addr", "show", "eth0"); !strings.Contains(out, "inet ") {
+			t.Errorf("node b's eth0 has no address: %q", out)
+		}
 		e.must("destroy", "--lab", "imdeb")
 	}
 	if after := stamp(); after != before {
@@ -228,6 +230,53 @@ func TestPullUnreachableSuggestsImage(t *testing.T) {
 	for _, want := range []string{"cannot reach registry 127.0.0.1:1", "--image '" + ref + "=ROOTFS'"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+}
+
+// TestDebianBuildFailureShowsLog: a build apt cannot do (no such package)
+// fails with the end of the builder's log and leaves the cache empty.
+func TestDebianBuildFailureShowsLog(t *testing.T) {
+	needDebianBuilder(t)
+	e := newEnv(t)
+	r := e.run("image", "build", "debian:bookworm+leolab-no-such-package")
+	if r.code == 0 {
+		t.Fatal("the build succeeded")
+	}
+	for _, want := range []string{"prepare rootfs debian:bookworm+leolab-no-such-package: mmdebstrap: exit status", "its last lines:", "leolab-no-such-package"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if d, tmp := imageDirs(t, e.root); len(d)+len(tmp) != 0 {
+		t.Errorf("a failed build left %v %v", d, tmp)
+	}
+}
+
+// TestPullDroppedFailsFast: a registry address whose packets vanish (sent
+// over a veth whose other end has no such address, in a throwaway network
+// namespace: nothing leaves the host)
+// fails the pull on the fetcher's short dial limit, not TCP's minutes of
+// retries, and the error suggests --image.
+func TestPullDroppedFailsFast(t *testing.T) {
+	e := newEnv(t)
+	ref := "10.99.1.2/lab/frr:v1"
+	script := `set -e
+ip link set lo up
+ip link add v0 type veth peer name v1
+ip addr add 10.99.1.1/24 dev v0
+ip link set v1 up
+ip link set v0 up
+ip neigh add 10.99.1.2 lladdr 02:00:00:00:99:02 dev v0 nud permanent
+exec "$0" --root "$1" image build "docker://$2"`
+	cmd := exec.Command("unshare", "--net", "sh", "-c", script, binary, e.root, ref)
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("the pull succeeded:\n%s", out)
+	}
+	for _, want := range []string{"cannot reach registry 10.99.1.2: ", "i/o timeout", "--image '" + ref + "=ROOTFS'"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"leolab/topology"
 )
 
 // Every file in labs/examples/ is deployed, exercised and destroyed by one
@@ -42,7 +44,8 @@ func example(t *testing.T, name string) string {
 }
 
 // TestEveryExampleIsExercised keeps the table above complete, and every
-// example documented: a comment header saying what to try.
+// example documented: a comment header saying what to try, and checks:
+// saying what working means.
 func TestEveryExampleIsExercised(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("..", "labs", "examples", "*.yaml"))
 	if err != nil || len(files) == 0 {
@@ -59,6 +62,12 @@ func TestEveryExampleIsExercised(t *testing.T) {
 		}
 		if !strings.HasPrefix(string(data), "# ") || !strings.Contains(string(data), "# Try:") {
 			t.Errorf("example %s lacks a comment header with a \"Try:\" section", base)
+		}
+		// What "working" means for it, which its test checks with leolab check.
+		if plan, err := topology.Load(f, topology.Options{}); err != nil {
+			t.Errorf("example %s: %v", base, err)
+		} else if len(plan.Checks) == 0 {
+			t.Errorf("example %s has no checks: section", base)
 		}
 	}
 }
@@ -108,6 +117,7 @@ func TestExampleLeopard(t *testing.T) {
 	topo := example(t, "leopard.yaml")
 	e.must("deploy", topo)
 	defer e.must("destroy", topo)
+	e.mustCheck(topo)
 
 	// UTS: its own hostname.
 	if out := e.must("exec", "leopard", "hostname"); strings.TrimSpace(out) != "leopard" {
@@ -183,6 +193,7 @@ func TestExampleTwoLANs(t *testing.T) {
 			addr[n.Name+":"+ifc.Name], _, _ = strings.Cut(ifc.IPv4, "/")
 		}
 	}
+	e.mustCheck(topo)
 	if !e.ping("a1", "b1") || !e.ping("b2", "a2") {
 		t.Fatal("no route across r1")
 	}
@@ -193,6 +204,17 @@ func TestExampleTwoLANs(t *testing.T) {
 	e.must("link", "down", "r1:eth1")
 	if e.ping("a1", "b1") {
 		t.Error("a1 reaches b1 with r1:eth1 down")
+	}
+	// The teacher's view of the cut: the checks across r1 fail, the one
+	// inside LAN a does not.
+	failed := e.failedChecks("check", "--timeout", "0s", "--format", "json", topo)
+	if want := "a1 reaches b1,b2 reaches a2"; failed != want {
+		t.Errorf("checks failing with r1:eth1 down: %s, want %s", failed, want)
+	}
+	// … and trace names the cut: r1's port on LAN b has no carrier.
+	if tr, code := e.trace("a1", "b1"); code != 1 || tr.Verdict == nil || tr.Verdict.Node != "r1" || tr.Verdict.Reason != "link down" ||
+		!strings.Contains(tr.Verdict.Detail, "r1:eth1 has no carrier") {
+		t.Errorf("trace a1 b1 with r1:eth1 down: exit %d, verdict %+v", code, tr.Verdict)
 	}
 	if !e.ping("b1", "b2") {
 		t.Error("LAN b broke inside itself when r1:eth1 went down")
@@ -230,6 +252,7 @@ func TestExampleOSPFLessChain(t *testing.T) {
 		e.must("deploy", e.writeTopo("chain.yaml", stripped))
 	}
 	defer e.must("destroy", "--lab", "ospf-less-chain")
+	e.mustCheck("--lab", "ospf-less-chain")
 
 	if !e.ping("h1", "h2") {
 		t.Fatal("h1 cannot reach h2 over the chain")
@@ -273,6 +296,7 @@ func TestExampleNAT(t *testing.T) {
 	topo := example(t, "nat.yaml")
 	e.must("deploy", topo)
 	defer e.must("destroy", "--lab", "nat")
+	e.mustCheck(topo)
 
 	v := e.inspect("nat")
 	if len(v.Bridges) != 1 || v.Bridges[0].Gateway == "" {
@@ -344,6 +368,7 @@ func TestExampleStar20(t *testing.T) {
 	if v := e.inspect("star-20"); len(v.Nodes) != 20 {
 		t.Fatalf("%d nodes, want 20", len(v.Nodes))
 	}
+	e.mustCheck(topo)
 	out := e.must("pingall", "star-20")
 	if !strings.Contains(out, "*** Results: 0% dropped (380/380 received)") {
 		t.Errorf("pingall:\n%s", out)
@@ -404,4 +429,40 @@ func TestContainerlabTopology(t *testing.T) {
 	if len(v.Bridges) != 2 || v.Bridges[1].Name != "br-lan" || v.Bridges[1].Gateway != "" {
 		t.Errorf("bridges %+v, want mgmt and br-lan without a host address", v.Bridges)
 	}
+}
+
+// mustCheck runs leolab check (with args: FILE, or --lab LAB) the way a
+// teacher would, and fails the test unless every check passes.
+func (e *env) mustCheck(args ...string) {
+	e.t.Helper()
+	r := e.run(append([]string{"check", "--timeout", "30s"}, args...)...)
+	if r.code != 0 || !strings.Contains(r.stdout, " 0 failed") {
+		e.t.Fatalf("leolab check %s: exit %d\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+}
+
+// failedChecks runs leolab check with args (which include --format json)
+// and returns the names of the checks that failed, comma-separated; the
+// exit status must be 1 when some failed and 0 when none did.
+func (e *env) failedChecks(args ...string) string {
+	e.t.Helper()
+	r := e.run(args...)
+	var results []struct {
+		Name   string
+		OK     bool
+		Detail string
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &results); err != nil {
+		e.t.Fatalf("leolab %s: %v\n%s%s", strings.Join(args, " "), err, r.stdout, r.stderr)
+	}
+	var failed []string
+	for _, res := range results {
+		if !res.OK {
+			failed = append(failed, res.Name)
+		}
+	}
+	if want := min(len(failed), 1); r.code != want {
+		e.t.Errorf("leolab %s: exit %d with %d failed checks, want %d", strings.Join(args, " "), r.code, len(failed), want)
+	}
+	return strings.Join(failed, ",")
 }

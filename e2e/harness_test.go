@@ -88,12 +88,12 @@ func (e *env) owns(lab string) bool {
 }
 
 // ownsNetns reports whether a /run/netns name is one of an owned lab's
-// (LAB-NODE or the isolated lab's leolab-LAB).
+// (LAB-NODE or the isolated lab's namespace).
 func (e *env) ownsNetns(name string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for l := range e.labs {
-		if strings.HasPrefix(name, l+"-") || name == "leolab-"+l {
+		if strings.HasPrefix(name, l+"-") || name == topology.LabNetnsName(l) {
 			return true
 		}
 	}
@@ -131,6 +131,8 @@ func (e *env) attributable(kind, item string) bool {
 		return strings.HasPrefix(item, "/run/netns/") || strings.HasPrefix(item, e.root)
 	case "iptables":
 		return strings.Contains(item, "LEOLAB")
+	case "hostdir":
+		return strings.HasPrefix(item, "claims/") && strings.HasSuffix(item, ".json")
 	}
 	return true // netns, cgroups: only leolab's are listed
 }
@@ -145,6 +147,9 @@ func (e *env) otherLab(kind, item string) bool {
 		}
 	case "netns":
 		return !e.ownsNetns(item)
+	case "hostdir":
+		lab, _, _ := strings.Cut(strings.TrimPrefix(item, "claims/"), "@")
+		return !e.owns(lab)
 	case "mounts":
 		if name, ok := strings.CutPrefix(strings.Fields(item)[0], "/run/netns/"); ok {
 			return !e.ownsNetns(name)
@@ -263,6 +268,7 @@ func takeSnapshot(t *testing.T, root string) snapshot {
 		"processes": foreignPidnsProcs(),
 		"cgroups":   leolabCgroups(),
 		"files":     filesUnder(root),
+		"hostdir":   hostDirFiles(),
 		"sysctls":   hostSysctls(),
 	}
 }
@@ -462,6 +468,22 @@ func filesUnder(root string) []string {
 			return filepath.SkipDir
 		}
 		if rel != "." && rel != "locks/ipam.lock" && rel != "locks" && rel != "labs" {
+			out = append(out, rel)
+		}
+		return nil
+	})
+	return out
+}
+
+// hostDirFiles lists what is under leolab's host-wide directory (/run/leolab:
+// the host lock, the labs' claims, the saved ip_forward), relative to it.
+// It must be gone, or exactly as before, once a test's labs are destroyed.
+func hostDirFiles() []string {
+	const dir = "/run/leolab"
+	var out []string
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil {
+			rel, _ := filepath.Rel(dir, p)
 			out = append(out, rel)
 		}
 		return nil

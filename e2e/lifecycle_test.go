@@ -38,6 +38,7 @@ func TestDemoLabPingAcrossRouter(t *testing.T) {
 	e.must("deploy", topo)
 	e.must("exec", "h1", "--", "ping", "-c", "1", "-W", "2", "h2")
 	e.must("exec", "h1", "--", "ping", "-c", "1", "-W", "2", "h3")
+	e.mustCheck(topo)
 	out := e.must("exec", "demo/h3", "hostname")
 	if strings.TrimSpace(out) != "h3" {
 		t.Errorf("hostname in h3 = %q", out)

@@ -119,7 +119,7 @@ func (d *deployment) prepareImages(ctx context.Context) error {
 	err := forEach(ctx, d.workers, len(sources), func(i int) error {
 		img, err := store.Prepare(ctx, sources[i], baseDir(d.st.Plan))
 		if err != nil {
-			return fmt.Errorf("prepare rootfs %s: %w", sources[i], err)
+			return err // names the rootfs
 		}
 		mu.Lock()
 		d.images[sources[i]] = img
@@ -150,7 +150,7 @@ func (d *deployment) createHostSide(context.Context) error {
 	}
 	for _, b := range d.st.Plan.Bridges {
 		if err := d.host.AddBridge(b); err != nil {
-			return fmt.Errorf("bridge %s: create: %w", b.Name, err)
+			return fmt.Errorf("bridge %s: %w", b.Name, err)
 		}
 	}
 	if d.st.LabNetns != "" || len(d.st.Plan.Bridges) == 0 {
@@ -201,7 +201,7 @@ func (d *deployment) startNodes(ctx context.Context) error {
 	return forEach(ctx, d.workers, len(nodes), func(i int) error {
 		n := &nodes[i]
 		if err := d.startNode(ctx, n, ordinals[i]); err != nil {
-			return fmt.Errorf("node %s: %w", n.Name, err)
+			return err // names the node
 		}
 		d.progress.nodeStarted(n.Name)
 		return nil
@@ -226,14 +226,14 @@ func (d *deployment) startNode(ctx context.Context, n *topology.Node, ordinal in
 	dir := d.m.nodeDir(lab, n.Name)
 	root := filepath.Join(dir, "merged")
 	if err := os.MkdirAll(root, 0o755); err != nil {
-		return fmt.Errorf("create node dir: %w", err)
+		return fmt.Errorf("node %s: create node dir: %w", n.Name, err)
 	}
 	socket := d.m.socketPath(lab, n.Index)
 	if err := os.MkdirAll(filepath.Dir(socket), 0o700); err != nil {
-		return fmt.Errorf("create socket dir: %w", err)
+		return fmt.Errorf("node %s: create socket dir: %w", n.Name, err)
 	}
 	if err := os.Symlink(socket, d.m.controlLink(lab, n.Name)); err != nil && !errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("link control socket: %w", err)
+		return fmt.Errorf("node %s: link control socket: %w", n.Name, err)
 	}
 	img := d.images[n.Rootfs]
 	// An overlay cannot be idmapped into a node's user namespace, but a bind
@@ -241,7 +241,7 @@ func (d *deployment) startNode(ctx context.Context, n *topology.Node, ordinal in
 	copyRoot := n.RootfsCopy || n.UserNamespace
 	mounts, err := d.nodeLayer(img, n, dir, copyRoot)
 	if err != nil {
-		return err
+		return fmt.Errorf("node %s: %w", n.Name, err)
 	}
 	router := routerOf(n)
 	spec := node.Spec{
@@ -260,12 +260,12 @@ func (d *deployment) startNode(ctx context.Context, n *topology.Node, ordinal in
 		// The kernel refused the overlay for this image: a full copy
 		// always mounts (SPEC §2).
 		if spec.RootMounts, err = d.nodeLayer(img, n, dir, true); err != nil {
-			return fmt.Errorf("rootfs copy after a failed overlay: %w", err)
+			return fmt.Errorf("node %s: rootfs copy after a failed overlay: %w", n.Name, err)
 		}
 		proc, err = node.Start(ctx, spec)
 	}
 	if err != nil {
-		return fmt.Errorf("start: %w", err)
+		return err // node.Start names the node
 	}
 	d.procs[n.Index] = proc
 	d.mu.Lock()
@@ -278,7 +278,7 @@ func (d *deployment) startNode(ctx context.Context, n *topology.Node, ordinal in
 			continue
 		}
 		if err := d.host.AddPort(ns, d.bridgeNamed(ifc.Bridge), ifc); err != nil {
-			return fmt.Errorf("interface %s: %w", ifc.Name, err)
+			return fmt.Errorf("node %s: interface %s: %w", n.Name, ifc.Name, err)
 		}
 	}
 	return nil
@@ -293,7 +293,7 @@ func (d *deployment) registerNetns(ctx context.Context) error {
 	return forEach(ctx, d.workers, len(nodes), func(i int) error {
 		n := &nodes[i]
 		if err := bridge.RegisterNetns(topology.NetnsName(d.st.Plan.Name, n.Name), d.procs[n.Index].Pid); err != nil {
-			return fmt.Errorf("node %s: register netns: %w", n.Name, err)
+			return fmt.Errorf("node %s: %w", n.Name, err)
 		}
 		return nil
 	})
@@ -404,10 +404,10 @@ func (d *deployment) configureNode(ctx context.Context, n *topology.Node) error 
 	err := bridge.SetupNode(ns, *n)
 	ns.Close()
 	if err != nil {
-		return fmt.Errorf("node %s: routes: %w", n.Name, err)
+		return err // SetupNode names the node
 	}
 	if err := proc.Release(ctx); err != nil {
-		return fmt.Errorf("node %s: init: %w", n.Name, err)
+		return fmt.Errorf("node %s: %w", n.Name, err)
 	}
 	return nil
 }
@@ -449,7 +449,10 @@ func (d *deployment) runExec(ctx context.Context, n *topology.Node, line string)
 		return err
 	}
 	if code != 0 {
-		return fmt.Errorf("exit status %d: %s", code, bytes.TrimSpace(out.Bytes()))
+		if o := bytes.TrimSpace(out.Bytes()); len(o) > 0 {
+			return fmt.Errorf("exit status %d: %s", code, o)
+		}
+		return fmt.Errorf("exit status %d", code)
 	}
 	return nil
 }

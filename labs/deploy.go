@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,15 +24,16 @@ type DeployOptions struct {
 	Rootfs      string              // overrides every node's rootfs
 	Images      []topology.ImageMap // --image: registry images mapped to other rootfs
 	Name        string              // --name: the lab's name, whatever the file says
+	// Check runs the lab's checks after bring-up, each retried for up to
+	// CheckTimeout; a failure fails the deploy but leaves the lab running.
+	Check        bool
+	CheckTimeout time.Duration
 }
 
 // topologyOptions are the resolve options these deploy flags ask for.
 func (o DeployOptions) topologyOptions() topology.Options {
 	return topology.Options{RootfsOverride: o.Rootfs, Isolated: o.Isolated, Images: o.Images, Name: o.Name}
 }
-
-// LabNetnsName is the private namespace holding an isolated lab's bridges.
-func LabNetnsName(lab string) string { return "leolab-" + lab }
 
 // Deploy validates file, plans it against the host and running labs, and
 // brings the whole lab up. On any failure, or when ctx is cancelled
@@ -45,6 +47,9 @@ func (m *Manager) Deploy(ctx context.Context, file string, opts DeployOptions) e
 	pre, err := topology.Parse(file, data, opts.topologyOptions())
 	if err != nil {
 		return err
+	}
+	if w := EmptyLabWarning(pre); w != "" {
+		m.logf("%s", w)
 	}
 	lock, err := m.lockLab(pre.Name)
 	if err != nil {
@@ -70,17 +75,26 @@ func (m *Manager) Deploy(ctx context.Context, file string, opts DeployOptions) e
 		v := m.view(st)
 		PrintTable(m.out(), []LabView{v})
 	}
+	if opts.Check {
+		return m.runDeployChecks(ctx, st, opts)
+	}
 	return nil
 }
 
 // handleExisting refuses to deploy over a lab of the same name, unless
 // reconfigure, in which case the old lab is destroyed first.
+// The caller holds the lab's lock, so a state still saying "deploying" or
+// "destroying" was left by a leolab process killed half-way.
 func (m *Manager) handleExisting(lab string, reconfigure bool) error {
-	_, err := os.Stat(m.statePath(lab))
+	st, err := readState(m.statePath(lab))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if !reconfigure {
+		if err == nil && st.Phase != PhaseRunning {
+			return fmt.Errorf("the last %s of lab %s was interrupted before it finished: run `leolab destroy --lab %s` to remove what it left, then deploy again (or deploy --reconfigure)",
+				strings.TrimSuffix(st.Phase, "ing"), lab, lab)
+		}
 		return fmt.Errorf("lab %s is already deployed (destroy it first, or deploy --reconfigure)", lab)
 	}
 	m.logf("reconfigure: destroying lab %s", lab)
@@ -100,9 +114,13 @@ func (m *Manager) planAndRecord(file string, data []byte, lab string, opts Deplo
 	if err != nil {
 		return nil, err
 	}
+	claims, err := m.liveClaims(lab)
+	if err != nil {
+		return nil, err
+	}
 	topts := opts.topologyOptions()
 	if !opts.Isolated {
-		topts.Host = hostView{others: others}
+		topts.Host = hostView{others: others, claims: claims}
 	}
 	plan, err := topology.Parse(file, data, topts)
 	if err != nil {
@@ -117,18 +135,26 @@ func (m *Manager) planAndRecord(file string, data []byte, lab string, opts Deplo
 		Plan: plan, Nodes: map[string]*NodeState{},
 	}
 	if opts.Isolated {
-		st.LabNetns = LabNetnsName(plan.Name)
+		st.LabNetns = topology.LabNetnsName(plan.Name)
 	} else {
 		st.NATChain = topology.NATChain(plan.Name)
+	}
+	if err := checkHostNames(st, claims); err != nil {
+		return nil, err
 	}
 	if n := userNSCount(plan); n > 0 {
 		if err := checkTraversable(m.Root); err != nil {
 			return nil, err
 		}
-		if st.UIDStart, err = allocUIDs(n, others); err != nil {
+		if st.UIDStart, err = allocUIDs(n, uidSpans(others, claims)); err != nil {
 			return nil, err
 		}
 		st.UIDCount = n
+	}
+	// The claim goes first: a claim without a state file is stale and is
+	// dropped by the next reader, a state without a claim would hide names.
+	if err := m.writeClaim(st); err != nil {
+		return nil, err
 	}
 	if err := makeLabDir(m.labsDir(), m.labDir(plan.Name)); err != nil {
 		return nil, err
@@ -176,16 +202,30 @@ func userNSCount(p *topology.Plan) int {
 	return n
 }
 
-// allocUIDs returns the start of a free block of count*idsPerNode ids.
-func allocUIDs(count int, others []*State) (uint32, error) {
-	size := uint64(count) * idsPerNode
-	type span struct{ lo, hi uint64 }
-	var used []span
-	for _, st := range others {
-		if st.UIDCount > 0 {
-			used = append(used, span{uint64(st.UIDStart), uint64(st.UIDStart) + uint64(st.UIDCount)*idsPerNode})
+// uidSpan is a block of host ids [lo, hi) a lab's user-namespace nodes use.
+type uidSpan struct{ lo, hi uint64 }
+
+// uidSpans lists the id blocks of other labs: this root's states and every
+// root's claims (a lab appears in both; overlaps are harmless).
+func uidSpans(others []*State, claims []*Claim) []uidSpan {
+	var used []uidSpan
+	add := func(start uint32, count int) {
+		if count > 0 {
+			used = append(used, uidSpan{uint64(start), uint64(start) + uint64(count)*idsPerNode})
 		}
 	}
+	for _, st := range others {
+		add(st.UIDStart, st.UIDCount)
+	}
+	for _, c := range claims {
+		add(c.UIDStart, c.UIDCount)
+	}
+	return used
+}
+
+// allocUIDs returns the start of a free block of count*idsPerNode ids.
+func allocUIDs(count int, used []uidSpan) (uint32, error) {
+	size := uint64(count) * idsPerNode
 	sort.Slice(used, func(i, j int) bool { return used[i].lo < used[j].lo })
 	start := uint64(uidFirst)
 	for _, u := range used {
@@ -208,6 +248,16 @@ func (st *State) nodeUIDBase(ordinal int) uint32 {
 }
 
 // logf reports a step of the whole operation on the progress stream.
+// EmptyLabWarning is a warning for a lab without nodes, which validates
+// and deploys (its bridges alone) but is most likely a mistake; "" for
+// any other lab.
+func EmptyLabWarning(p *topology.Plan) string {
+	if len(p.Nodes) > 0 {
+		return ""
+	}
+	return fmt.Sprintf("warning: lab %s has no nodes (nodes: is empty or missing); only its bridges are created", p.Name)
+}
+
 func (m *Manager) logf(format string, args ...any) {
 	if m.Quiet || m.Progress == nil {
 		return

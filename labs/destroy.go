@@ -25,11 +25,19 @@ const stopGrace = 2 * time.Second
 // teardownWorkers bounds the parallel per-node steps of destroy.
 const teardownWorkers = 64
 
-// Destroy removes everything lab created. Nothing to destroy is success.
+// ErrNoSuchLab is returned (wrapped) by Destroy when the root holds no lab
+// of that name: nothing was done, which a caller may count as success.
+var ErrNoSuchLab = errors.New("no such lab")
+
+// Destroy removes everything lab created.
 func (m *Manager) Destroy(lab string) error {
 	lock, err := m.lockLabWithin(lab, destroyLockWait)
 	if err != nil {
 		return err
+	}
+	if _, err := os.Stat(m.labDir(lab)); errors.Is(err, fs.ErrNotExist) {
+		lock.unlock(false)
+		return fmt.Errorf("%w: %s (in %s; nothing to destroy)", ErrNoSuchLab, lab, m.Root)
 	}
 	err = m.destroyLocked(lab)
 	lock.unlock(err == nil)
@@ -45,7 +53,9 @@ func (m *Manager) DestroyAll(cleanup bool) error {
 	}
 	var errs *multierror.Error
 	for _, n := range names {
-		errs = multierror.Append(errs, m.Destroy(n))
+		if err := m.Destroy(n); !errors.Is(err, ErrNoSuchLab) { // gone meanwhile
+			errs = multierror.Append(errs, err)
+		}
 	}
 	if cleanup {
 		errs = multierror.Append(errs, m.sweepOrphans())
@@ -92,7 +102,7 @@ func (m *Manager) teardown(st *State) error {
 	if err := m.removeLabDir(p.Name, nodeNames(p)); err != nil {
 		return fmt.Errorf("destroy %s: %w", p.Name, err)
 	}
-	return nil
+	return m.dropClaim(p.Name) // last: until here, its names are still in use
 }
 
 // shutdownGrace bounds each node's shutdown commands.
@@ -150,7 +160,7 @@ func (m *Manager) stopNodes(st *State) error {
 			return nil
 		}
 		if err := node.Stop(ns.Pid, ns.StartTime, stopGrace); err != nil {
-			return fmt.Errorf("stop node %s: %w", names[i], err)
+			return fmt.Errorf("node %s: %w", names[i], err)
 		}
 		return nil
 	}))
@@ -183,10 +193,18 @@ func (m *Manager) removeHostSide(st *State) error {
 	return errs.ErrorOrNil()
 }
 
+// otherNATLabs reports whether a lab other than lab, under any root, uses
+// NAT. Callers hold the host lock.
 func (m *Manager) otherNATLabs(lab string) bool {
 	others, _ := m.states(lab)
 	for _, o := range others {
 		if o.NAT {
+			return true
+		}
+	}
+	claims, _ := m.liveClaims(lab)
+	for _, c := range claims {
+		if c.NAT {
 			return true
 		}
 	}
@@ -275,7 +293,7 @@ func (m *Manager) sweepLab(lab string) error {
 	var errs *multierror.Error
 	errs = multierror.Append(errs, stopInitsOf(lab))
 	errs = multierror.Append(errs, sweepNetns(lab, m.claimedNetns(lab)))
-	errs = multierror.Append(errs, bridge.DeleteLabNS(LabNetnsName(lab)))
+	errs = multierror.Append(errs, bridge.DeleteLabNS(topology.LabNetnsName(lab)))
 	if host, err := bridge.OpenHost(); err == nil {
 		errs = multierror.Append(errs, host.SweepLinks(topology.AliasPrefix(lab)))
 		host.Close()
@@ -292,7 +310,10 @@ func (m *Manager) sweepLab(lab string) error {
 	if err := errs.ErrorOrNil(); err != nil {
 		return fmt.Errorf("sweep %s: %w", lab, err)
 	}
-	return m.removeLabDir(lab, nodes)
+	if err := m.removeLabDir(lab, nodes); err != nil {
+		return err
+	}
+	return m.dropClaim(lab)
 }
 
 // claimedNetns lists LAB-NODE names that other labs' states own, so a

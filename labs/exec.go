@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -34,7 +36,7 @@ func (m *Manager) List() ([]ListEntry, error) {
 	out := []ListEntry{}
 	for _, st := range states {
 		v := m.view(st)
-		e := ListEntry{Name: v.Name, Nodes: len(v.Nodes), Since: st.Created, Isolated: v.Isolated, Phase: st.Phase}
+		e := ListEntry{Name: v.Name, Nodes: len(v.Nodes), Since: st.Created, Isolated: v.Isolated, Phase: v.Phase}
 		for _, n := range v.Nodes {
 			if n.State == "running" {
 				e.Running++
@@ -68,9 +70,37 @@ func (m *Manager) Exec(ctx context.Context, lab, target string, opts node.ExecOp
 	}
 	socket, err := os.Readlink(m.controlLink(lab, name))
 	if err != nil {
+		if dead := m.exitedNode(lab, name); dead != nil {
+			return 0, dead
+		}
 		return 0, fmt.Errorf("node %s/%s is not running (its control socket is not there yet or any more)", lab, name)
 	}
-	return node.Exec(ctx, socket, opts)
+	code, err := node.Exec(ctx, socket, opts)
+	if err != nil && (errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, fs.ErrNotExist)) {
+		if dead := m.exitedNode(lab, name); dead != nil {
+			return 0, dead
+		}
+	}
+	return code, err
+}
+
+// exitedNode returns an error saying that node's init has exited (and how,
+// when the kernel still knows), or nil when it runs or cannot be told.
+// Only the failure path reads the lab's state: a working exec never does.
+func (m *Manager) exitedNode(lab, name string) error {
+	st, err := readState(m.statePath(lab))
+	if err != nil {
+		return nil
+	}
+	ns := st.Nodes[name]
+	if ns == nil || ns.Pid <= 0 || node.Alive(ns.Pid, ns.StartTime) {
+		return nil
+	}
+	msg := fmt.Sprintf("node %s has exited", name)
+	if cause := node.ExitCause(ns.Pid, ns.StartTime); cause != "" {
+		msg += " (its init was " + cause + ")"
+	}
+	return fmt.Errorf("%s; `leolab destroy --lab %s` removes what is left of lab %s", msg, lab, lab)
 }
 
 // resolveNode finds a node by NODE or LAB/NODE and reads its lab's state.

@@ -3,6 +3,7 @@
 package labs
 
 import (
+	"errors"
 	"os"
 	"syscall"
 )
@@ -14,4 +15,13 @@ func faultHook(step string) {
 	if os.Getenv("LEOLAB_FAULT_AT") == step {
 		syscall.Kill(os.Getpid(), syscall.SIGKILL)
 	}
+}
+
+// faultErr fails the step named by LEOLAB_FAULT_FAIL, for tests of what a
+// failure there leaves behind.
+func faultErr(step string) error {
+	if os.Getenv("LEOLAB_FAULT_FAIL") == step {
+		return errors.New("injected failure at " + step)
+	}
+	return nil
 }

@@ -5,31 +5,27 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"leolab/bridge"
 )
 
 // The host's net.ipv4.ip_forward from before the first NAT lab is kept in
-// one root-wide file while any NAT lab exists, so the value can be put back
+// one host-wide file (under hostRunDir: every root's NAT labs share the one
+// kernel setting) while any NAT lab exists, so the value can be put back
 // when the last one goes, even when that lab's own state file was lost.
-
-func (m *Manager) savedForwardPath() string {
-	return filepath.Join(m.Root, "ip_forward.saved")
-}
 
 // saveForward records the current ip_forward before a NAT lab turns it on,
 // unless an earlier NAT lab already did. Callers hold the IPAM lock.
 func (m *Manager) saveForward() error {
-	if _, err := os.Stat(m.savedForwardPath()); err == nil {
+	if _, err := os.Stat(savedForwardPath()); err == nil {
 		return nil
 	}
 	cur, err := bridge.IPForward()
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(m.savedForwardPath(), []byte(cur+"\n")); err != nil {
+	if err := writeFileAtomic(savedForwardPath(), []byte(cur+"\n")); err != nil {
 		return fmt.Errorf("save ip_forward: %w", err)
 	}
 	return nil
@@ -39,7 +35,7 @@ func (m *Manager) saveForward() error {
 // except uses NAT, unless something else changed it since leolab turned it
 // on. It takes the IPAM lock so a NAT deploy cannot interleave.
 func (m *Manager) restoreForwardIfLast(except string) error {
-	saved, err := os.ReadFile(m.savedForwardPath())
+	saved, err := os.ReadFile(savedForwardPath())
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -59,7 +55,7 @@ func (m *Manager) restoreForwardIfLast(except string) error {
 			return err
 		}
 	}
-	if err := os.Remove(m.savedForwardPath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := os.Remove(savedForwardPath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	return nil

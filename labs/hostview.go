@@ -16,6 +16,7 @@ import (
 // other running, non-isolated labs.
 type hostView struct {
 	others []*State // the other labs' states, read once by the caller
+	claims []*Claim // every root's other labs, being created or running
 }
 
 func (h hostView) UsedSubnets() ([]netip.Prefix, error) {
@@ -29,7 +30,7 @@ func (h hostView) UsedSubnets() ([]netip.Prefix, error) {
 		}
 		used = append(used, planSubnets(st.Plan)...)
 	}
-	return used, nil
+	return append(used, claimsSubnets(h.claims)...), nil
 }
 
 // hostRoutes lists the destinations of the host's IPv4 routes in every

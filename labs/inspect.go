@@ -84,7 +84,8 @@ func (m *Manager) Inspect(names []string) ([]LabView, error) {
 
 func (m *Manager) view(st *State) LabView {
 	p := st.Plan
-	v := LabView{Name: p.Name, Isolated: p.Isolated, Phase: st.Phase, Created: st.Created,
+	phase := m.phaseOf(st)
+	v := LabView{Name: p.Name, Isolated: p.Isolated, Phase: phase, Created: st.Created,
 		Bridges: []BridgeView{}, Nodes: []NodeView{}, Links: []LinkView{}}
 	for _, b := range p.Bridges {
 		v.Bridges = append(v.Bridges, BridgeView{Name: b.Name, Device: b.Device,
@@ -92,7 +93,7 @@ func (m *Manager) view(st *State) LabView {
 			Gateway: optString(b.Gateway.String(), b.Gateway.IsValid()), NAT: b.NAT})
 	}
 	for _, n := range p.Nodes {
-		v.Nodes = append(v.Nodes, nodeView(st, n))
+		v.Nodes = append(v.Nodes, nodeView(st, phase, n))
 	}
 	for _, l := range p.Links {
 		v.Links = append(v.Links, LinkView{
@@ -102,12 +103,12 @@ func (m *Manager) view(st *State) LabView {
 	return v
 }
 
-func nodeView(st *State, n topology.Node) NodeView {
+func nodeView(st *State, phase string, n topology.Node) NodeView {
 	nv := NodeView{Name: n.Name, State: "missing", Netns: topology.NetnsName(st.Plan.Name, n.Name),
 		Rootfs: n.Rootfs, Interfaces: []InterfaceView{}}
 	if ns := st.Nodes[n.Name]; ns != nil && ns.Pid > 0 {
 		nv.Pid = ns.Pid
-		nv.State = nodeState(ns, st.Phase)
+		nv.State = nodeState(ns, phase)
 	}
 	for _, ifc := range n.Interfaces {
 		nv.Interfaces = append(nv.Interfaces, InterfaceView{Name: ifc.Name, Bridge: ifc.Bridge,
@@ -117,11 +118,12 @@ func nodeView(st *State, n topology.Node) NodeView {
 }
 
 // nodeState is "running" only when the recorded pid still is the same
-// process (same start time), so a recycled pid never shows as the node.
+// process (same start time) and has not exited, so neither a recycled pid
+// nor an init that died and awaits reaping shows as the node. It is read
+// from the kernel every time, never from the state alone.
 func nodeState(ns *NodeState, phase string) string {
-	cur, err := node.StartTimeOf(ns.Pid)
-	if err != nil || cur != ns.StartTime {
-		return "exited"
+	if !node.Alive(ns.Pid, ns.StartTime) {
+		return "exited" // gone, recycled, or a zombie not yet reaped
 	}
 	if phase != PhaseRunning {
 		return phase

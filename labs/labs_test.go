@@ -108,7 +108,7 @@ func TestLabLockWithinWaitsForARelease(t *testing.T) {
 func TestAllocUIDsNeverOverlaps(t *testing.T) {
 	var others []*State
 	for i := 0; i < 5; i++ {
-		start, err := allocUIDs(i+1, others)
+		start, err := allocUIDs(i+1, uidSpans(others, nil))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,8 +120,21 @@ func TestAllocUIDsNeverOverlaps(t *testing.T) {
 		}
 		others = append(others, &State{UIDStart: start, UIDCount: i + 1})
 	}
-	if _, err := allocUIDs(1<<15, others); err == nil {
+	if _, err := allocUIDs(1<<15, uidSpans(others, nil)); err == nil {
 		t.Error("huge request did not fail")
+	}
+}
+
+// TestAllocUIDsAvoidsOtherRootsClaims: an id block another root's lab
+// claimed is never handed out again.
+func TestAllocUIDsAvoidsOtherRootsClaims(t *testing.T) {
+	claims := []*Claim{{Root: "/other", Lab: "x", UIDStart: uidFirst, UIDCount: 2}}
+	start, err := allocUIDs(1, uidSpans(nil, claims))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if start < uidFirst+2*idsPerNode {
+		t.Errorf("block at %d overlaps the claimed %d..%d", start, uidFirst, uidFirst+2*idsPerNode)
 	}
 }
 

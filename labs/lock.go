@@ -22,6 +22,9 @@ type fileLock struct {
 	// stale, when set, reports at unlock time that the lock guards nothing
 	// any more (its lab has no directory), so the file goes too.
 	stale func() bool
+	// afterRemove, when set, runs after the lock file was removed, still
+	// holding the lock (removes the directory it was in, say).
+	afterRemove func()
 }
 
 // lockFile takes an exclusive flock on path, creating it. With wait false it
@@ -31,8 +34,16 @@ func lockFile(path string, wait bool) (*fileLock, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
-	for {
+	for tries := 0; ; tries++ {
 		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+		if errors.Is(err, fs.ErrNotExist) && tries < 100 {
+			// Its directory was removed by the last holder as we opened:
+			// make it again.
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				return nil, fmt.Errorf("lock %s: %w", path, err)
+			}
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("lock %s: %w", path, err)
 		}
@@ -85,6 +96,9 @@ func (l *fileLock) unlock(remove bool) {
 	}
 	if remove || l.stale != nil && l.stale() {
 		os.Remove(l.path)
+		if l.afterRemove != nil {
+			l.afterRemove()
+		}
 	}
 	l.f.Close()
 	l.f = nil
@@ -125,8 +139,30 @@ func (m *Manager) lockLabWithin(lab string, wait time.Duration) (*fileLock, erro
 	return l, nil
 }
 
-// lockIPAM serialises planning across labs so parallel deploys of
-// different labs never take the same subnet or id range.
+// lockIPAM takes the host-wide lock (one for every leolab root on the
+// host) that serialises planning, claims and ip_forward, so parallel
+// deploys under any roots never take the same subnet, name or id range.
+// Its release removes the host directory once no lab claims anything.
 func (m *Manager) lockIPAM() (*fileLock, error) {
-	return lockFile(filepath.Join(m.locksDir(), "ipam.lock"), true)
+	l, err := lockFile(hostLockPath(), true)
+	if err != nil {
+		return nil, err
+	}
+	l.stale = hostDirIdle
+	l.afterRemove = removeHostDirIfIdle
+	return l, nil
+}
+
+// labBusy reports whether another leolab process holds lab's lock right now
+// (a deploy or destroy of it is running). It never creates a lock file.
+func (m *Manager) labBusy(lab string) bool {
+	f, err := os.OpenFile(filepath.Join(m.locksDir(), lab+".lock"), os.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false // no lock file: nobody holds it
+	}
+	defer f.Close()
+	if err := flockRetry(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		return errors.Is(err, unix.EWOULDBLOCK)
+	}
+	return false // closing the file releases the lock just taken
 }

@@ -10,10 +10,14 @@ import (
 )
 
 // PrintPlan writes the resolved plan of `leolab validate`: bridges with
-// subnets, every node interface with its address, links with subnets, and
-// routes.
+// subnets, every node interface with its address, links with subnets,
+// routes, and the names of the lab's checks.
 func PrintPlan(w io.Writer, p *topology.Plan) {
-	fmt.Fprintf(w, "lab %s (pool %s): %d nodes, %d bridges, %d links\n\n", p.Name, p.Pool, len(p.Nodes), len(p.Bridges), len(p.Links))
+	fmt.Fprintf(w, "lab %s (pool %s): %d nodes, %d bridges, %d links\n", p.Name, p.Pool, len(p.Nodes), len(p.Bridges), len(p.Links))
+	if p.Isolated {
+		fmt.Fprintln(w, "isolated: bridges in the lab's private namespace, none on the host, no NAT")
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	if len(p.Bridges) > 0 {
 		fmt.Fprintln(tw, "BRIDGE\tDEVICE\tSUBNET\tGATEWAY\tNAT\tMTU")
@@ -35,6 +39,12 @@ func PrintPlan(w io.Writer, p *topology.Plan) {
 		}
 	}
 	tw.Flush()
+	if len(p.Checks) > 0 {
+		fmt.Fprintf(w, "\nchecks (leolab check):\n")
+		for _, c := range p.Checks {
+			fmt.Fprintf(w, "  %s\n", c.Name)
+		}
+	}
 }
 
 func printNodeRows(tw io.Writer, n topology.Node) {

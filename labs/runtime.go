@@ -2,9 +2,7 @@ package labs
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/go-multierror"
 
@@ -54,19 +52,38 @@ func (m *Manager) resolveIface(lab, target string) (*ifaceRef, error) {
 
 func netnsPath(lab, node string) string { return "/run/netns/" + topology.NetnsName(lab, node) }
 
-// SetNetem applies n (nil clears) to both ends of NODE:IFACE.
+// SetNetem applies n (nil clears) to both ends of NODE:IFACE, or to
+// neither: when one end refuses it, both keep the impairments they had.
 func (m *Manager) SetNetem(lab, target string, n *topology.Netem) error {
 	r, err := m.resolveIface(lab, target)
 	if err != nil {
 		return err
 	}
-	var errs *multierror.Error
-	if n == nil {
-		errs = multierror.Append(errs, bridge.ClearNetem(r.nodeNS, r.ifc.Name), bridge.ClearNetem(r.peerNS, r.peerDev))
-	} else {
-		errs = multierror.Append(errs, bridge.ApplyNetem(r.nodeNS, r.ifc.Name, n), bridge.ApplyNetem(r.peerNS, r.peerDev, n))
+	ends := []struct{ ns, dev string }{{r.nodeNS, r.ifc.Name}, {r.peerNS, r.peerDev}}
+	old := make([]*topology.Netem, len(ends))
+	for i, e := range ends {
+		if old[i], err = bridge.ShowNetem(e.ns, e.dev); err != nil {
+			return err
+		}
 	}
-	return errs.ErrorOrNil()
+	for i, e := range ends {
+		err = nil
+		if i == 1 {
+			err = faultErr("netem-peer") // fault tests: the peer end refuses
+		}
+		if err == nil {
+			err = bridge.ApplyNetem(e.ns, e.dev, n)
+		}
+		if err != nil {
+			// ApplyNetem left end i as it was; put back the ends before it.
+			errs := multierror.Append(nil, err)
+			for j := range i {
+				errs = multierror.Append(errs, bridge.ApplyNetem(ends[j].ns, ends[j].dev, old[j]))
+			}
+			return errs.ErrorOrNil()
+		}
+	}
+	return nil
 }
 
 // ShowNetem reports the impairment on the node end of NODE:IFACE.
@@ -104,53 +121,11 @@ func reapplyRoutes(st *State, nodeName string) error {
 			ns := &bridge.NodeNS{Path: netnsPath(st.Plan.Name, n.Name)}
 			defer ns.Close()
 			if err := bridge.SetupNode(ns, n); err != nil {
-				return fmt.Errorf("node %s: restore routes: %w", n.Name, err)
+				return fmt.Errorf("restore routes: %w", err)
 			}
 		}
 	}
 	return nil
-}
-
-// NetemFromFlags builds impairments from `netem set` flags.
-func NetemFromFlags(delay, jitter time.Duration, loss, rate string) (*topology.Netem, error) {
-	n := &topology.Netem{Delay: delay, Jitter: jitter}
-	if delay < 0 || jitter < 0 {
-		return nil, fmt.Errorf("delay and jitter must not be negative")
-	}
-	if loss != "" {
-		v, err := strconv.ParseFloat(strings.TrimSuffix(loss, "%"), 64)
-		if err != nil || v < 0 || v > 100 {
-			return nil, fmt.Errorf("--loss %q: want a percentage 0..100 like 1%%", loss)
-		}
-		n.LossPct = v
-	}
-	if rate != "" {
-		v, err := parseRate(rate)
-		if err != nil {
-			return nil, err
-		}
-		n.RateBits = v
-	}
-	if *n == (topology.Netem{}) {
-		return nil, fmt.Errorf("netem set needs at least one of --delay, --jitter, --loss, --rate")
-	}
-	return n, nil
-}
-
-func parseRate(s string) (uint64, error) {
-	units := []struct {
-		suffix string
-		mult   uint64
-	}{{"gbit", 1e9}, {"mbit", 1e6}, {"kbit", 1e3}, {"bit", 1}}
-	for _, u := range units {
-		if num, ok := strings.CutSuffix(strings.ToLower(s), u.suffix); ok {
-			v, err := strconv.ParseFloat(num, 64)
-			if err == nil && v > 0 {
-				return uint64(v * float64(u.mult)), nil
-			}
-		}
-	}
-	return 0, fmt.Errorf("--rate %q: want e.g. 10mbit, 500kbit, 1gbit", s)
 }
 
 // FormatNetem renders impairments for `netem show`.

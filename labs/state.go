@@ -18,7 +18,20 @@ const (
 	PhaseDeploying  = "deploying"
 	PhaseRunning    = "running"
 	PhaseDestroying = "destroying"
+	// PhaseInterrupted is never written: it is what list and inspect show
+	// for a lab recorded as deploying or destroying whose lock nobody
+	// holds, i.e. whose deploy or destroy was killed before it finished.
+	PhaseInterrupted = "interrupted"
 )
+
+// phaseOf is st's phase as it is now: a deploy or destroy that no process
+// is running any more was interrupted.
+func (m *Manager) phaseOf(st *State) string {
+	if st.Phase != PhaseRunning && !m.labBusy(st.Plan.Name) {
+		return PhaseInterrupted
+	}
+	return st.Phase
+}
 
 // State is what a lab's state.json holds: the Plan (from which every device,
 // netns, chain, directory and cgroup name is derived) plus what was actually

@@ -127,7 +127,7 @@ func orphanLabNames(known map[string]bool) ([]string, error) {
 	}
 	if entries, err := os.ReadDir("/run/netns"); err == nil {
 		for _, e := range entries {
-			if lab, ok := strings.CutPrefix(e.Name(), "leolab-"); ok {
+			if lab, ok := strings.CutPrefix(e.Name(), topology.LabNetnsName("")); ok {
 				found[lab] = true
 			}
 		}

@@ -65,19 +65,20 @@ func hasControllers(dir string, want ...string) bool {
 	return true
 }
 
-// procsCgroup is the child cgroup (v1 pids hierarchy) holding a node's
-// processes when the node has a pids limit. Init itself stays in the node's
-// cgroup above it: the Go runtime aborts when it cannot create a thread, so
-// init's threads must never count against a limit the node's own
+// procsCgroup is the child cgroup (v1 pids and memory hierarchies) holding
+// a node's processes when the node has a pids or memory limit. Init itself
+// stays in the node's cgroup above it: the Go runtime aborts when it
+// cannot create a thread, and the OOM killer of a memory cgroup picks among
+// its processes, so init must never count against a limit the node's own
 // processes can fill.
 const procsCgroup = "procs"
 
 // nodeCgroups are the cgroups made for one node.
 type nodeCgroups struct {
 	dirs []string // leolab/LAB/NODE in every hierarchy; init joins them all
-	// spawnTasks is the v1 "tasks" file of the pids-limited procs cgroup,
-	// where init's spawning thread goes (its children are born there), or "".
-	spawnTasks string
+	// spawnTasks are the v1 "tasks" files of the limited procs cgroups,
+	// where init's spawning thread goes (its children are born there).
+	spawnTasks []string
 }
 
 // createCgroups makes leolab/LAB/NODE in every hierarchy and applies the
@@ -103,12 +104,12 @@ func createCgroups(lab, name string, lim nodespec.Limits) (cg nodeCgroups, retEr
 		}
 		cg.dirs = append(cg.dirs, dir)
 		ctrl := filepath.Base(root)
-		if ctrl == "pids" && lim.Pids > 0 {
-			tasks, err := createProcsV1(dir, lim.Pids)
+		if (ctrl == "pids" && lim.Pids > 0) || (ctrl == "memory" && lim.MemoryBytes > 0) {
+			tasks, err := createProcsV1(ctrl, dir, lim)
 			if err != nil {
 				return cg, err
 			}
-			cg.spawnTasks = tasks
+			cg.spawnTasks = append(cg.spawnTasks, tasks)
 			continue
 		}
 		if err := applyV1(ctrl, dir, lim); err != nil {
@@ -118,17 +119,34 @@ func createCgroups(lab, name string, lim nodespec.Limits) (cg nodeCgroups, retEr
 	return cg, nil
 }
 
-// createProcsV1 makes the pids-limited procs cgroup under a node's v1 pids
-// cgroup and returns its tasks file. The limit is one higher than asked:
-// init's spawning thread lives there too, and the node's processes get
-// exactly the number the topology gives.
-func createProcsV1(nodeDir string, pids int64) (string, error) {
+// createProcsV1 makes the limited procs cgroup under a node's v1 pids or
+// memory cgroup and returns its tasks file. The pids limit is one higher
+// than asked: init's spawning thread lives there too, and the node's
+// processes get exactly the number the topology gives. The memory limit
+// also bounds swap (memory.memsw, where swap is accounted): the node's
+// memory is what it asked for, on any host, and a node past it meets the
+// OOM killer rather than pushing the host into swap.
+func createProcsV1(ctrl, nodeDir string, lim nodespec.Limits) (string, error) {
 	dir := filepath.Join(nodeDir, procsCgroup)
 	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return "", fmt.Errorf("create cgroup %s: %w", dir, err)
 	}
-	if err := writeFile(filepath.Join(dir, "pids.max"), strconv.FormatInt(pids+1, 10)); err != nil {
+	if ctrl == "pids" {
+		if err := writeFile(filepath.Join(dir, "pids.max"), strconv.FormatInt(lim.Pids+1, 10)); err != nil {
+			return "", err
+		}
+		return filepath.Join(dir, "tasks"), nil
+	}
+	limit := strconv.FormatInt(lim.MemoryBytes, 10)
+	if err := writeFile(filepath.Join(dir, "memory.limit_in_bytes"), limit); err != nil {
 		return "", err
+	}
+	// memsw must not be below the memory limit, so it is written second.
+	memsw := filepath.Join(dir, "memory.memsw.limit_in_bytes")
+	if _, err := os.Stat(memsw); err == nil {
+		if err := writeFile(memsw, limit); err != nil {
+			return "", err
+		}
 	}
 	return filepath.Join(dir, "tasks"), nil
 }
@@ -165,12 +183,9 @@ func createV2(root, lab, name string, lim nodespec.Limits) (string, error) {
 }
 
 func applyV1(ctrl, dir string, lim nodespec.Limits) error {
-	switch {
-	case ctrl == "memory" && lim.MemoryBytes > 0:
-		return writeFile(filepath.Join(dir, "memory.limit_in_bytes"), strconv.FormatInt(lim.MemoryBytes, 10))
-	// pids: the limit is on the procs child cgroup, never on init's own
-	// (createProcsV1).
-	case ctrl == "cpu" && lim.CPUs > 0:
+	// pids and memory: the limit is on the procs child cgroup, never on
+	// init's own (createProcsV1).
+	if ctrl == "cpu" && lim.CPUs > 0 {
 		if err := writeFile(filepath.Join(dir, "cpu.cfs_period_us"), "100000"); err != nil {
 			return err
 		}

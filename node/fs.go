@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"leolab/internal/nodespec"
 )
 
 // checkRootDirs refuses a root whose /proc, /sys or /dev is a symlink or not
@@ -38,8 +40,33 @@ func checkRootDirs(root string) error {
 // user namespace, and binding works either way.
 var devNodes = []string{"null", "zero", "full", "random", "urandom", "tty"}
 
-// mountSpecial mounts /proc, /sys, /dev and /tmp of the node.
-func mountSpecial(root string) error {
+// DefaultTmpfsSize caps each tmpfs of a node that sets neither
+// limits.tmpfs nor a memory limit.
+const DefaultTmpfsSize = 64 << 20
+
+// tmpfsSize is the cap of each tmpfs mounted in a node (/dev, /dev/shm,
+// /tmp): limits.tmpfs, else the node's memory limit, else
+// DefaultTmpfsSize. Unbounded, each could take half the host's memory.
+func tmpfsSize(l nodespec.Limits) int64 {
+	switch {
+	case l.TmpfsBytes > 0:
+		return l.TmpfsBytes
+	case l.MemoryBytes > 0:
+		return l.MemoryBytes
+	}
+	return DefaultTmpfsSize
+}
+
+// tmpfsData is the mount data of a node's tmpfs: its mode, its size, and
+// one inode per KiB of it (the kernel's default, half the host's pages,
+// would let empty files take host memory the size does not count).
+func tmpfsData(mode string, size int64) string {
+	return fmt.Sprintf("mode=%s,size=%d,nr_inodes=%d", mode, size, max(size/1024, 1024))
+}
+
+// mountSpecial mounts /proc, /sys, /dev and /tmp of the node, each tmpfs
+// capped at tmpfs bytes.
+func mountSpecial(root string, tmpfs int64) error {
 	const safe = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
 	steps := []struct {
 		rel, src, fstype string
@@ -50,17 +77,17 @@ func mountSpecial(root string) error {
 		{"proc", "proc", "proc", safe, ""},
 		// sysfs mounted from inside the node's netns shows its interfaces only.
 		{"sys", "sysfs", "sysfs", safe | unix.MS_RDONLY, ""},
-		{"dev", "tmpfs", "tmpfs", unix.MS_NOSUID | unix.MS_NOEXEC | unix.MS_NODEV, "mode=755,size=65536k"},
+		{"dev", "tmpfs", "tmpfs", unix.MS_NOSUID | unix.MS_NOEXEC | unix.MS_NODEV, tmpfsData("755", tmpfs)},
 	}
 	for _, s := range steps {
 		if err := mountIn(root, s.rel, s.src, s.fstype, s.flags, s.data); err != nil {
 			return err
 		}
 	}
-	if err := populateDev(filepath.Join(root, "dev")); err != nil {
+	if err := populateDev(filepath.Join(root, "dev"), tmpfs); err != nil {
 		return err
 	}
-	return mountIn(root, "tmp", "tmpfs", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777")
+	return mountIn(root, "tmp", "tmpfs", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, tmpfsData("1777", tmpfs))
 }
 
 // mountIn mounts onto rel inside root (resolved within root, created if missing).
@@ -78,7 +105,7 @@ func mountIn(root, rel, src, fstype string, flags uintptr, data string) error {
 
 // populateDev fills the node's fresh tmpfs /dev (which nothing of the image
 // can reach into yet, so plain paths are safe).
-func populateDev(dev string) error {
+func populateDev(dev string, tmpfs int64) error {
 	for _, n := range devNodes {
 		p := filepath.Join(dev, n)
 		if err := os.WriteFile(p, nil, 0o666); err != nil {
@@ -97,7 +124,7 @@ func populateDev(dev string) error {
 	if err := unix.Mount("devpts", filepath.Join(dev, "pts"), "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"); err != nil {
 		return fmt.Errorf("mount /dev/pts: %w", err)
 	}
-	if err := unix.Mount("shm", filepath.Join(dev, "shm"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=1777,size=65536k"); err != nil {
+	if err := unix.Mount("shm", filepath.Join(dev, "shm"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, tmpfsData("1777", tmpfs)); err != nil {
 		return fmt.Errorf("mount /dev/shm: %w", err)
 	}
 	links := [][2]string{

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/debug"
 
 	"golang.org/x/sys/unix"
@@ -18,6 +19,18 @@ const (
 	syncFd    = 3
 	controlFd = 4
 )
+
+func init() {
+	if len(os.Args) > 0 && os.Args[0] == nodespec.InitArg0 {
+		// Init's main goroutine keeps the thread group leader to itself (a
+		// package init function runs there; locking it now keeps main on
+		// it): the spawning thread, which leaves init's cgroups for the
+		// node's limited ones, must never be the leader, whose cgroups are
+		// the ones /proc/1/cgroup shows and whose memory cgroup init's
+		// memory is charged to and chosen for the OOM killer from.
+		runtime.LockOSThread()
+	}
+}
 
 // MaybeRunInit runs a node's init and exits when this process was started
 // as one (argv[0] == "leolab-init"); otherwise it returns at once. Call it
@@ -56,9 +69,19 @@ func runInit() int {
 		return 255
 	}
 	spec := &cfg.Spec
+	// Before any node process exists, and before the spawning thread
+	// leaves the node's cgroup for its limited child: that is the root.
+	if err := rootCgroupns(); err != nil {
+		ctlwire.CloseAll(rootFds)
+		return reportFailure(sync, spec.Name, err)
+	}
 	var sp *spawner
 	if cfg.Spawner {
 		sp = startSpawner()
+	} else {
+		// No thread of init leaves its cgroups: the leader needs no
+		// keeper (a locked thread costs a node an idle thread more).
+		runtime.UnlockOSThread()
 	}
 	var con *console
 	if len(spec.Cmd) > 0 {
@@ -66,7 +89,7 @@ func runInit() int {
 		con = openConsole(spec.StateDir)
 	}
 	if err := buildNode(&cfg, rootFds); err != nil {
-		return reportFailure(sync, fmt.Errorf("%s: %w", spec.Name, err))
+		return reportFailure(sync, spec.Name, err)
 	}
 	built := syncMsg{Stage: "built"}
 	if sp != nil {
@@ -83,7 +106,7 @@ func runInit() int {
 	sup := newSupervisor(spec, sp)
 	sup.console = con
 	if err := finishNode(spec, sup); err != nil {
-		return reportFailure(sync, fmt.Errorf("%s: %w", spec.Name, err))
+		return reportFailure(sync, spec.Name, err)
 	}
 	if err := sync.send(syncMsg{Stage: "ready"}); err != nil {
 		fmt.Fprintf(os.Stderr, "leolab-init: report ready: %v\n", err)
@@ -92,8 +115,10 @@ func runInit() int {
 	return sup.run()
 }
 
-func reportFailure(sync *conn, err error) int {
-	fmt.Fprintf(os.Stderr, "leolab-init: %v\n", err)
+// reportFailure logs err with the node's name to the console and sends it
+// to the parent without the name, which the parent's error already gives.
+func reportFailure(sync *conn, name string, err error) int {
+	fmt.Fprintf(os.Stderr, "leolab-init: %s: %v\n", name, err)
 	sync.send(syncMsg{Error: err.Error(), RootMount: errors.Is(err, ErrRootMount)})
 	return 255
 }
@@ -112,7 +137,7 @@ func buildNode(cfg *initConfig, rootFds []int) error {
 	if err := checkRootDirs(spec.Root); err != nil {
 		return err
 	}
-	if err := mountSpecial(spec.Root); err != nil {
+	if err := mountSpecial(spec.Root, tmpfsSize(spec.Limits)); err != nil {
 		return err
 	}
 	if err := mountBinds(spec.Root, spec); err != nil {

@@ -24,7 +24,7 @@ var initExe = sync.OnceValues(func() (string, error) {
 		return "", err
 	}
 	if err := unix.Fstat(fd, &initExeStat); err != nil {
-		return "", fmt.Errorf("init program: %w", err)
+		return "", fmt.Errorf("fstat sealed init: %w", err)
 	}
 	initExeFd = fd
 	return path, nil

@@ -7,13 +7,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// spawner forks every process of a node whose pids are limited, from one
-// thread of init that the parent moves into the node's pids-limited
-// cgroup (a v1 tasks file moves a single thread). A child is born in the
-// cgroup of the thread that forks it, so the node's processes count
-// against the limit from their first instruction, while init's other
-// threads stay outside it: the Go runtime aborts when it cannot create a
+// spawner forks every process of a node whose pids or memory are limited,
+// from one thread of init that the parent moves into the node's limited
+// cgroups (a v1 tasks file moves a single thread). A child is born in the
+// cgroups of the thread that forks it, so the node's processes count
+// against the limits from their first instruction, while init's other
+// threads stay outside them: the Go runtime aborts when it cannot create a
 // thread, and a fork bomb in the node must not be able to kill its init.
+// Init's memory is charged to the cgroup of its thread group leader, which
+// stays in the node's own (the main goroutine keeps it, see init.go), so
+// the OOM killer of the limited cgroup never chooses init.
 // New runtime threads are never cloned from this locked thread (the
 // runtime hands thread creation to its template thread), so they stay
 // outside too.

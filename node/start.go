@@ -79,7 +79,7 @@ func Start(ctx context.Context, spec Spec) (p *Process, retErr error) {
 	if err := joinCgroups(cgroups.dirs, p.Pid); err != nil {
 		return nil, fmt.Errorf("node %s: %w", spec.Name, err)
 	}
-	spawner := cgroups.spawnTasks != ""
+	spawner := len(cgroups.spawnTasks) > 0
 	if err := sendConfig(parent, spec, string(resolv), p.Pid, spawner); err != nil {
 		return nil, fmt.Errorf("node %s: %w", spec.Name, err)
 	}
@@ -210,7 +210,7 @@ func spawnInit(spec Spec, listener *os.File) (*exec.Cmd, *conn, error) {
 	exe, err := initExe()
 	if err != nil {
 		parent.Close()
-		return nil, nil, fmt.Errorf("node %s: init program: %w", spec.Name, err)
+		return nil, nil, fmt.Errorf("init program: %w", err)
 	}
 	newCmd := func() *exec.Cmd { return initCmd(spec, exe, devnull, console, child, listener) }
 	cmd, err := startInitCmd(newCmd)
@@ -241,14 +241,19 @@ func sendConfig(c *conn, spec Spec, resolv string, pid int, spawner bool) error 
 }
 
 // placeSpawner moves init's spawning thread, and only it, into the node's
-// pids-limited procs cgroup (a v1 tasks file moves one thread). nsTid is
-// the thread's id inside the node's PID namespace, as init saw it.
-func placeSpawner(tasks string, pid, nsTid int) error {
+// limited procs cgroups (a v1 tasks file moves one thread). nsTid is the
+// thread's id inside the node's PID namespace, as init saw it.
+func placeSpawner(tasks []string, pid, nsTid int) error {
 	tid, err := hostTid(pid, nsTid)
 	if err != nil {
 		return err
 	}
-	return writeFile(tasks, strconv.Itoa(tid))
+	for _, f := range tasks {
+		if err := writeFile(f, strconv.Itoa(tid)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // hostTid finds, among init's threads, the one whose id in the node's PID

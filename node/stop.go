@@ -48,6 +48,42 @@ func alive(pid int, startTime uint64) bool {
 	return err == nil && start == startTime && state != 'Z' && state != 'X'
 }
 
+// Alive reports whether a node's init (pid, startTime) still runs. An init
+// that died but was not yet reaped by its parent (a zombie, for as long as
+// the host's PID 1 takes to reap orphans) is not alive: its node is gone.
+func Alive(pid int, startTime uint64) bool { return pid > 0 && alive(pid, startTime) }
+
+// ExitCause says how a dead node's init ended, when the kernel still knows:
+// while it is a zombie, field 52 of /proc/PID/stat is its wait status.
+// It returns "" once the init was reaped (or is someone else's pid).
+func ExitCause(pid int, startTime uint64) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return ""
+	}
+	f := strings.Fields(string(b[i+1:]))
+	// f[0] is field 3, so field 52 (exit_code) is f[49].
+	if len(f) < 50 || f[0] != "Z" || f[19] != strconv.FormatUint(startTime, 10) {
+		return ""
+	}
+	code, err := strconv.Atoi(f[49])
+	if err != nil {
+		return ""
+	}
+	ws := unix.WaitStatus(code)
+	switch {
+	case ws.Signaled():
+		return "killed by signal " + unix.SignalName(ws.Signal())
+	case ws.Exited():
+		return fmt.Sprintf("exited with status %d", ws.ExitStatus())
+	}
+	return ""
+}
+
 // Stop sends SIGTERM to a node's init, waits up to grace, then SIGKILLs it
 // and waits until it is gone. Init's exit kills every process of the node's
 // PID namespace. A pid that is gone or was recycled is success.

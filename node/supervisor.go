@@ -24,7 +24,8 @@ const stopWait = 2 * time.Second
 type supervisor struct {
 	spec    *Spec
 	env     []string
-	sigs    chan os.Signal
+	sigs    chan os.Signal // SIGCHLD and SIGTERM: init's own work
+	others  chan os.Signal // passedOn and ignored: never crowd out SIGCHLD
 	mu      sync.Mutex
 	waiters map[int]chan unix.WaitStatus
 	cmdPid  int
@@ -41,6 +42,7 @@ func newSupervisor(spec *Spec, sp *spawner) *supervisor {
 		spawner: sp,
 		env:     nodeEnv(spec),
 		sigs:    make(chan os.Signal, 8),
+		others:  make(chan os.Signal, 8),
 		waiters: map[int]chan unix.WaitStatus{},
 	}
 	return s
@@ -53,8 +55,29 @@ func newSupervisor(spec *Spec, sp *spawner) *supervisor {
 // start extra threads that idled for the node's whole life (about 40 KiB
 // of an idle init's memory).
 func (s *supervisor) subscribe() {
-	signal.Notify(s.sigs, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT)
+	signal.Notify(s.sigs, unix.SIGCHLD, unix.SIGTERM)
+	signal.Notify(s.others, append(append([]os.Signal(nil), passedOn...), ignored...)...)
 }
+
+// What init does with each signal a node process sends it (the kernel
+// delivers to a PID namespace's init, from inside, only the signals it has
+// a handler for, and the Go runtime installs one for almost every signal,
+// dying of some when nothing subscribed to them):
+//   - SIGTERM stops the node (passed to cmd, which gets stopWait to exit);
+//   - SIGCHLD reaps;
+//   - passedOn go to cmd, the node's service, as a container init does
+//     (reload, graceful stop, log rotation); without cmd they are ignored;
+//   - ignored would make the runtime crash or exit (SIGHUP ends the
+//     process, the rest throw): sent by kill they are no fault of init's.
+//     A real fault of init's own code still crashes it: the runtime hands
+//     subscribers only the ones sent by a process.
+//   - every other catchable signal (SIGPIPE, SIGALRM, SIGWINCH, the
+//     real-time ones …) the runtime already ignores unless subscribed;
+//     SIGKILL and SIGSTOP from inside never reach a namespace's init.
+var (
+	passedOn = []os.Signal{unix.SIGINT, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2}
+	ignored  = []os.Signal{unix.SIGILL, unix.SIGTRAP, unix.SIGABRT, unix.SIGBUS, unix.SIGFPE, unix.SIGSEGV, unix.SIGSTKFLT, unix.SIGSYS}
+)
 
 // nodeEnv is the node's environment: defaults, overridden by spec.Env.
 func nodeEnv(spec *Spec) []string {
@@ -154,20 +177,32 @@ func (s *supervisor) startCmd() error {
 
 // run is PID 1's loop: reap, forward signals, exit on SIGTERM.
 func (s *supervisor) run() int {
-	for sig := range s.sigs {
-		switch sig {
-		case unix.SIGCHLD:
-			s.reap()
-		case unix.SIGINT:
-			s.forward(unix.SIGINT)
-		case unix.SIGTERM:
+	for {
+		select {
+		case sig := <-s.sigs:
+			if sig == unix.SIGCHLD {
+				s.reap()
+				continue
+			}
 			s.forward(unix.SIGTERM)
 			s.awaitCmd()
 			// Our exit makes the kernel kill everything left in the PID namespace.
 			return 0
+		case sig := <-s.others:
+			if isPassedOn(sig) {
+				s.forward(sig.(unix.Signal))
+			}
 		}
 	}
-	return 0
+}
+
+func isPassedOn(sig os.Signal) bool {
+	for _, p := range passedOn {
+		if p == sig {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *supervisor) forward(sig unix.Signal) {

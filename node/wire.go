@@ -87,7 +87,8 @@ type initConfig struct {
 	// mount (in order), created by the parent; sent as fds with this frame.
 	IDMapped bool `json:"idmapped,omitempty"`
 	// Spawner: fork every process from one dedicated thread, which the
-	// parent moves into the node's pids-limited cgroup (init stays out).
+	// parent moves into the node's pids- and memory-limited cgroups (init
+	// stays out).
 	Spawner bool `json:"spawner,omitempty"`
 }
 

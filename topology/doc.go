@@ -12,10 +12,13 @@
 // violation is collected and returned at once as Errors, sorted by
 // position.
 //
-// Defensive reading: files over MaxFileSize are refused, YAML aliases,
-// merge keys and tags are refused outright (so an alias bomb cannot
-// expand), and nesting deeper than MaxDepth is refused on the token stream,
-// before the parser (whose cost grows with depth) runs.
+// Defensive reading: files over MaxFileSize are refused, YAML tags are
+// refused outright, and nesting deeper than MaxDepth is refused on the
+// token stream, before the parser (whose cost grows with depth) runs.
+// Aliases and merge keys (<<), common in containerlab files, are resolved
+// by sharing the anchored node, never copying it; a document whose aliases
+// would add more than MaxAliasNodes nodes (an alias bomb) is refused at the
+// alias that crosses the bound.
 //
 // Choices where SPEC leaves room:
 //   - defaults: scalars and lists are replaced by a node's own value;
@@ -33,7 +36,16 @@
 //   - Subnets of bridges and links are /8../30; the pool is /19 or larger.
 //   - The node name "bridge" is reserved: aliases of bridges are
 //     leolab:LAB:bridge:NAME.
+//   - limits.tmpfs (SPEC §6: tmpfs sizes inside a node are bounded) is a
+//     size like limits.memory and caps each tmpfs of the node; the plan
+//     holds only what the file sets, and a node without it gets its memory
+//     limit, else 64 MiB (node.DefaultTmpfsSize).
 //   - Rootfs paths (directory, tarball, oci:, docker-archive:) are made
 //     absolute relative to the file and must exist; --rootfs relative to the
 //     working directory.
+//   - debian:SUITE+PKG… and {debian: SUITE, packages: [PKG…]} become one
+//     name, packages sorted and once each.
+//   - A docker:// rootfs matching an image mapping (--image, then images:)
+//     takes the mapping's rootfs: exact pattern first, then the longest
+//     PATTERN* prefix.
 package topology

@@ -29,17 +29,18 @@ type ImageMap struct {
 	Rootfs  string
 }
 
-// ParseImageFlag reads deploy --image's PATTERN=ROOTFS.
+// ParseImageFlag reads deploy --image's PATTERN=ROOTFS (the flag parser
+// names the flag and value in its error).
 func ParseImageFlag(s string) (ImageMap, error) {
 	pat, target, ok := strings.Cut(s, "=")
 	if !ok {
-		return ImageMap{}, fmt.Errorf("--image %q is not PATTERN=ROOTFS (e.g. 'quay.io/frrouting/frr:*=debian:bookworm+frr')", s)
+		return ImageMap{}, fmt.Errorf("not PATTERN=ROOTFS (e.g. 'quay.io/frrouting/frr:*=debian:bookworm+frr')")
 	}
 	if err := checkImagePattern(pat); err != nil {
-		return ImageMap{}, fmt.Errorf("--image %q: %w", s, err)
+		return ImageMap{}, err
 	}
 	if target == "" {
-		return ImageMap{}, fmt.Errorf("--image %q: no rootfs after =", s)
+		return ImageMap{}, fmt.Errorf("no rootfs after =")
 	}
 	return ImageMap{Pattern: strings.TrimPrefix(pat, "docker://"), Rootfs: target}, nil
 }

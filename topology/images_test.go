@@ -57,7 +57,7 @@ func TestParseImageFlag(t *testing.T) {
 		t.Errorf("got %+v %v", m, err)
 	}
 	for _, c := range []struct{ in, want string }{
-		{"quay.io/frrouting/frr", "is not PATTERN=ROOTFS"},
+		{"quay.io/frrouting/frr", "not PATTERN=ROOTFS"},
 		{"=busybox", "empty image pattern"},
 		{"a*b=busybox", "* is only allowed at the end"},
 		{"alpine:3.20=", "no rootfs after ="},

@@ -41,6 +41,11 @@ func AliasPrefix(lab string) string { return "leolab:" + lab + ":" }
 // NetnsName is the name `ip netns` shows for a node's network namespace.
 func NetnsName(lab, node string) string { return lab + "-" + node }
 
+// LabNetnsName is the private network namespace holding an isolated lab's
+// bridges. Its "." can never appear in a lab or node name, so it can never
+// equal a node's LAB-NODE, whatever the two labs are called.
+func LabNetnsName(lab string) string { return "leolab." + lab }
+
 // NATChain is the iptables nat chain holding the lab's masquerade rules.
 func NATChain(lab string) string { return "LEOLAB-" + strings.ToUpper(LabTag(lab)) }
 

@@ -128,3 +128,22 @@ func TestNamerRehashesCollisions(t *testing.T) {
 		t.Errorf("mac collision not avoided: %s", a)
 	}
 }
+
+// TestLabNetnsNeverANodeNetns: the isolated lab's namespace name can never
+// be LAB-NODE for any valid lab and node names (reliability round 2,
+// item 2: lab x's namespace was node x of lab leolab).
+func TestLabNetnsNeverANodeNetns(t *testing.T) {
+	nodeNetns := regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}-[A-Za-z][A-Za-z0-9-]{0,62}$`)
+	for _, lab := range []string{"x", "leolab", "a-b", "leolab-x", strings.Repeat("z", 20)} {
+		name := LabNetnsName(lab)
+		if nodeNetns.MatchString(name) {
+			t.Errorf("LabNetnsName(%q) = %q has the form of a node's LAB-NODE", lab, name)
+		}
+		if !labNameRE().MatchString(lab) {
+			t.Fatalf("test lab name %q is not valid", lab)
+		}
+	}
+	if LabNetnsName("x") == NetnsName("leolab", "x") {
+		t.Error("isolated lab x and node leolab/x share a namespace name")
+	}
+}

@@ -127,6 +127,13 @@ func (r *resolver) limits(n *nodeState) {
 		}
 		n.out.Limits.CPUs = v
 	}
+	if l.tmpfs.set {
+		v, err := parseSize("tmpfs", l.tmpfs.v)
+		if err != nil {
+			r.errAt(l.tmpfs.pos, "%v", err)
+		}
+		n.out.Limits.TmpfsBytes = v
+	}
 }
 
 // netem resolves link impairments; invalid figures are reported and left
@@ -162,7 +169,7 @@ func (r *resolver) netem(rn rawNetem) *Netem {
 		r.errAt(rn.reorder.pos, "netem reorder needs a delay")
 	}
 	if rn.rate.set {
-		if out.RateBits, err = parseRate(rn.rate.v); err != nil {
+		if out.RateBits, err = parseRate("rate", rn.rate.v); err != nil {
 			r.errAt(rn.rate.pos, "netem %v", err)
 		}
 	}

@@ -18,6 +18,7 @@ type Plan struct {
 	Bridges  []Bridge     `json:"bridges"`
 	Nodes    []Node       `json:"nodes"`
 	Links    []Link       `json:"links"`
+	Checks   []Check      `json:"checks,omitempty"` // what a working lab looks like
 }
 
 // Bridge is a Linux bridge owned by the lab.

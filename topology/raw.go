@@ -13,6 +13,7 @@ type rawFile struct {
 	bridges  []*rawBridge
 	nodes    []*rawNode
 	links    []*rawLink
+	checks   []*rawCheck
 	images   []rawImage
 	kathara  *katharaExtras // a Kathará lab's extras (kathara.go), else nil
 }
@@ -71,6 +72,7 @@ type rawLimits struct {
 	memory sval
 	pids   ival
 	cpus   sval
+	tmpfs  sval
 }
 
 type rawLink struct {
@@ -114,6 +116,7 @@ func (d *decoder) decodeFile(body ast.Node) *rawFile {
 			}
 		},
 		"links":  func(e entry) { f.links = d.decodeLinks(e) },
+		"checks": func(e entry) { f.checks = d.decodeChecks(e) },
 		"images": func(e entry) { f.images = d.decodeImages(e) },
 	})
 	return f
@@ -211,6 +214,7 @@ func (d *decoder) decodeLimits(e entry, what string) rawLimits {
 		"memory": func(e entry) { l.memory, _ = d.text(e) },
 		"pids":   func(e entry) { l.pids, _ = d.integer(e) },
 		"cpus":   func(e entry) { l.cpus, _ = d.text(e) },
+		"tmpfs":  func(e entry) { l.tmpfs, _ = d.text(e) },
 	})
 	return l
 }
@@ -332,6 +336,7 @@ func merge(def, n *rawNode) *rawNode {
 	}
 	pickS(&m.limits.memory, def.limits.memory)
 	pickS(&m.limits.cpus, def.limits.cpus)
+	pickS(&m.limits.tmpfs, def.limits.tmpfs)
 	if !m.limits.pids.set {
 		m.limits.pids = def.limits.pids
 	}

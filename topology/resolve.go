@@ -96,6 +96,7 @@ func (r *resolver) run() (*Plan, error) {
 		r.resolveRoutes(n)
 	}
 	r.finish()
+	r.plan.Checks = resolveChecks(r.decoder, r.raw.checks, r.plan)
 	return r.plan, nil
 }
 

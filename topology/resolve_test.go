@@ -222,7 +222,7 @@ nodes:
     rootfs: busybox
     env: {B: three, C: 4}
     interfaces: {eth1: lan}
-    limits: {memory: 1G}
+    limits: {memory: 1G, tmpfs: 16M}
 `, Options{})
 	a, b := p.Nodes[0], p.Nodes[1]
 	if a.Rootfs != "host" || b.Rootfs != "busybox" {
@@ -234,7 +234,7 @@ nodes:
 	if len(b.Interfaces) != 2 || b.Interfaces[0].Name != "eth0" || b.Interfaces[1].Name != "eth1" {
 		t.Errorf("b interfaces %+v", b.Interfaces)
 	}
-	if b.Limits != (Limits{MemoryBytes: 1 << 30, Pids: 100}) || a.Limits != (Limits{Pids: 100}) {
+	if b.Limits != (Limits{MemoryBytes: 1 << 30, Pids: 100, TmpfsBytes: 16 << 20}) || a.Limits != (Limits{Pids: 100}) {
 		t.Errorf("limits a %+v b %+v", a.Limits, b.Limits)
 	}
 }

@@ -37,7 +37,7 @@ var validationCases = []struct {
 name: t
 nodez: {}
 `, []string{
-		"testdata/t.yaml:2:1: unknown key \"nodez\" in the topology file; expected one of bridges, defaults, images, ipv4_pool, links, name, nodes",
+		"testdata/t.yaml:2:1: unknown key \"nodez\" in the topology file; expected one of bridges, checks, defaults, images, ipv4_pool, links, name, nodes",
 	}},
 	{"unknown bridge key", false, `
 name: t
@@ -87,7 +87,7 @@ name: t
 nodes:
   a: {limits: {memroy: 1G}}
 `, []string{
-		"testdata/t.yaml:3:16: unknown key \"memroy\" in node a limits; expected one of cpus, memory, pids",
+		"testdata/t.yaml:3:16: unknown key \"memroy\" in node a limits; expected one of cpus, memory, pids, tmpfs",
 	}},
 	{"unknown route key", false, `
 name: t
@@ -404,6 +404,17 @@ nodes:
 		"testdata/t.yaml:3:35: pids 0 must be greater than 0",
 		"testdata/t.yaml:3:44: cpus 0 must be greater than 0",
 	}},
+	{"bad tmpfs size", false, `
+name: t
+defaults:
+  limits: {tmpfs: 0}
+nodes:
+  a: {limits: {tmpfs: 64Q}}
+  b: {}
+`, []string{
+		"testdata/t.yaml:3:19: tmpfs 0 is out of range",
+		"testdata/t.yaml:5:23: tmpfs \"64Q\" is not a size like 256M (units: K, M, G, T)",
+	}},
 	{"nat isolated", true, `
 name: t
 bridges:
@@ -443,22 +454,21 @@ nodes:
 		"testdata/t.yaml:6:14: gateway lan: bridge lan has no .1 (gateway: false)",
 		"testdata/t.yaml:9:14: gateway wan: node b has no address on bridge wan",
 	}},
-	{"alias", false, `
+	{"alias to no anchor", false, `
 name: t
 bridges: &b {lan: {}}
-x: *b
+nodes: {a: {interfaces: {eth0: *lan}}}
 `, []string{
-		"testdata/t.yaml:3:4: yaml aliases are not supported",
+		"testdata/t.yaml:3:32: yaml alias *lan: no anchor &lan before it",
 	}},
-	{"merge key", false, `
+	{"merge key of a scalar", false, `
 name: t
-defaults: &d {rootfs: busybox}
+defaults: &d busybox
 nodes:
   a:
     <<: *d
 `, []string{
-		"testdata/t.yaml:5:5: yaml merge keys (<<) are not supported",
-		"testdata/t.yaml:5:9: yaml aliases are not supported",
+		"testdata/t.yaml:5:5: yaml merge key <<: wants a mapping or a list of mappings, not a string",
 	}},
 	{"syntax error", false, `
 name: t

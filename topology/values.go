@@ -109,14 +109,18 @@ func checkMTU(v int64) error {
 	return nil
 }
 
+// maxNetemDelay is the longest delay or jitter leolab sets: the kernel
+// takes them as 32-bit counts of 1/64 µs ticks (about 274 s).
+const maxNetemDelay = 4 * time.Minute
+
 // parseDuration reads a netem delay or jitter such as 20ms.
 func parseDuration(key, s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
 	if err != nil || d < 0 {
 		return 0, fmt.Errorf("%s %q is not a duration like 20ms", key, s)
 	}
-	if d > time.Hour {
-		return 0, fmt.Errorf("%s %s is longer than an hour", key, s)
+	if d > maxNetemDelay {
+		return 0, fmt.Errorf("%s %s is longer than %v", key, s, maxNetemDelay)
 	}
 	return d, nil
 }
@@ -134,30 +138,34 @@ func parsePercent(key, s string) (float64, error) {
 }
 
 // parseRate reads a rate such as 500kbit, 10mbit or 1gbit (bits per second,
-// powers of 1000, as tc reads them).
-func parseRate(s string) (uint64, error) {
+// powers of 1000, as tc reads them). The kernel's tbf counts bytes per
+// second, so 8bit is the least it takes.
+func parseRate(key, s string) (uint64, error) {
 	m := rateRE().FindStringSubmatch(strings.ToLower(s))
 	if m == nil {
-		return 0, fmt.Errorf("rate %q is not a rate like 10mbit (units: bit, kbit, mbit, gbit, tbit)", s)
+		return 0, fmt.Errorf("%s %q is not a rate like 10mbit (units: bit, kbit, mbit, gbit, tbit)", key, s)
 	}
 	v, _ := strconv.ParseFloat(m[1], 64)
 	v *= map[string]float64{"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12}[m[2]]
 	if v < 8 || v > 1e15 {
-		return 0, fmt.Errorf("rate %s is outside 8bit..1000tbit", s)
+		return 0, fmt.Errorf("%s %s is outside 8bit..1000tbit", key, s)
 	}
 	return uint64(v), nil
 }
 
 // parseMemory reads a byte count such as 512K, 256M or 1G (powers of 1024).
-func parseMemory(s string) (int64, error) {
+func parseMemory(s string) (int64, error) { return parseSize("memory", s) }
+
+// parseSize reads a byte count like 256M for the field what.
+func parseSize(what, s string) (int64, error) {
 	m := memoryRE().FindStringSubmatch(s)
 	if m == nil {
-		return 0, fmt.Errorf("memory %q is not a size like 256M (units: K, M, G, T)", s)
+		return 0, fmt.Errorf("%s %q is not a size like 256M (units: K, M, G, T)", what, s)
 	}
 	v, err := strconv.ParseInt(m[1], 10, 64)
 	shift := map[string]uint{"": 0, "k": 10, "m": 20, "g": 30, "t": 40}[strings.ToLower(m[2])]
 	if err != nil || v <= 0 || v > math.MaxInt64>>shift {
-		return 0, fmt.Errorf("memory %s is out of range", s)
+		return 0, fmt.Errorf("%s %s is out of range", what, s)
 	}
 	return v << shift, nil
 }

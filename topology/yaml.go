@@ -68,8 +68,7 @@ func (d *decoder) readYAML(data []byte) (ast.Node, bool) {
 		return nil, false
 	}
 	tokens := lexer.Tokenize(string(data))
-	// Checked on tokens, before the parser runs: its cost grows with depth,
-	// and aliases are what make a small file expand without bound.
+	// Checked on tokens, before the parser runs: its cost grows with depth.
 	if !d.checkTokens(tokens) {
 		return nil, false
 	}
@@ -92,7 +91,7 @@ func (d *decoder) readYAML(data []byte) (ast.Node, bool) {
 		d.errf(docs[1].Body, "only one YAML document is allowed")
 		return nil, false
 	}
-	return docs[0].Body, true
+	return d.expandAliases(docs[0].Body)
 }
 
 func (d *decoder) syntaxError(err error) {
@@ -104,24 +103,16 @@ func (d *decoder) syntaxError(err error) {
 	d.errAt(pos{1, 1}, "yaml: %v", err)
 }
 
-// checkTokens rejects aliases, merge keys, tags, nesting deeper than
-// MaxDepth and block collections of more than MaxEntries entries. Block
-// depth is the stack of indentation columns of keys and sequence entries;
-// flow depth counts open brackets.
+// checkTokens rejects tags, nesting deeper than MaxDepth and block
+// collections of more than MaxEntries entries (aliases are bounded later,
+// by expandAliases). Block depth is the stack of indentation columns of
+// keys and sequence entries; flow depth counts open brackets.
 func (d *decoder) checkTokens(tokens token.Tokens) bool {
-	ok, aliased := true, false
+	ok := true
 	flow := 0
 	var cols, counts []int // indentation columns of enclosing block entries, and entries seen at each
 	for i, tk := range tokens {
 		switch tk.Type {
-		case token.AliasType:
-			if !aliased { // one is enough: a bomb has thousands
-				d.errAt(tokenPos(tk), "yaml aliases are not supported")
-			}
-			ok, aliased = false, true
-		case token.MergeKeyType:
-			d.errAt(tokenPos(tk), "yaml merge keys (<<) are not supported")
-			ok = false
 		case token.TagType:
 			d.errAt(tokenPos(tk), "yaml tags (%s) are not supported", tk.Value)
 			ok = false
@@ -174,7 +165,8 @@ type entry struct {
 	value ast.Node
 }
 
-// unwrap strips anchors (harmless once aliases are refused).
+// unwrap strips anchors (expandAliases has replaced every alias by the
+// value its anchor names).
 func unwrap(n ast.Node) ast.Node {
 	for {
 		a, ok := n.(*ast.AnchorNode)

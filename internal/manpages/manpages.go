@@ -18,7 +18,9 @@ func Generate(root *cobra.Command, dir string) error {
 		return fmt.Errorf("create man directory: %w", err)
 	}
 	root.DisableAutoGenTag = true // no date: regenerating leaves unchanged pages unchanged
-	header := &doc.GenManHeader{Title: "LEOLAB", Section: "1", Source: "leolab", Manual: "leolab manual"}
+	// No Title: each page gets its own command path as its title
+	// (LEOLAB-DEPLOY for leolab-deploy.1), not the root's.
+	header := &doc.GenManHeader{Section: "1", Source: "leolab", Manual: "leolab manual"}
 	if err := doc.GenManTree(root, header, dir); err != nil {
 		return fmt.Errorf("generate man pages: %w", err)
 	}

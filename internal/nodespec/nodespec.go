@@ -24,9 +24,12 @@ type Sysctl struct {
 	Value string `json:"value"`
 }
 
-// Limits are cgroup limits for one node; zero means unlimited.
+// Limits are cgroup limits for one node; zero means unlimited. TmpfsBytes
+// caps each tmpfs of the node; zero means the default (the node runtime's
+// TmpfsSize).
 type Limits struct {
 	MemoryBytes int64   `json:"memory_bytes,omitempty"`
 	Pids        int64   `json:"pids,omitempty"`
 	CPUs        float64 `json:"cpus,omitempty"`
+	TmpfsBytes  int64   `json:"tmpfs_bytes,omitempty"`
 }

@@ -95,7 +95,7 @@ func parse(args []string, envRoot string) (execArgs, bool) {
 		return a, false
 	}
 	interactive, tty, argv := AfterNode(rest)
-	if tty || len(argv) == 0 {
+	if tty || len(argv) == 0 || argv[0] == "" { // an empty command name: the CLI refuses it
 		return a, false
 	}
 	a.interactive = a.interactive || interactive

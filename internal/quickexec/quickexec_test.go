@@ -85,3 +85,11 @@ func TestAfterNode(t *testing.T) {
 		}
 	}
 }
+
+// TestParseLeavesAnEmptyCommandNameToTheCLI: `exec n -- ""` is refused by
+// the CLI as a usage error; the fast path must not run it.
+func TestParseLeavesAnEmptyCommandNameToTheCLI(t *testing.T) {
+	if _, ok := parse([]string{"/usr/bin/leolab", "exec", "n1", "--", ""}, "/env"); ok {
+		t.Error(`parse took exec n1 -- "" for the fast path`)
+	}
+}
