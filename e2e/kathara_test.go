@@ -124,12 +124,19 @@ func indexOf(xs []string, x string) int {
 	return -1
 }
 
-// TestKatharaLabTwiceWithName: deploy --name runs one Kathará lab twice
-// side by side, and a bad option is a located error that changes nothing.
+// TestKatharaLabTwiceWithName: validate and graph read a Kathará lab,
+// deploy --name runs it twice side by side, and a bad option is a located
+// error that changes nothing.
 func TestKatharaLabTwiceWithName(t *testing.T) {
 	e := newEnv(t)
 	e.own("kst-a", "kst-b")
 	dir := writeKatharaLab(t, "kathara-static", katharaStaticLab)
+	if out := e.must("validate", dir); !strings.Contains(out, "lab kst ") || !strings.Contains(out, "02:00:00:00:aa:01") {
+		t.Errorf("validate DIR does not print the translated plan:\n%s", out)
+	}
+	if out := e.must("graph", "--format", "mermaid", dir); !strings.Contains(out, "pc2") {
+		t.Errorf("graph DIR does not draw the lab:\n%s", out)
+	}
 	e.must("deploy", "--rootfs", "busybox", "--name", "kst-a", dir)
 	defer e.must("destroy", "--lab", "kst-a")
 	e.must("deploy", "--rootfs", "busybox", "--name", "kst-b", filepath.Join(dir, "lab.conf"))
