@@ -234,3 +234,24 @@ func TestKatharaImagesMappedAutomatically(t *testing.T) {
 	// Kathará's base tools are there (tcpdump, dig, traceroute, ...).
 	e.must("exec", "pc1", "--", "sh", "-c", "command -v tcpdump dig traceroute iperf3 curl")
 }
+
+// TestKatharaFailingStartupRollsBack: a startup file that fails shows its
+// output and rolls the deploy back, and a device waiting for it in lab.dep
+// does not hang the deploy.
+func TestKatharaFailingStartupRollsBack(t *testing.T) {
+	e := newEnv(t)
+	e.own("kfail")
+	dir := writeKatharaLab(t, "kfail", map[string]string{
+		"lab.conf":    "LAB_NAME=\"kfail\"\nr1[0]=\"A\"\npc1[0]=\"A\"\npc2[0]=\"A\"\n",
+		"lab.dep":     "pc1: r1\npc2: pc1\n",
+		"r1.startup":  "echo no route for you\nexit 3\n",
+		"pc1.startup": "echo pc1 ran > /hostlab/never\n",
+	})
+	r := e.run("deploy", "--rootfs", "busybox", dir)
+	if r.code != 1 || !strings.Contains(r.stderr, "node r1: exec \"sh /hostlab/r1.startup\"") || !strings.Contains(r.stderr, "no route for you") {
+		t.Errorf("failing startup: exit %d, stderr %q; want 1 naming r1's startup and its output", r.code, r.stderr)
+	}
+	if out := e.must("list"); strings.Contains(out, "kfail") {
+		t.Errorf("the failed deploy left its lab:\n%s", out)
+	}
+}
