@@ -17,15 +17,16 @@ import (
 func newDeployCmd(g *globals) *cobra.Command {
 	var opts labs.DeployOptions
 	c := &cobra.Command{
-		Use:   "deploy FILE",
+		Use:   "deploy FILE|DIR",
 		Short: "Validate a topology and bring the whole lab up",
 		Long: `Validate FILE, then bring the lab up in parallel: root filesystems, bridges,
 nodes, links, routes, exec lines. On any failure, or on SIGINT/SIGTERM, everything
 created so far is removed and the error names the node and the step. With
 --check, the lab's checks (its checks: section) run once it is up, each retried
 for up to --check-timeout; if any fails the deploy fails with exit status 1, but
-the lab is left running for leolab check and leolab trace.`,
-		Example: "  leolab deploy labs/examples/two-lans.yaml\n  leolab deploy --rootfs busybox lab.clab.yml\n  leolab deploy --image 'quay.io/frrouting/frr:*=debian:bookworm+frr' frr01.clab.yml\n  leolab deploy --isolated --reconfigure topo.yaml\n  leolab deploy --check --check-timeout 2m ospf.yaml",
+the lab is left running for leolab check and leolab trace. FILE is a leolab or
+containerlab topology; DIR (or DIR/lab.conf) is a Kathará lab.`,
+		Example: "  leolab deploy labs/examples/two-lans.yaml\n  leolab deploy --rootfs busybox lab.clab.yml\n  leolab deploy --image 'quay.io/frrouting/frr:*=debian:bookworm+frr' frr01.clab.yml\n  leolab deploy --isolated --reconfigure topo.yaml\n  leolab deploy --check --check-timeout 2m ospf.yaml\n  leolab deploy --name student1 ospf-lab/",
 		Args:    exactArgs(1),
 		PreRunE: requireRoot,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -43,6 +44,7 @@ the lab is left running for leolab check and leolab trace.`,
 	f.BoolVar(&opts.Isolated, "isolated", false, "keep the lab's bridges in a private namespace (no host access, no nat)")
 	f.IntVar(&opts.MaxWorkers, "max-workers", labs.DefaultWorkers(), "parallel deploy workers")
 	f.StringVar(&opts.Rootfs, "rootfs", "", "override every node's rootfs (e.g. busybox)")
+	f.StringVar(&opts.Name, "name", "", "the lab's name, replacing the file's (run one file several times side by side)")
 	f.BoolVar(&opts.Check, "check", false, "run the lab's checks after bring-up; if one fails, fail (the lab stays up)")
 	f.DurationVar(&opts.CheckTimeout, "check-timeout", 60*time.Second, "with --check: retry failing checks for this long")
 	f.Var(imageFlag{&opts.Images}, "image", "map registry images to a rootfs, PATTERN=ROOTFS (repeatable; PATTERN may end in *)")

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"leolab/bridge"
+	"leolab/internal/mountspec"
 	"leolab/node"
 	"leolab/rootfs"
 	"leolab/topology"
@@ -238,9 +239,9 @@ func (d *deployment) startNode(ctx context.Context, n *topology.Node, ordinal in
 	// An overlay cannot be idmapped into a node's user namespace, but a bind
 	// of a private copy can: user-namespace nodes get a copy.
 	copyRoot := n.RootfsCopy || n.UserNamespace
-	mounts, err := d.m.store().NodeMounts(img, dir, copyRoot)
+	mounts, err := d.nodeLayer(img, n, dir, copyRoot)
 	if err != nil {
-		return fmt.Errorf("node %s: rootfs layer: %w", n.Name, err)
+		return fmt.Errorf("node %s: %w", n.Name, err)
 	}
 	router := routerOf(n)
 	spec := node.Spec{
@@ -258,7 +259,7 @@ func (d *deployment) startNode(ctx context.Context, n *topology.Node, ordinal in
 	if errors.Is(err, node.ErrRootMount) && !copyRoot {
 		// The kernel refused the overlay for this image: a full copy
 		// always mounts (SPEC §2).
-		if spec.RootMounts, err = d.m.store().NodeMounts(img, dir, true); err != nil {
+		if spec.RootMounts, err = d.nodeLayer(img, n, dir, true); err != nil {
 			return fmt.Errorf("node %s: rootfs copy after a failed overlay: %w", n.Name, err)
 		}
 		proc, err = node.Start(ctx, spec)
@@ -340,30 +341,103 @@ func (d *deployment) interfaceOf(e topology.Endpoint) topology.Interface {
 	return topology.Interface{Name: e.Iface}
 }
 
+// nodeLayer makes the node's private layer over its image (a full copy
+// with copyRoot) and lays the node's overlay tree into it.
+func (d *deployment) nodeLayer(img rootfs.Image, n *topology.Node, dir string, copyRoot bool) ([]mountspec.Mount, error) {
+	mounts, err := d.m.store().NodeMounts(img, dir, copyRoot)
+	if err != nil {
+		return nil, fmt.Errorf("rootfs layer: %w", err)
+	}
+	if n.Overlay != "" {
+		if err := rootfs.LayOver(img, dir, n.Overlay); err != nil {
+			return nil, err
+		}
+	}
+	return mounts, nil
+}
+
 // configureNodes adds routes (all interfaces exist now), releases each init
 // (sysctls, hardening, cmd) and runs the node's exec lines in order.
+//
+// A node's exec lines wait for those of the nodes it runs After; nodes are
+// taken in an order where every such node comes first, so a worker only
+// ever waits for one that another worker already has (no deadlock).
 func (d *deployment) configureNodes(ctx context.Context) error {
 	nodes := d.st.Plan.Nodes
-	return forEach(ctx, d.workers, len(nodes), func(i int) error {
-		n := &nodes[i]
-		proc := d.procs[n.Index]
-		ns := &bridge.NodeNS{Path: proc.NetnsPath()}
-		err := bridge.SetupNode(ns, *n)
-		ns.Close()
-		if err != nil {
-			return err // SetupNode names the node
+	order := afterOrder(nodes)
+	done := make(map[string]chan struct{}, len(nodes))
+	for _, n := range nodes {
+		done[n.Name] = make(chan struct{})
+	}
+	// failed ends the waits for nodes whose exec lines will never finish.
+	failed, fail := context.WithCancel(ctx)
+	defer fail()
+	return forEach(ctx, d.workers, len(nodes), func(k int) error {
+		n := &nodes[order[k]]
+		if err := d.configureNode(ctx, n); err != nil {
+			fail()
+			return err
 		}
-		if err := proc.Release(ctx); err != nil {
-			return fmt.Errorf("node %s: %w", n.Name, err)
+		for _, dep := range n.After {
+			select {
+			case <-done[dep]:
+			case <-failed.Done():
+				return nil // the failure (or the interruption) is reported already
+			}
 		}
 		for _, line := range n.Exec {
 			if err := d.runExec(ctx, n, line); err != nil {
+				fail()
 				return fmt.Errorf("node %s: exec %q: %w", n.Name, line, err)
 			}
 		}
+		close(done[n.Name])
 		d.progress.nodeReady(n.Name)
 		return nil
 	})
+}
+
+// configureNode adds the node's routes and releases its init.
+func (d *deployment) configureNode(ctx context.Context, n *topology.Node) error {
+	proc := d.procs[n.Index]
+	ns := &bridge.NodeNS{Path: proc.NetnsPath()}
+	err := bridge.SetupNode(ns, *n)
+	ns.Close()
+	if err != nil {
+		return err // SetupNode names the node
+	}
+	if err := proc.Release(ctx); err != nil {
+		return fmt.Errorf("node %s: %w", n.Name, err)
+	}
+	return nil
+}
+
+// afterOrder lists node indexes so that every node comes after the nodes
+// it runs After (the plan has no loops; file order otherwise).
+func afterOrder(nodes []topology.Node) []int {
+	index := make(map[string]int, len(nodes))
+	for i, n := range nodes {
+		index[n.Name] = i
+	}
+	seen := make([]bool, len(nodes))
+	order := make([]int, 0, len(nodes))
+	var visit func(i int)
+	visit = func(i int) {
+		if seen[i] {
+			return
+		}
+		seen[i] = true
+		for _, dep := range nodes[i].After {
+			if j, ok := index[dep]; ok {
+				visit(j)
+			}
+		}
+		order = append(order, i)
+	}
+	for i := range nodes {
+		visit(i)
+	}
+	return order
 }
 
 func (d *deployment) runExec(ctx context.Context, n *topology.Node, line string) error {

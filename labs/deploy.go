@@ -23,10 +23,16 @@ type DeployOptions struct {
 	MaxWorkers  int
 	Rootfs      string              // overrides every node's rootfs
 	Images      []topology.ImageMap // --image: registry images mapped to other rootfs
+	Name        string              // --name: the lab's name, whatever the file says
 	// Check runs the lab's checks after bring-up, each retried for up to
 	// CheckTimeout; a failure fails the deploy but leaves the lab running.
 	Check        bool
 	CheckTimeout time.Duration
+}
+
+// topologyOptions are the resolve options these deploy flags ask for.
+func (o DeployOptions) topologyOptions() topology.Options {
+	return topology.Options{RootfsOverride: o.Rootfs, Isolated: o.Isolated, Images: o.Images, Name: o.Name}
 }
 
 // Deploy validates file, plans it against the host and running labs, and
@@ -38,7 +44,7 @@ func (m *Manager) Deploy(ctx context.Context, file string, opts DeployOptions) e
 	if err != nil {
 		return err
 	}
-	pre, err := topology.Parse(file, data, topology.Options{RootfsOverride: opts.Rootfs, Isolated: opts.Isolated, Images: opts.Images})
+	pre, err := topology.Parse(file, data, opts.topologyOptions())
 	if err != nil {
 		return err
 	}
@@ -112,7 +118,7 @@ func (m *Manager) planAndRecord(file string, data []byte, lab string, opts Deplo
 	if err != nil {
 		return nil, err
 	}
-	topts := topology.Options{RootfsOverride: opts.Rootfs, Isolated: opts.Isolated, Images: opts.Images}
+	topts := opts.topologyOptions()
 	if !opts.Isolated {
 		topts.Host = hostView{others: others, claims: claims}
 	}

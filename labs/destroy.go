@@ -1,6 +1,8 @@
 package labs
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -65,6 +67,9 @@ func (m *Manager) destroyLocked(lab string) error {
 	st, err := readState(m.statePath(lab))
 	switch {
 	case err == nil:
+		if st.Phase == PhaseRunning {
+			m.runShutdown(st)
+		}
 		st.Phase = PhaseDestroying
 		return m.teardown(st)
 	case errors.Is(err, fs.ErrNotExist):
@@ -98,6 +103,38 @@ func (m *Manager) teardown(st *State) error {
 		return fmt.Errorf("destroy %s: %w", p.Name, err)
 	}
 	return m.dropClaim(p.Name) // last: until here, its names are still in use
+}
+
+// shutdownGrace bounds each node's shutdown commands.
+const shutdownGrace = 10 * time.Second
+
+// runShutdown runs every live node's shutdown commands (Kathará's .shutdown
+// files) before anything stops, in parallel across nodes, in order within
+// one. A command that fails or overruns is reported and the destroy goes on.
+func (m *Manager) runShutdown(st *State) {
+	p := st.Plan
+	forAll(teardownWorkers, len(p.Nodes), func(i int) error {
+		n := &p.Nodes[i]
+		ns := st.Nodes[n.Name]
+		if len(n.Shutdown) == 0 || ns == nil || ns.Pid <= 0 {
+			return nil
+		}
+		if cur, err := node.StartTimeOf(ns.Pid); err != nil || cur != ns.StartTime {
+			return nil // the node is gone: nothing to run it in
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		for _, line := range n.Shutdown {
+			var out bytes.Buffer
+			code, err := node.Exec(ctx, m.socketPath(p.Name, n.Index), node.ExecOptions{
+				Argv: []string{"/bin/sh", "-c", line}, Stdout: &out, Stderr: &out,
+			})
+			if err != nil || code != 0 {
+				m.logf("node %s: shutdown %q: exit %d %v: %s", n.Name, line, code, err, bytes.TrimSpace(out.Bytes()))
+			}
+		}
+		return nil
+	})
 }
 
 func nodeNames(p *topology.Plan) []string {

@@ -197,3 +197,17 @@ func TestRemoveTreeRefusesMountPoints(t *testing.T) {
 		t.Errorf("file under the mount point removed: %v", err)
 	}
 }
+
+// TestAfterOrderPutsDependenciesFirst: every node comes after the nodes it
+// runs After, and file order is kept otherwise.
+func TestAfterOrderPutsDependenciesFirst(t *testing.T) {
+	nodes := []topology.Node{{Name: "a", After: []string{"c"}}, {Name: "b"}, {Name: "c", After: []string{"d"}}, {Name: "d"}}
+	order := afterOrder(nodes)
+	var names []string
+	for _, i := range order {
+		names = append(names, nodes[i].Name)
+	}
+	if got := strings.Join(names, " "); got != "d c a b" {
+		t.Errorf("order %q, want d c a b", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 )
 
 // Load reads the topology file at path with ReadFile and resolves it with
@@ -20,7 +21,11 @@ func Load(path string, opts Options) (*Plan, error) {
 // reading them whole. A caller that resolves one file more than once
 // (deploy: validation, then planning against the running labs) reads it
 // once, so both see the same contents.
+// A Kathará lab directory is read as its lab.conf.
 func ReadFile(path string) ([]byte, error) {
+	if dir, ok := KatharaLabDir(path); ok {
+		path = filepath.Join(dir, KatharaConf)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open topology: %w", err)
@@ -42,12 +47,20 @@ func ReadFile(path string) ([]byte, error) {
 // from its directory. An invalid file yields Errors, listing every
 // violation in file order; any other error (reading the host) is plain.
 func Parse(file string, data []byte, opts Options) (*Plan, error) {
+	var raw *rawFile
 	d := &decoder{file: file}
-	body, ok := d.readYAML(data)
-	if !ok {
-		return nil, d.errs.sorted()
+	if labDir, ok := KatharaLabDir(file); ok {
+		file = filepath.Join(labDir, KatharaConf)
+		d.file = file
+		abs, _ := filepath.Abs(labDir)
+		raw = d.decodeKathara(abs, data, opts) // a Kathará lab (kathara.go)
+	} else {
+		body, ok := d.readYAML(data)
+		if !ok {
+			return nil, d.errs.sorted()
+		}
+		raw = d.decodeAny(body, opts) // leolab's format, or containerlab's (clab.go)
 	}
-	raw := d.decodeAny(body, opts) // leolab's format, or containerlab's (clab.go)
 	abs, dir := absDir(file)
 	r := &resolver{decoder: d, dir: dir, opts: opts, raw: raw}
 	plan, err := r.run()
@@ -56,6 +69,9 @@ func Parse(file string, data []byte, opts Options) (*Plan, error) {
 	}
 	if len(d.errs) > 0 {
 		return nil, d.errs.sorted()
+	}
+	if raw.kathara != nil {
+		applyKathara(plan, raw.kathara)
 	}
 	plan.File = abs
 	return plan, nil

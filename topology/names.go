@@ -21,6 +21,7 @@ type Options struct {
 	RootfsOverride string     // deploy --rootfs: replaces every node's rootfs
 	Isolated       bool       // deploy --isolated: nat: true is then an error and the host is not consulted
 	Images         []ImageMap // deploy --image: registry images replaced by other rootfs
+	Name           string     // deploy --name: replaces the lab's name, whatever the format
 }
 
 // Prefixes of the host-side device names a lab creates; sweeping relies on

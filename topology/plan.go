@@ -48,9 +48,18 @@ type Node struct {
 	Privileged    bool        `json:"privileged,omitempty"`
 	UserNamespace bool        `json:"user_namespace,omitempty"`
 	Limits        Limits      `json:"limits,omitzero"`
-	FRR           *FRR        `json:"frr,omitempty"`  // FRRouting as the main process
-	Bird          *Bird       `json:"bird,omitempty"` // BIRD 2 as the main process
-	Caps          Caps        `json:"capabilities,omitzero"`
+	// Overlay is a host directory whose tree is copied over the node's root
+	// into its own writable layer before it starts (a Kathará DEV/ folder).
+	Overlay string `json:"overlay,omitempty"`
+	// Shutdown commands run inside the node, in order, when the lab is
+	// destroyed, before the node stops (Kathará's .shutdown files).
+	Shutdown []string `json:"shutdown,omitempty"`
+	// After names nodes whose exec lines must all have run before this
+	// node's start (Kathará's lab.dep).
+	After []string `json:"after,omitempty"`
+	FRR   *FRR     `json:"frr,omitempty"`  // FRRouting as the main process
+	Bird  *Bird    `json:"bird,omitempty"` // BIRD 2 as the main process
+	Caps  Caps     `json:"capabilities,omitzero"`
 }
 
 // FirstAddr is the node's first interface address (used for NAME in

@@ -15,6 +15,7 @@ type rawFile struct {
 	links    []*rawLink
 	checks   []*rawCheck
 	images   []rawImage
+	kathara  *katharaExtras // a Kathará lab's extras (kathara.go), else nil
 }
 
 type rawBridge struct {

@@ -102,6 +102,14 @@ func (r *resolver) run() (*Plan, error) {
 
 func (r *resolver) checkName() {
 	n := r.raw.name
+	if r.opts.Name != "" {
+		if !labNameRE().MatchString(r.opts.Name) {
+			r.errs = append(r.errs, &Error{File: r.file, Msg: fmt.Sprintf("--name %q must match ^[a-z][a-z0-9-]{0,19}$", r.opts.Name)})
+			return
+		}
+		r.plan.Name = r.opts.Name
+		return
+	}
 	switch {
 	case !n.set:
 		r.errAt(posOf(r.raw.body), "missing required key \"name\" (the lab name)")
