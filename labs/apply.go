@@ -441,15 +441,12 @@ func afterOrder(nodes []topology.Node) []int {
 }
 
 func (d *deployment) runExec(ctx context.Context, n *topology.Node, line string) error {
-	var out bytes.Buffer
-	code, err := node.Exec(ctx, d.m.socketPath(d.st.Plan.Name, n.Index), node.ExecOptions{
-		Argv: []string{"/bin/sh", "-c", line}, Stdout: &out, Stderr: &out,
-	})
+	code, o, err := runLine(ctx, d.m.socketPath(d.st.Plan.Name, n.Index), line)
 	if err != nil {
 		return err
 	}
 	if code != 0 {
-		if o := bytes.TrimSpace(out.Bytes()); len(o) > 0 {
+		if len(o) > 0 {
 			return fmt.Errorf("exit status %d: %s", code, o)
 		}
 		return fmt.Errorf("exit status %d", code)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"sync"
 
 	"leolab/check"
 	"leolab/node"
@@ -93,18 +92,6 @@ func (m *Manager) checkLab(st *State) *check.Lab {
 			return node.Exec(ctx, m.socketPath(lab, index[n]), node.ExecOptions{Argv: argv, Stdout: w, Stderr: w})
 		},
 	}
-}
-
-// lockedWriter lets a command's stdout and stderr share one writer.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // Trace follows a packet from node from (NODE or LAB/NODE) to to (a node,

@@ -1,7 +1,6 @@
 package labs
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -125,12 +124,9 @@ func (m *Manager) runShutdown(st *State) {
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 		defer cancel()
 		for _, line := range n.Shutdown {
-			var out bytes.Buffer
-			code, err := node.Exec(ctx, m.socketPath(p.Name, n.Index), node.ExecOptions{
-				Argv: []string{"/bin/sh", "-c", line}, Stdout: &out, Stderr: &out,
-			})
+			code, out, err := runLine(ctx, m.socketPath(p.Name, n.Index), line)
 			if err != nil || code != 0 {
-				m.logf("node %s: shutdown %q: exit %d %v: %s", n.Name, line, code, err, bytes.TrimSpace(out.Bytes()))
+				m.logf("node %s: shutdown %q: exit %d %v: %s", n.Name, line, code, err, out)
 			}
 		}
 		return nil
