@@ -274,4 +274,3 @@ func TestUIRefusesWithoutTokenAndCrossOrigin(t *testing.T) {
 		t.Errorf("same-origin WebSocket to the terminal: %s", got)
 	}
 }
-
