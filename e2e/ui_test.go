@@ -19,6 +19,7 @@ import (
 
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
+	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // uiDemo is labs/examples/demo.yaml under a name and subnets of its own, so
@@ -272,5 +273,55 @@ func TestUIRefusesWithoutTokenAndCrossOrigin(t *testing.T) {
 	}
 	if got != "opened" {
 		t.Errorf("same-origin WebSocket to the terminal: %s", got)
+	}
+}
+
+// TestUICaptureDownload downloads a pcapng capture of a node interface
+// through the page's capture URL while the node pings, and reads it back.
+func TestUICaptureDownload(t *testing.T) {
+	e := newEnv(t)
+	topo := uiDemo(e)
+	e.must("deploy", topo)
+	defer e.must("destroy", "--lab", "wuidemo")
+	url := startUI(e)
+	base, token := url[:strings.Index(url, "?")], url[strings.Index(url, "token=")+len("token="):]
+	req, _ := http.NewRequest("GET", base+"api/capture?lab=wuidemo&target=h1:eth0&count=4&duration=60s", nil)
+	req.Header.Set("X-Leolab-Token", token)
+	done := make(chan struct{})
+	defer close(done)
+	go func() { // ping until the capture has its packets
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			exec.Command(binary, "--root", e.root, "exec", "h1", "--", "ping", "-c", "1", "-W", "1", "h2").Run()
+		}
+	}()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Disposition"), ".pcapng") {
+		t.Fatalf("capture: %s %v", resp.Status, resp.Header)
+	}
+	r, err := pcapgo.NewNgReader(resp.Body, pcapgo.DefaultNgReaderOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	packets := 0
+	for {
+		if _, _, err := r.ReadPacketData(); err != nil {
+			break
+		}
+		packets++
+	}
+	if packets != 4 {
+		t.Errorf("capture holds %d packets, want 4", packets)
+	}
+	if ifc, err := r.Interface(0); err != nil || ifc.Name != "h1:eth0" {
+		t.Errorf("capture's interface: %+v %v, want h1:eth0", ifc, err)
 	}
 }

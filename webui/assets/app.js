@@ -180,11 +180,11 @@
     return form;
   }
 
-  // captureButton is filled in when the server offers captures.
+  // captureButton downloads a 10-second pcapng capture of the interface.
   function captureButton(L, target) {
-    if (!window.leolabCapture) return '';
-    return h('a', { href: '/api/capture?lab=' + encodeURIComponent(L) + '&target=' + encodeURIComponent(target) + '&duration=10s',
-      download: target.replace(':', '-') + '.pcapng', class: 'capture' }, ' Capture 10 s');
+    const q = new URLSearchParams({ lab: L, target, duration: '10s' });
+    return h('a', { href: '/api/capture?' + q, download: L + '-' + target.replace(':', '-') + '.pcapng',
+      class: 'capture', 'aria-label': 'Capture 10 seconds of ' + target + ' as pcapng' }, 'Capture 10 s');
   }
 
   // ---- live state ----------------------------------------------------------
