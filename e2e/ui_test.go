@@ -119,9 +119,15 @@ func pollText(t *testing.T, ctx context.Context, what, expr, want string) {
 func typeKeys(t *testing.T, ctx context.Context, s string) {
 	t.Helper()
 	for _, r := range s {
-		key, code, vk := string(r), "Key"+strings.ToUpper(string(r)), int64(unicode.ToUpper(r))
-		if r == '\r' {
+		key, code, vk := string(r), "", int64(0)
+		switch {
+		case r == '\r':
 			key, code, vk = "Enter", "Enter", 13
+		case r == ' ':
+			code, vk = "Space", 32
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			// Other keys' codes differ from their characters (45 is Insert).
+			code, vk = "Key"+strings.ToUpper(key), int64(unicode.ToUpper(r))
 		}
 		for _, typ := range []input.DispatchKeyEventType{input.DispatchKeyEventTypeKeyDown, input.DispatchKeyEventTypeKeyUp} {
 			p := input.DispatchKeyEventParams{Type: typ, Key: key, Code: code, WindowsVirtualKeyCode: vk, NativeVirtualKeyCode: vk}
@@ -173,6 +179,17 @@ func TestUIShowsLabAndFollowsLinkChanges(t *testing.T) {
 	pollText(t, ctx, "r1:eth1 after link up", linkStateExpr("wuidemo/r1:eth1"), "up")
 
 	if shot := os.Getenv("LEOLAB_UI_SCREENSHOT"); shot != "" {
+		// The README's picture: one bridge port cut, a shell open in r1.
+		e.must("link", "down", "h2:eth0")
+		pollText(t, ctx, "h2:eth0 down", linkStateExpr("wuidemo/h2:eth0"), "down")
+		if err := chromedp.Do(ctx, chromedp.Click(`li[data-node="wuidemo/r1"] button`),
+			chromedp.WaitReady(`#term .xterm-helper-textarea`), chromedp.Focus(`#term .xterm-helper-textarea`)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second) // the prompt; a picture only, no outcome depends on it
+		typeKeys(t, ctx, "ip -4 route\r")
+		time.Sleep(time.Second)
+		defer e.must("link", "up", "h2:eth0")
 		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatal(err)

@@ -92,7 +92,7 @@
       }
     }
     newNodes.forEach((n) => { if (saved[n.id()]) n.position(saved[n.id()]); });
-    cy.fit(undefined, 30);
+    refit();
   }
 
   // layoutLab places one lab's nodes from x0 and returns its right edge.
@@ -286,6 +286,14 @@
     if (term) term.dispose();
     term = sock = null;
     termBox.hidden = true;
+    refit();
+  }
+
+  // refit gives the graph the room the terminal leaves.
+  function refit() {
+    cy.resize();
+    cy.fit(undefined, 40);
+    if (cy.zoom() > 1.2) { cy.zoom(1.2); cy.center(); }
   }
   document.getElementById('term-close').addEventListener('click', closeShell);
   window.addEventListener('resize', () => { if (fit) fit.fit(); });
@@ -293,6 +301,7 @@
   function openShell(L, node) {
     closeShell();
     termBox.hidden = false;
+    refit();
     termBox.dataset.node = L + '/' + node;
     document.getElementById('term-title').textContent = 'shell in ' + L + '/' + node;
     term = new Terminal({ fontSize: 13, cursorBlink: true });
