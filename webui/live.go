@@ -2,15 +2,16 @@ package webui
 
 import (
 	"encoding/json"
+	"net"
 	"sync"
 	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 
 	"leolab/bridge"
 	"leolab/labs"
-	"leolab/topology"
 )
 
 // hub reads the labs once per interval while at least one page listens,
@@ -232,27 +233,58 @@ type ifaceStats struct {
 
 type counters struct{ rxB, txB, rxP, txP uint64 }
 
-// collect reads every running node's interfaces over netlink.
+// collect reads the interfaces of every running node over netlink. A
+// bridge port is read from its bridge-side end, in the host's namespace
+// (or the isolated lab's): one dump covers every port of every lab there,
+// with the node end's counters mirrored (what one end sends the other
+// receives) and its state the same (a veth is up only when both ends are).
+// Point-to-point links are read inside the nodes that have them.
 func (h *hub) collect() statsMsg {
 	now := time.Now()
 	dt := now.Sub(h.prevT).Seconds()
 	msg := statsMsg{Type: "stats", Time: now.UnixMilli(), Labs: map[string]labStats{}}
 	next := map[string]counters{}
+	dumps := map[string]map[string]linkInfo{} // by namespace path, this tick only
+	dump := func(path string) map[string]linkInfo {
+		d, ok := dumps[path]
+		if !ok {
+			d = readNamespace(path)
+			dumps[path] = d
+		}
+		return d
+	}
 	for name, snap := range h.snaps {
 		ls := labStats{Nodes: snap.NodeStates(), Ifaces: map[string]ifaceStats{}}
+		portsNS := ""
+		if snap.LabNetns != "" {
+			portsNS = "/run/netns/" + snap.LabNetns
+		}
 		for _, n := range snap.Plan.Nodes {
 			if ls.Nodes[n.Name] != "running" {
 				continue
 			}
-			readNode(labs.NetnsPath(name, n.Name), n, func(ifc string, st ifaceStats, c counters) {
-				key := name + "/" + n.Name + ":" + ifc
-				if p, ok := h.prev[key]; ok && dt > 0 {
-					st.RxBps, st.TxBps = rate(c.rxB, p.rxB, dt), rate(c.txB, p.txB, dt)
-					st.RxPps, st.TxPps = rate(c.rxP, p.rxP, dt), rate(c.txP, p.txP, dt)
+			for _, ifc := range n.Interfaces {
+				var li linkInfo
+				var ok bool
+				if ifc.Bridge != "" {
+					li, ok = dump(portsNS)[ifc.HostDevice]
+					li.c = counters{li.c.txB, li.c.rxB, li.c.txP, li.c.rxP}
+				} else {
+					li, ok = dump(labs.NetnsPath(name, n.Name))[ifc.Name]
 				}
-				next[key] = c
-				ls.Ifaces[n.Name+":"+ifc] = st
-			})
+				if !ok {
+					continue
+				}
+				key := name + "/" + n.Name + ":" + ifc.Name
+				st := li.st
+				st.RxBytes, st.TxBytes = li.c.rxB, li.c.txB
+				if p, ok := h.prev[key]; ok && dt > 0 {
+					st.RxBps, st.TxBps = rate(li.c.rxB, p.rxB, dt), rate(li.c.txB, p.txB, dt)
+					st.RxPps, st.TxPps = rate(li.c.rxP, p.rxP, dt), rate(li.c.txP, p.txP, dt)
+				}
+				next[key] = li.c
+				ls.Ifaces[n.Name+":"+ifc.Name] = st
+			}
 		}
 		msg.Labs[name] = ls
 	}
@@ -267,45 +299,50 @@ func rate(now, before uint64, dt float64) float64 {
 	return float64(now-before) / dt
 }
 
-// readNode dumps the links and qdiscs of one node's namespace, opening
-// and closing it each time: an open handle would keep a destroyed node's
-// namespace (and its veths) alive.
-func readNode(path string, n topology.Node, fn func(ifc string, st ifaceStats, c counters)) {
-	ns, err := netns.GetFromPath(path)
-	if err != nil {
-		return
+// linkInfo is one device as a dump found it.
+type linkInfo struct {
+	st ifaceStats // Up, Oper, Netem
+	c  counters
+}
+
+// readNamespace dumps the links and qdiscs of the namespace at path ("" =
+// the host's), opening and closing it each time: a handle kept open would
+// keep a destroyed node's namespace (and its veths) alive.
+func readNamespace(path string) map[string]linkInfo {
+	var h *netlink.Handle
+	var err error
+	if path == "" {
+		h, err = netlink.NewHandle(unix.NETLINK_ROUTE)
+	} else {
+		var ns netns.NsHandle
+		if ns, err = netns.GetFromPath(path); err != nil {
+			return nil
+		}
+		h, err = netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
+		ns.Close()
 	}
-	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
 	if err != nil {
-		return
+		return nil
 	}
 	defer h.Close()
 	links, err := h.LinkList()
 	if err != nil {
-		return
+		return nil
 	}
 	netems, _ := bridge.NetemsOf(h)
-	want := map[string]bool{}
-	for _, ifc := range n.Interfaces {
-		want[ifc.Name] = true
-	}
+	out := make(map[string]linkInfo, len(links))
 	for _, l := range links {
 		a := l.Attrs()
-		if !want[a.Name] {
-			continue
-		}
-		st := ifaceStats{Oper: a.OperState.String(), Up: a.Flags&1 != 0 && a.OperState == netlink.OperUp}
+		li := linkInfo{st: ifaceStats{Oper: a.OperState.String(), Up: a.Flags&net.FlagUp != 0 && a.OperState == netlink.OperUp}}
 		if ne := netems[a.Index]; ne != nil {
-			st.Netem = labs.FormatNetem(ne)
+			li.st.Netem = labs.FormatNetem(ne)
 		}
-		var c counters
 		if s := a.Statistics; s != nil {
-			c = counters{s.RxBytes, s.TxBytes, s.RxPackets, s.TxPackets}
-			st.RxBytes, st.TxBytes = s.RxBytes, s.TxBytes
+			li.c = counters{s.RxBytes, s.TxBytes, s.RxPackets, s.TxPackets}
 		}
-		fn(a.Name, st, c)
+		out[a.Name] = li
 	}
+	return out
 }
 
 func mustJSON(v any) []byte {

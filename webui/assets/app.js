@@ -105,8 +105,8 @@
       const a = (2 * Math.PI * i) / count;
       n.position({ x: x0 + side / 2 + (side / 2) * Math.cos(a), y: side / 2 + (side / 2) * Math.sin(a) });
     });
-    const opts = count <= 150
-      ? { name: 'cose', animate: false, randomize: false, fit: false, boundingBox: box, nodeRepulsion: () => 90000, idealEdgeLength: () => 70 }
+    const opts = count <= 60
+      ? { name: 'cose', animate: false, randomize: false, numIter: 400, fit: false, boundingBox: box, nodeRepulsion: () => 90000, idealEdgeLength: () => 70 }
       : { name: 'grid', animate: false, fit: false, boundingBox: box, avoidOverlap: true };
     nodes.union(nodes.connectedEdges()).layout(opts).run();
     return x0 + side;
@@ -125,7 +125,12 @@
     return el;
   }
 
+  // rows finds the panel's state elements by key without searching the
+  // document on every update (a 1000-node lab has thousands of rows).
+  let rows = new Map();
+
   function renderPanel() {
+    rows = new Map();
     labsEl.replaceChildren();
     if (topo.labs.length === 0) {
       labsEl.append(h('p', {}, only ? 'Lab ' + only + ' is not deployed.' : 'No lab is deployed.'));
@@ -140,8 +145,10 @@
     if (lab.checks > 0) title.append(h('button', { type: 'button', onclick: () => runChecks(L, checksOut) }, 'Run checks'));
     const nodes = h('ul', { class: 'nodes' });
     for (const n of lab.nodes) {
+      const state = h('span', { class: 'state' }, '…');
+      rows.set('n:' + L + '/' + n.name, { state });
       nodes.append(h('li', { 'data-node': L + '/' + n.name },
-        h('span', { class: 'name' }, n.name), ': ', h('span', { class: 'state' }, '…'),
+        h('span', { class: 'name' }, n.name), ': ', state,
         h('button', { type: 'button', onclick: () => openShell(L, n.name), 'aria-label': 'Shell in ' + n.name }, 'Shell')));
     }
     const links = h('ul', { class: 'links' });
@@ -154,14 +161,18 @@
   function linkItem(L, l) {
     const other = l.bridge ? 'bridge ' + l.bridge : l.b;
     const ends = L + '/' + l.a + (l.b ? ' ' + L + '/' + l.b : '');
-    const form = netemForm(L, l.a);
+    const row = { state: h('span', { class: 'state' }, '…'), netem: h('span', { class: 'netem' }), rates: h('span', { class: 'rates' }) };
+    rows.set('e:' + L + '/' + l.a, row);
+    let form = null; // made on first use: a large lab has a row per link
     const li = h('li', { 'data-link': L + '/' + l.a, 'data-ends': ends },
-      h('span', { class: 'name' }, l.a + ' — ' + other), ': ', h('span', { class: 'state' }, '…'), ' ',
-      h('span', { class: 'netem' }), ' ', h('span', { class: 'rates' }), h('br'),
+      h('span', { class: 'name' }, l.a + ' — ' + other), ': ', row.state, ' ', row.netem, ' ', row.rates, h('br'),
       h('button', { type: 'button', onclick: () => setLink(L, l.a, false), 'aria-label': 'Take ' + l.a + ' down' }, 'Down'),
       h('button', { type: 'button', onclick: () => setLink(L, l.a, true), 'aria-label': 'Bring ' + l.a + ' up' }, 'Up'),
-      h('button', { type: 'button', onclick: () => { form.hidden = !form.hidden; } }, 'Netem…'),
-      captureButton(L, l.a), form);
+      h('button', { type: 'button', onclick: () => {
+        if (!form) { form = netemForm(L, l.a); li.append(form); }
+        form.hidden = !form.hidden;
+      } }, 'Netem…'),
+      captureButton(L, l.a));
     return li;
   }
 
@@ -172,7 +183,7 @@
       input('loss', '1%'), input('rate', '10mbit'),
       h('button', { type: 'submit' }, 'Set'),
       h('button', { type: 'button', onclick: () => post('/api/netem', { lab: L, target, clear: true }) }, 'Clear'));
-    form.hidden = true;
+    form.hidden = true; // the caller shows it
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       post('/api/netem', { lab: L, target, delay: f.delay.value, jitter: f.jitter.value, loss: f.loss.value, rate: f.rate.value });
@@ -217,10 +228,10 @@
       for (const lab of topo.labs) {
         const ls = msg.labs[lab.name];
         if (!ls) continue;
-        const sec = labsEl.querySelector('section[data-lab="' + CSS.escape(lab.name) + '"]');
         for (const n of lab.nodes) {
           const st = ls.nodes[n.name] || 'missing';
-          if (sec) setText(sec.querySelector('li[data-node="' + CSS.escape(lab.name + '/' + n.name) + '"] .state'), st, st);
+          const row = rows.get('n:' + lab.name + '/' + n.name);
+          if (row) setText(row.state, st, st);
           const g = cy.getElementById('n:' + lab.name + '/' + n.name);
           if (g.hasClass('down') !== (st !== 'running')) g.toggleClass('down', st !== 'running');
         }
@@ -228,11 +239,11 @@
           const st = linkState(ls, l);
           const a = ls.ifaces[l.a] || {};
           const rates = a.rxBytes === undefined ? '' : 'rx ' + fmtRate(a.rxBps, a.rxPps) + ', tx ' + fmtRate(a.txBps, a.txPps);
-          if (sec) {
-            const li = sec.querySelector('li[data-link="' + CSS.escape(lab.name + '/' + l.a) + '"]');
-            setText(li.querySelector('.state'), st, st);
-            setText(li.querySelector('.netem'), a.netem || '');
-            setText(li.querySelector('.rates'), rates);
+          const row = rows.get('e:' + lab.name + '/' + l.a);
+          if (row) {
+            setText(row.state, st, st);
+            setText(row.netem, a.netem || '');
+            setText(row.rates, rates);
           }
           const e = cy.getElementById('e:' + lab.name + '/' + l.a);
           if (e.hasClass('down') !== (st === 'down')) e.toggleClass('down', st === 'down');
@@ -339,9 +350,12 @@
     es.onmessage = (e) => {
       const msg = JSON.parse(e.data);
       if (msg.type === 'topology') {
+        const t0 = performance.now();
         topo = msg;
         applyGraph();
+        const t1 = performance.now();
         renderPanel();
+        timing.topology = [t0, t1, performance.now()];
         document.body.dataset.labs = String(topo.labs.length);
       } else if (msg.type === 'stats') {
         applyStats(msg);
@@ -350,6 +364,8 @@
     };
   }
 
-  window.leolab = { cy, openShell, terminal: () => term };
+  // timing: when the script ran and the last topology came, was drawn and listed (ms since navigation).
+  const timing = { script: performance.now() };
+  window.leolab = { cy, openShell, terminal: () => term, timing };
   connect();
 })();
