@@ -6,6 +6,8 @@ import (
 	"os"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"leolab/node"
 	"leolab/topology"
 )
@@ -20,6 +22,15 @@ type Snapshot struct {
 	Stamp    time.Time // the state file's modification time
 	st       *State
 	phase    string
+	watch    []watched // running nodes' inits, as pidfds
+	fixed    map[string]string
+}
+
+// watched is a node init held as a pidfd: it becomes readable when the
+// process exits, so a whole lab is checked with one poll.
+type watched struct {
+	node string
+	fd   int
 }
 
 // LabNames lists the labs that have a directory under the root, sorted.
@@ -46,20 +57,60 @@ func (m *Manager) Snapshot(lab string) (*Snapshot, error) {
 		return nil, err
 	}
 	v := m.view(st)
-	return &Snapshot{View: v, Plan: st.Plan, LabNetns: st.LabNetns, Stamp: stamp, st: st, phase: v.Phase}, nil
+	s := &Snapshot{View: v, Plan: st.Plan, LabNetns: st.LabNetns, Stamp: stamp, st: st, phase: v.Phase,
+		fixed: map[string]string{}}
+	for _, n := range v.Nodes {
+		s.fixed[n.Name] = n.State
+		ns := st.Nodes[n.Name]
+		if n.State == "missing" || n.State == "exited" || ns == nil {
+			continue
+		}
+		fd, err := unix.PidfdOpen(ns.Pid, 0)
+		// Alive again once the fd is held: the pid was not recycled in between.
+		if err == nil && !node.Alive(ns.Pid, ns.StartTime) {
+			unix.Close(fd)
+			s.fixed[n.Name] = "exited"
+			continue
+		}
+		if err == nil {
+			s.watch = append(s.watch, watched{n.Name, fd})
+		}
+	}
+	return s, nil
 }
 
-// NodeStates reads each node's state from the kernel again (its init is
-// alive or not), without reading the state file.
+// NodeStates reads each node's state from the kernel again (whether its
+// init has exited since the snapshot), without reading the state file:
+// one poll of the inits' pidfds.
 func (s *Snapshot) NodeStates() map[string]string {
-	out := make(map[string]string, len(s.Plan.Nodes))
-	for _, n := range s.Plan.Nodes {
-		out[n.Name] = "missing"
-		if ns := s.st.Nodes[n.Name]; ns != nil && ns.Pid > 0 {
-			out[n.Name] = nodeState(ns, s.phase)
+	out := make(map[string]string, len(s.fixed))
+	for k, v := range s.fixed {
+		out[k] = v
+	}
+	if len(s.watch) == 0 {
+		return out
+	}
+	fds := make([]unix.PollFd, len(s.watch))
+	for i, w := range s.watch {
+		fds[i] = unix.PollFd{Fd: int32(w.fd), Events: unix.POLLIN}
+	}
+	if _, err := unix.Poll(fds, 0); err != nil {
+		return out
+	}
+	for i, w := range s.watch {
+		if fds[i].Revents != 0 {
+			out[w.node] = "exited"
 		}
 	}
 	return out
+}
+
+// Close releases the snapshot's pidfds.
+func (s *Snapshot) Close() {
+	for _, w := range s.watch {
+		unix.Close(w.fd)
+	}
+	s.watch = nil
 }
 
 // NetnsPath is where node's network namespace is registered.

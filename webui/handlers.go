@@ -24,6 +24,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 func (s *Server) topology(w http.ResponseWriter, r *http.Request) {
 	h := newHub(s.opts.Manager, s.opts.Lab, time.Second)
 	h.refresh()
+	defer h.reset()
 	writeJSON(w, http.StatusOK, h.topologyMsg())
 }
 

@@ -30,6 +30,7 @@ type hub struct {
 	snaps  map[string]*labs.Snapshot
 	prev   map[string]counters
 	prevT  time.Time
+	last   map[string]labStats // the live state the pages have
 }
 
 func newHub(m *labs.Manager, only string, interval time.Duration) *hub {
@@ -46,6 +47,7 @@ func (h *hub) subscribe() (chan []byte, func()) {
 	h.subs[ch] = true
 	if h.topo != nil {
 		ch <- h.topo
+		ch <- mustJSON(statsMsg{Type: "stats", Full: true, Time: time.Now().UnixMilli(), Labs: h.last})
 	}
 	if len(h.subs) == 1 {
 		h.quit = make(chan struct{})
@@ -68,12 +70,31 @@ func (h *hub) run(quit chan struct{}) {
 		h.tick()
 		select {
 		case <-quit:
+			h.reset()
 			return
 		case <-t.C:
 		}
 	}
 }
 
+// reset forgets every lab once no page listens (their pidfds closed).
+func (h *hub) reset() {
+	h.tickMu.Lock()
+	defer h.tickMu.Unlock()
+	for n, snap := range h.snaps {
+		snap.Close()
+		delete(h.snaps, n)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.subs) == 0 {
+		h.topo = nil
+	}
+}
+
+// tick sends the topology when it changed, with the whole live state,
+// and otherwise only what changed since the last tick (at least an empty
+// message every interval): an idle lab of 1000 nodes costs next to nothing.
 func (h *hub) tick() {
 	h.tickMu.Lock()
 	defer h.tickMu.Unlock()
@@ -81,11 +102,52 @@ func (h *hub) tick() {
 	stats := h.collect()
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	delta, whole := diffStats(h.last, stats.Labs)
+	h.last = stats.Labs
 	if changed || h.topo == nil {
 		h.topo = mustJSON(h.topologyMsg())
 		h.broadcast(h.topo, true)
+		whole = true
 	}
+	if !whole {
+		stats.Labs = delta
+	}
+	stats.Full = whole
 	h.broadcast(mustJSON(stats), false)
+}
+
+// diffStats is what changed from old to now; whole when something went
+// away (a delta only adds and replaces).
+func diffStats(old, now map[string]labStats) (delta map[string]labStats, whole bool) {
+	delta = map[string]labStats{}
+	for lab := range old {
+		if _, ok := now[lab]; !ok {
+			return nil, true
+		}
+	}
+	for lab, n := range now {
+		o := old[lab]
+		d := labStats{Nodes: map[string]string{}, Ifaces: map[string]ifaceStats{}}
+		for k, v := range n.Nodes {
+			if ov, ok := o.Nodes[k]; !ok || ov != v {
+				d.Nodes[k] = v
+			}
+		}
+		for k, v := range n.Ifaces {
+			if ov, ok := o.Ifaces[k]; !ok || ov != v {
+				d.Ifaces[k] = v
+			}
+		}
+		for k := range o.Ifaces {
+			if _, ok := n.Ifaces[k]; !ok {
+				return nil, true
+			}
+		}
+		if len(d.Nodes)+len(d.Ifaces) > 0 {
+			delta[lab] = d
+		}
+	}
+	return delta, false
 }
 
 // broadcast gives msg to every listener; a full channel loses its oldest
@@ -131,10 +193,14 @@ func (h *hub) refresh() bool {
 		if err != nil {
 			continue
 		}
+		if old := h.snaps[n]; old != nil {
+			old.Close()
+		}
 		h.snaps[n], changed = snap, true
 	}
-	for n := range h.snaps {
+	for n, snap := range h.snaps {
 		if !seen[n] {
+			snap.Close()
 			delete(h.snaps, n)
 			changed = true
 		}
@@ -210,6 +276,7 @@ func labTopology(s *labs.Snapshot) labTopo {
 // interface (NODE:IFACE), its state, counters, rates and impairment.
 type statsMsg struct {
 	Type string              `json:"type"`
+	Full bool                `json:"full"` // else only what changed since the last message
 	Time int64               `json:"time"` // unix ms
 	Labs map[string]labStats `json:"labs"`
 }

@@ -223,6 +223,21 @@
     return a.up && (!b || b.up) ? 'up' : 'down';
   }
 
+  // live is the whole live state; the server sends it whole with each
+  // topology, then only what changed.
+  let live = { labs: {} };
+
+  function mergeStats(msg) {
+    if (msg.full) live = { labs: {} };
+    let changed = msg.full;
+    for (const [L, ls] of Object.entries(msg.labs || {})) {
+      const cur = live.labs[L] || (live.labs[L] = { nodes: {}, ifaces: {} });
+      for (const [k, v] of Object.entries(ls.nodes || {})) { cur.nodes[k] = v; changed = true; }
+      for (const [k, v] of Object.entries(ls.ifaces || {})) { cur.ifaces[k] = v; changed = true; }
+    }
+    return changed;
+  }
+
   function applyStats(msg) {
     cy.batch(() => {
       for (const lab of topo.labs) {
@@ -358,7 +373,7 @@
         timing.topology = [t0, t1, performance.now()];
         document.body.dataset.labs = String(topo.labs.length);
       } else if (msg.type === 'stats') {
-        applyStats(msg);
+        if (mergeStats(msg)) applyStats(live);
         document.body.dataset.updated = String(msg.time);
       }
     };
