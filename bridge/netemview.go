@@ -28,3 +28,10 @@ func NetemsOf(h *netlink.Handle) (map[int]*topology.Netem, error) {
 	}
 	return out, nil
 }
+
+// NetemOf reports the impairment on one link through an open handle (nil
+// when there is none).
+// Equivalent to: tc qdisc show dev DEV
+func NetemOf(h *netlink.Handle, link netlink.Link) (*topology.Netem, error) {
+	return showNetem(h, link)
+}

@@ -315,7 +315,11 @@ func (h *hub) collect() statsMsg {
 	dump := func(path string) map[string]linkInfo {
 		d, ok := dumps[path]
 		if !ok {
-			d = readNamespace(path)
+			if path == "" {
+				d = readHost()
+			} else {
+				d = readNamespace(path)
+			}
 			dumps[path] = d
 		}
 		return d
