@@ -178,6 +178,27 @@ func TestUIShowsLabAndFollowsLinkChanges(t *testing.T) {
 	e.must("link", "up", "r1:eth1")
 	pollText(t, ctx, "r1:eth1 after link up", linkStateExpr("wuidemo/r1:eth1"), "up")
 
+	// A click cuts a link as the command line does, and another restores it.
+	if err := chromedp.Do(ctx, chromedp.Click(`li[data-link="wuidemo/h1:eth0"] button[aria-label="Take h1:eth0 down"]`)); err != nil {
+		t.Fatal(err)
+	}
+	pollText(t, ctx, "h1:eth0 after the Down button", linkStateExpr("wuidemo/h1:eth0"), "down")
+	if r := e.run("exec", "h1", "--", "ping", "-c", "1", "-W", "1", "h2"); r.code == 0 {
+		t.Error("h1 still pings h2 with its port cut from the page")
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(`li[data-link="wuidemo/h1:eth0"] button[aria-label="Bring h1:eth0 up"]`)); err != nil {
+		t.Fatal(err)
+	}
+	pollText(t, ctx, "h1:eth0 after the Up button", linkStateExpr("wuidemo/h1:eth0"), "up")
+
+	// An impairment set from the command line shows on its link (a rate:
+	// tbf works on kernels without netem).
+	e.must("netem", "set", "r1:eth1", "--rate", "10mbit")
+	netemExpr := `(document.querySelector('li[data-link="wuidemo/r1:eth1"] .netem') || {}).textContent || ''`
+	pollText(t, ctx, "r1:eth1's impairment", netemExpr, "rate 10000000bit")
+	e.must("netem", "clear", "r1:eth1")
+	pollText(t, ctx, "r1:eth1's impairment cleared", netemExpr, "")
+
 	if shot := os.Getenv("LEOLAB_UI_SCREENSHOT"); shot != "" {
 		// The README's picture: one bridge port cut, a shell open in r1.
 		e.must("link", "down", "h2:eth0")
