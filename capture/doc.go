@@ -7,6 +7,8 @@
 // Statistics Block per endpoint at the end carrying the kernel's drop count.
 //
 // The package owns only the sockets it opens; it never changes an interface,
-// a namespace or anything else of the lab. It knows nothing of labs: callers
+// a namespace or anything else of the lab, except that its sockets hold
+// their interfaces promiscuous while open (as tcpdump's do; the kernel
+// undoes it when the socket closes). It knows nothing of labs: callers
 // (labs.Manager) resolve "NODE:IFACE" to a namespace path and a device.
 package capture

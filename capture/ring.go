@@ -97,6 +97,13 @@ func (r *ring) open(dev string, snaplen int) error {
 			return fmt.Errorf("packet socket: map ring: %w", err)
 		}
 	}
+	// Promiscuous while the socket is open, as tcpdump's are: a bridge
+	// device passes up the frames it forwards between ports only then. The
+	// kernel counts such requests per socket and drops ours when it closes.
+	mreq := unix.PacketMreq{Ifindex: int32(r.ifindex), Type: unix.PACKET_MR_PROMISC}
+	if err := unix.SetsockoptPacketMreq(r.fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mreq); err != nil {
+		return fmt.Errorf("packet socket: promiscuous %s: %w", dev, err)
+	}
 	sa := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: r.ifindex}
 	if err := unix.Bind(r.fd, sa); err != nil {
 		return fmt.Errorf("packet socket: bind %s: %w", dev, err)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -24,12 +25,13 @@ type captureFlags struct {
 	duration time.Duration
 	snaplen  int
 	bridges  []string
+	bufferMB int
 }
 
 func newCaptureCmd(g *globals) *cobra.Command {
 	var f captureFlags
 	c := &cobra.Command{
-		Use:   "capture [--lab L] NODE:IFACE [NODE:IFACE…] [-w FILE] [-c COUNT] [--duration DUR] [--snaplen N] [--bridge NAME]",
+		Use:   "capture [--lab L] NODE:IFACE [NODE:IFACE…] [-w FILE] [-c COUNT] [--duration DUR] [--snaplen N] [--bridge NAME] [-B MIB]",
 		Short: "Capture packets on node interfaces or lab bridges into one pcapng stream",
 		Long: `Capture packets inside each node's network namespace (AF_PACKET with a
 TPACKET_V3 ring; nothing is needed inside the nodes) and write one pcapng stream:
@@ -64,6 +66,7 @@ to stderr and into the file's interface statistics blocks.`,
 	fl.IntVarP(&f.count, "count", "c", 0, "stop after COUNT packets in all")
 	fl.DurationVar(&f.duration, "duration", 0, "stop after DUR, e.g. 30s")
 	fl.IntVar(&f.snaplen, "snaplen", capture.DefaultSnaplen, "bytes kept of each packet")
+	fl.IntVarP(&f.bufferMB, "buffer-size", "B", 32, "kernel ring per endpoint, in MiB (more absorbs longer stalls)")
 	fl.StringArrayVar(&f.bridges, "bridge", nil, "capture lab bridge NAME (host side); repeatable")
 	return c
 }
@@ -78,7 +81,9 @@ func (f captureFlags) check(args []string) error {
 		return fmt.Errorf("--duration %s: want a positive duration", f.duration)
 	case f.snaplen < 1 || f.snaplen > capture.DefaultSnaplen:
 		return fmt.Errorf("--snaplen %d: want 1..%d", f.snaplen, capture.DefaultSnaplen)
-	case f.file == "" && term.IsTerminal(int(os.Stdout.Fd())):
+	case f.bufferMB < 1 || f.bufferMB > 1024:
+		return fmt.Errorf("--buffer-size %d: want 1..1024 (MiB)", f.bufferMB)
+	case (f.file == "" || f.file == "-") && term.IsTerminal(int(os.Stdout.Fd())):
 		return errors.New("capture: stdout is a terminal: write to a file with -w FILE, or pipe into a reader (leolab capture r1:eth1 | tcpdump -n -r -)")
 	}
 	return nil
@@ -103,8 +108,13 @@ func runCapture(c *cobra.Command, g *globals, f captureFlags, args []string) err
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	st, err := capture.Run(ctx, eps, w, capture.Options{
-		Count: f.count, Duration: f.duration, Snaplen: f.snaplen,
+		Count: f.count, Duration: f.duration, Snaplen: f.snaplen, RingBlocks: f.bufferMB,
 		Notify: func(msg string) { fmt.Fprintln(stderr, msg) },
+		Started: func() {
+			if !g.quiet {
+				fmt.Fprintf(stderr, "capturing on %s (Ctrl-C to stop)\n", endpointNames(eps))
+			}
+		},
 	})
 	printCaptureStats(stderr, st, g.quiet)
 	return err
@@ -134,6 +144,14 @@ func captureEndpoints(m *labs.Manager, f captureFlags, args []string) ([]capture
 		seen[ep.Name] = true
 	}
 	return eps, nil
+}
+
+func endpointNames(eps []capture.Endpoint) string {
+	names := make([]string, len(eps))
+	for i, ep := range eps {
+		names[i] = ep.Name
+	}
+	return strings.Join(names, ", ")
 }
 
 // printCaptureStats reports each endpoint's counters; drops are printed
