@@ -97,10 +97,11 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
-// pollText waits (bounded) until the JavaScript expression yields want.
+// pollText waits (at most a minute: a bound, not a measure) until the
+// JavaScript expression yields want.
 func pollText(t *testing.T, ctx context.Context, what, expr, want string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		got, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
 		if err == nil && got == want {
@@ -244,6 +245,16 @@ func TestUITerminalRunsInNode(t *testing.T) {
 	typeKeys(t, ctx, "hostname\r")
 	// The command's output is a line of its own holding exactly the name.
 	pollText(t, ctx, "hostname's output", screen+`.includes('h3') ? 'h3' : JSON.stringify(`+screen+`)`, "h3")
+
+	// The lab's checks run from the page and report there.
+	if err := chromedp.Do(ctx, chromedp.Click(`section[data-lab="wuidemo"] h2 button`)); err != nil {
+		t.Fatal(err)
+	}
+	pollText(t, ctx, "check results", `(document.querySelector('section[data-lab="wuidemo"] .checks caption') || {}).textContent || ''`, "all checks passed")
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('section[data-lab="wuidemo"] .checks tr').length`))
+	if err != nil || rows != 4 {
+		t.Errorf("check rows: %d (%v), want the demo's 4 checks", rows, err)
+	}
 }
 
 // TestUIRefusesWithoutTokenAndCrossOrigin: the page without the token is
