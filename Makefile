@@ -19,12 +19,12 @@ build:
 # deps installs the Debian packages leolab's demo uses, when missing;
 # test-deps adds what only the tests use (mmdebstrap for the Debian image
 # builds, debootstrap for the real-distribution test, graphviz for graph
-# --format svg).
+# --format svg, chromium for leolab ui's browser tests).
 deps:
 	@$(MAKE) --no-print-directory install-missing PKGS_WANTED="busybox-static:busybox-static iproute2:ip iptables:iptables"
 
 test-deps:
-	@$(MAKE) --no-print-directory install-missing PKGS_WANTED="busybox-static:busybox-static iproute2:ip iptables:iptables mmdebstrap:mmdebstrap debootstrap:debootstrap graphviz:dot"
+	@$(MAKE) --no-print-directory install-missing PKGS_WANTED="busybox-static:busybox-static iproute2:ip iptables:iptables mmdebstrap:mmdebstrap debootstrap:debootstrap graphviz:dot chromium:chromium"
 
 # install-missing installs each PACKAGE:PROGRAM of PKGS_WANTED whose program
 # is absent (busybox-static is checked by package: any busybox will not do).

@@ -170,6 +170,12 @@ func impairments(h *netlink.Handle, link netlink.Link) (root netlink.Qdisc, nete
 	if err != nil {
 		return nil, nil, err
 	}
+	root, netem = pickImpairments(qs)
+	return root, netem, nil
+}
+
+// pickImpairments finds leolab's root qdisc and netem among one link's qdiscs.
+func pickImpairments(qs []netlink.Qdisc) (root netlink.Qdisc, netem *netlink.Netem) {
 	for _, q := range qs {
 		switch q := q.(type) {
 		case *netlink.Netem:
@@ -183,13 +189,21 @@ func impairments(h *netlink.Handle, link netlink.Link) (root netlink.Qdisc, nete
 			}
 		}
 	}
-	return root, netem, nil
+	return root, netem
 }
 
 func showNetem(h *netlink.Handle, link netlink.Link) (*topology.Netem, error) {
 	root, netem, err := impairments(h, link)
 	if err != nil || root == nil {
 		return nil, err
+	}
+	return netemFrom(root, netem), nil
+}
+
+// netemFrom is the impairment a root qdisc and its netem (either nil) set.
+func netemFrom(root netlink.Qdisc, netem *netlink.Netem) *topology.Netem {
+	if root == nil {
+		return nil
 	}
 	out := &topology.Netem{}
 	if netem != nil {
@@ -198,7 +212,7 @@ func showNetem(h *netlink.Handle, link netlink.Link) (*topology.Netem, error) {
 	if tbf, ok := root.(*netlink.Tbf); ok {
 		out.RateBits = tbf.Rate * 8
 	}
-	return out, nil
+	return out
 }
 
 // netemAttrs converts leolab's impairments to netlink's (µs, %, bytes/s).

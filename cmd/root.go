@@ -101,7 +101,7 @@ bridges or straight to other nodes.`,
 		newValidateCmd(g), newGraphCmd(g), newDeployCmd(g), newDestroyCmd(g),
 		newInspectCmd(g), newListCmd(g), newExecCmd(g), newShellCmd(g),
 		newNetemCmd(g), newLinkCmd(g), newImageCmd(g), newPingallCmd(g),
-		newCheckCmd(g), newTraceCmd(g), newCaptureCmd(g), newLogsCmd(g),
+		newCheckCmd(g), newTraceCmd(g), newCaptureCmd(g), newLogsCmd(g), newUICmd(g),
 	)
 	addCompletion(root, g)
 	return root
