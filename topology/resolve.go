@@ -35,6 +35,7 @@ type bridgeState struct {
 	hosts   *ipam.Hosts
 	static  bool
 	gateway bool // gateway: true (the default)
+	v6      bridge6
 }
 
 type nodeState struct {
@@ -54,6 +55,7 @@ type ifaceState struct {
 	none   bool       // ipv4: none
 	static netip.Addr // ipv4 written in the file
 	bits   int        // its prefix length, -1 when written without one
+	v6     iface6
 }
 
 type linkState struct {
@@ -63,6 +65,7 @@ type linkState struct {
 	nodes  [2]*nodeState
 	static bool
 	bare   bool
+	v6     link6
 }
 
 func (r *resolver) run() (*Plan, error) {
@@ -72,6 +75,7 @@ func (r *resolver) run() (*Plan, error) {
 	r.usedBy = map[netip.Prefix]string{}
 	r.checkName()
 	pool := r.checkPool()
+	pool6 := r.checkPool6()
 	r.names = newNamer(r.plan.Name)
 	for _, b := range r.raw.bridges {
 		r.addBridge(b)
@@ -85,10 +89,13 @@ func (r *resolver) run() (*Plan, error) {
 	if err := r.reserveSubnets(); err != nil {
 		return nil, err
 	}
+	r.reserveSubnets6()
 	if pool != nil {
 		r.allocateSubnets(pool)
 	}
+	r.allocateSubnets6(pool6)
 	r.assignAddresses()
+	r.assignAddresses6()
 	for _, n := range r.order {
 		r.resolveRoutes(n)
 	}
@@ -159,6 +166,7 @@ func (r *resolver) addBridge(rb *rawBridge) {
 	} else if rb.nat.v && !gateway {
 		r.errAt(rb.natKey, "bridge %s: nat needs gateway: true (the host routes the subnet)", b.Name)
 	}
+	r.bridgeSettings6(st)
 	r.bridges[b.Name] = st
 }
 
@@ -208,6 +216,7 @@ func (r *resolver) addBridgePort(n *nodeState, ri *rawIface) {
 			ifc.static, ifc.bits = a, bits
 		}
 	}
+	r.portSettings6(ifc)
 	n.ifaces = append(n.ifaces, ifc)
 }
 
@@ -299,6 +308,7 @@ func (r *resolver) linkSettings(l *linkState) {
 	if rl.netemSet {
 		l.out.Netem = r.netem(rl.netem)
 	}
+	r.linkSettings6(l)
 }
 
 // linkName names a link in messages.
@@ -316,7 +326,7 @@ func (r *resolver) reserveSubnets() error {
 			return fmt.Errorf("read subnets in use on the host: %w", err)
 		}
 		for _, p := range host {
-			if p.IsValid() && p.Addr().Is4() && p.Bits() > 0 {
+			if hostPrefixUsable(p) {
 				r.take(p.Masked(), "a route or another lab on the host")
 			}
 		}
@@ -481,6 +491,7 @@ func (r *resolver) iface(n *nodeState, ifc *ifaceState, linkIndex map[*linkState
 		Name:  ifc.name,
 		Link:  -1,
 		IPv4:  ifc.addr,
+		IPv6:  ifc.v6.addr,
 		MAC:   r.names.ifaceMAC(node, ifc.name),
 		Alias: ifaceAlias(r.plan.Name, node, ifc.name),
 	}
