@@ -270,6 +270,12 @@ func (d *deployment) startNode(ctx context.Context, n *topology.Node, ordinal in
 	d.mu.Unlock()
 	ns := &bridge.NodeNS{Path: proc.NetnsPath()}
 	defer ns.Close()
+	if n.HasIPv6() {
+		// Before any interface exists: each inherits these settings.
+		if err := bridge.PrepareIPv6(ns); err != nil {
+			return fmt.Errorf("node %s: ipv6 settings: %w", n.Name, err)
+		}
+	}
 	for _, ifc := range n.Interfaces {
 		if ifc.Bridge == "" {
 			continue
@@ -392,7 +398,8 @@ func (m *Manager) store() *rootfs.Store {
 }
 
 // hostsFile is every node's /etc/hosts: NAME → its first address and
-// NAME-IFACE → each interface address (SPEC §3).
+// NAME-IFACE → each interface address (SPEC §3), IPv4 and, in a dual-stack
+// lab, IPv6 (NAME → its first IPv6 address too).
 func hostsFile(p *topology.Plan) string {
 	var b bytes.Buffer
 	b.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
@@ -400,9 +407,15 @@ func hostsFile(p *topology.Plan) string {
 		if a := n.FirstAddr(); a.IsValid() {
 			fmt.Fprintf(&b, "%s\t%s\n", a, n.Name)
 		}
+		if a := n.FirstAddr6(); a.IsValid() {
+			fmt.Fprintf(&b, "%s\t%s\n", a, n.Name)
+		}
 		for _, ifc := range n.Interfaces {
 			if ifc.IPv4.IsValid() {
 				fmt.Fprintf(&b, "%s\t%s-%s\n", ifc.IPv4.Addr(), n.Name, ifc.Name)
+			}
+			if ifc.IPv6.IsValid() {
+				fmt.Fprintf(&b, "%s\t%s-%s\n", ifc.IPv6.Addr(), n.Name, ifc.Name)
 			}
 		}
 	}
