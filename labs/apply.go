@@ -163,10 +163,15 @@ func (d *deployment) setupIptables() error {
 	if err := bridge.SetupForward(p.Name, d.st.NATChain, p.Bridges); err != nil {
 		return fmt.Errorf("forward rules: %w", err)
 	}
+	if err := bridge.SetupForward6(p.Name, d.st.NATChain, p.Bridges); err != nil {
+		return fmt.Errorf("ipv6 forward rules: %w", err)
+	}
 	var natBridges []topology.Bridge
+	nat6 := false
 	for _, b := range p.Bridges {
 		if b.NAT {
 			natBridges = append(natBridges, b)
+			nat6 = nat6 || b.Subnet6.IsValid()
 		}
 	}
 	if len(natBridges) == 0 {
@@ -182,12 +187,20 @@ func (d *deployment) setupIptables() error {
 	if err := d.m.saveForward(); err != nil {
 		return fmt.Errorf("nat: %w", err)
 	}
-	d.st.NAT = true
+	if nat6 {
+		if err := d.m.saveForward6(); err != nil {
+			return fmt.Errorf("nat66: %w", err)
+		}
+	}
+	d.st.NAT, d.st.NAT6 = true, nat6
 	if err := writeState(d.m.statePath(p.Name), d.st); err != nil {
 		return err
 	}
 	if err := bridge.SetupNAT(p.Name, d.st.NATChain, natBridges); err != nil {
 		return fmt.Errorf("nat: %w", err)
+	}
+	if err := bridge.SetupNAT6(p.Name, d.st.NATChain, natBridges); err != nil {
+		return fmt.Errorf("nat66: %w", err)
 	}
 	return nil
 }
