@@ -285,3 +285,14 @@ func TestIPv6Validation(t *testing.T) {
 		})
 	}
 }
+
+// A dual-stack topology file read for its checks (leolab check FILE): its
+// lab-wide IPv6 keys are part of the file, not unknown keys.
+func TestParseChecksOfDualStackTopology(t *testing.T) {
+	src := "name: t\nipv6: true\nipv6_pool: fd00::/48\nbridges: {a: {}}\nnodes:\n  x: {interfaces: {e: a}}\n  y: {interfaces: {e: a}}\nchecks:\n  - reach: {from: x, to: y}\n"
+	plan := mustParse(t, src, Options{})
+	checks, err := ParseChecks("testdata/t.yaml", []byte(src), plan)
+	if err != nil || len(checks) != 1 {
+		t.Fatalf("checks %+v, err %v", checks, err)
+	}
+}
