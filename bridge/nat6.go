@@ -88,7 +88,7 @@ func SetupForward6(lab, chain string, bridges []topology.Bridge) error {
 // value is the caller's (IP6Forward). Bridges without nat or IPv6 are
 // ignored; with none it does nothing.
 // Equivalent to: ip6tables -t nat -N CHAIN; ip6tables -t nat -A CHAIN -s
-// NET ! -d NET -j MASQUERADE; ip6tables -t nat -I POSTROUTING -j CHAIN;
+// NET ! -d NET ! -o BRIDGE -j MASQUERADE; ip6tables -t nat -I POSTROUTING -j CHAIN;
 // sysctl -w net.ipv6.conf.all.forwarding=1
 func SetupNAT6(lab, chain string, bridges []topology.Bridge) error {
 	var nat []topology.Bridge
@@ -109,7 +109,10 @@ func SetupNAT6(lab, chain string, bridges []topology.Bridge) error {
 	}
 	for _, b := range nat {
 		net := b.Subnet6.Masked().String()
-		spec := append([]string{"-s", net, "!", "-d", net}, comment(lab)...)
+		// ! -o BRIDGE, as Docker does: frames bridged between two nodes
+		// of the LAN pass POSTROUTING too (br_netfilter), and one sent to a
+		// node routing to another lab network must keep its source.
+		spec := append([]string{"-s", net, "!", "-d", net, "!", "-o", b.Device}, comment(lab)...)
 		if err := ipt.Append("nat", chain, append(spec, "-j", "MASQUERADE")...); err != nil {
 			return fmt.Errorf("masquerade %s in %s: %w", net, chain, err)
 		}

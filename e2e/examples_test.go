@@ -29,6 +29,7 @@ var exampleTests = map[string]string{
 	"ospf-less-chain.yaml": "TestExampleOSPFLessChain",
 	"nat.yaml":             "TestExampleNAT",
 	"star-20.yaml":         "TestExampleStar20",
+	"dual-stack.yaml":      "TestExampleDualStack",
 }
 
 func example(t *testing.T, name string) string {
