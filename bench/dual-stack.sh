@@ -7,10 +7,9 @@
 # (FRAMES: multicast frames the lab's bridge received while the lab came
 # up, i.e. flooded to its ports) and the ratio of the median dual-stack
 # deploy to the median IPv4 one. KINDS="ipv4 dual autoconf" adds a
-# dual-stack lab whose nodes turn the kernel's own link-local addresses,
-# duplicate address detection and router solicitations back on (node
-# sysctls addr_gen_mode 0, router_solicitations -1): the chatter leolab
-# avoids. Uses bin/leolab (or $LEOLAB) and a throwaway --root; needs root.
+# dual-stack lab whose nodes, once up, set the node sysctls
+# net.ipv6.conf.eth0.addr_gen_mode 0 and router_solicitations -1 (the
+# kernel's defaults, which leolab turns off). Uses bin/leolab (or $LEOLAB) and a throwaway --root; needs root.
 set -euo pipefail
 
 n=${1:?usage: dual-stack.sh N [RUNS]}
@@ -24,10 +23,10 @@ while (((1 << (32 - bits)) - 3 < n)); do bits=$((bits - 1)); done
 topo() { # topo LAB IPV6 [SYSCTLS] → the lab file (leobench's star lab, plus ipv6:)
 	echo "name: $1"
 	echo "ipv6: $2"
-	echo "ipv4_pool: 172.29.0.0/16"
+	echo "ipv4_pool: 10.229.0.0/16"
 	[[ -z ${3:-} ]] || printf 'defaults:\n  sysctls: %s\n' "$3"
 	echo "bridges:"
-	echo "  lan: {subnet: 172.29.0.0/$bits}"
+	echo "  lan: {subnet: 10.229.0.0/$bits}"
 	echo "nodes:"
 	for ((i = 1; i <= n; i++)); do echo "  n$i: {interfaces: {eth0: lan}}"; done
 }
