@@ -51,6 +51,12 @@ func TestExampleDualStack(t *testing.T) {
 	if !e.ping6("h2", "h1") {
 		t.Error("h2 cannot ping6 h1 on the LAN")
 	}
+	if !e.ping6("h2", lan.Gateway6) {
+		t.Errorf("h2 cannot ping6 the host side of its bridge, %s", lan.Gateway6)
+	}
+	if out := e.must("inspect", "--lab", "dual-stack"); !strings.Contains(out, "eth0="+h1.IPv4+","+h1.IPv6+"(lan)") {
+		t.Errorf("inspect table lacks h1's two addresses %s,%s:\n%s", h1.IPv4, h1.IPv6, out)
+	}
 	if !e.ping6("h1", "f1") || !e.ping6("f1", "h1") {
 		t.Error("no IPv6 path h1 <-> f1 across r1 and r2")
 	}
