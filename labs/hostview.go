@@ -7,6 +7,7 @@ import (
 	"net/netip"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"leolab/topology"
 )
@@ -42,6 +43,9 @@ func hostRoutes() ([]netip.Prefix, error) {
 		return nil, err
 	}
 	v6, err := hostRoutesOf(netlink.FAMILY_V6)
+	if errors.Is(err, unix.EAFNOSUPPORT) {
+		return v4, nil // a kernel booted with ipv6.disable=1
+	}
 	if err != nil {
 		return nil, err
 	}
