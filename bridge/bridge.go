@@ -18,7 +18,8 @@ import (
 
 // AddBridge creates the lab bridge b.Device with alias b.Alias and MTU
 // b.MTU, turns STP off and the forward delay to 0 (ports forward at once),
-// brings it up and gives it b.Gateway/prefix when b.Gateway is valid.
+// brings it up and gives it b.Gateway/prefix when b.Gateway is valid, and
+// b.Gateway6 with a link-local address when that is (bridgeIPv6).
 // Equivalent to: ip link add DEV type bridge stp_state 0 forward_delay 0;
 // ip addr add GW/LEN dev DEV; ip link set DEV alias A mtu M addrgenmode none up
 func (h *Host) AddBridge(b topology.Bridge) error {
@@ -49,6 +50,11 @@ func (h *Host) AddBridge(b topology.Bridge) error {
 	}
 	if err := noAutoIPv6(h.handle, link); err != nil {
 		return fmt.Errorf("bridge %s: %w", b.Device, err)
+	}
+	if b.Gateway6.IsValid() {
+		if err := h.bridgeIPv6(link, b.Gateway6, b.Subnet6.Bits()); err != nil {
+			return fmt.Errorf("ipv6 gateway of bridge %s: %w", b.Device, err)
+		}
 	}
 	if err := h.handle.LinkSetUp(link); err != nil {
 		return fmt.Errorf("bring up bridge %s: %w", b.Device, err)

@@ -120,7 +120,7 @@ func insertJump(ipt *iptables.IPTables, table, parent string, spec []string) err
 // without nat are ignored. It works in the calling thread's namespace and is
 // idempotent.
 // Equivalent to: iptables -t nat -N CHAIN; iptables -t nat -A CHAIN -s NET
-// ! -d NET -j MASQUERADE; iptables -t nat -I POSTROUTING -j CHAIN;
+// ! -d NET ! -o BRIDGE -j MASQUERADE; iptables -t nat -I POSTROUTING -j CHAIN;
 // sysctl -w net.ipv4.ip_forward=1
 func SetupNAT(lab, chain string, bridges []topology.Bridge) error {
 	ipt, err := selectedIPTables()
@@ -141,7 +141,10 @@ func SetupNAT(lab, chain string, bridges []topology.Bridge) error {
 	}
 	for _, b := range nat {
 		net := b.Subnet.Masked().String()
-		spec := append([]string{"-s", net, "!", "-d", net}, comment(lab)...)
+		// ! -o BRIDGE, as Docker does: frames bridged between two nodes
+		// of the LAN pass POSTROUTING too (br_netfilter), and one sent to a
+		// node routing to another lab network must keep its source.
+		spec := append([]string{"-s", net, "!", "-d", net, "!", "-o", b.Device}, comment(lab)...)
 		if err := ipt.Append("nat", chain, append(spec, "-j", "MASQUERADE")...); err != nil {
 			return fmt.Errorf("masquerade %s in %s: %w", net, chain, err)
 		}

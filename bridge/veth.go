@@ -142,8 +142,8 @@ func linkMTU(l topology.Link, ifc topology.Interface) int {
 	return max(l.MTU, 0)
 }
 
-// configureEnd gives the node-side interface name its alias, address and
-// netem and brings it up. The address goes on before up so the connected
+// configureEnd gives the node-side interface name its alias, addresses
+// (IPv6 ones with its link-local, see addIPv6) and netem and brings it up. The address goes on before up so the connected
 // route appears together with the link.
 func configureEnd(h *netlink.Handle, name string, ifc topology.Interface) error {
 	link, err := h.LinkByName(name)
@@ -159,6 +159,11 @@ func configureEnd(h *netlink.Handle, name string, ifc topology.Interface) error 
 		addr := prefixAddr(ifc.IPv4.Addr(), ifc.IPv4.Bits())
 		if err := h.AddrReplace(link, addr); err != nil {
 			return fmt.Errorf("add address %s to %s: %w", ifc.IPv4, ifc.Alias, err)
+		}
+	}
+	if ifc.IPv6.IsValid() {
+		if err := addIPv6(h, link, ifc.IPv6.Addr(), ifc.IPv6.Bits()); err != nil {
+			return fmt.Errorf("ipv6 of %s: %w", ifc.Alias, err)
 		}
 	}
 	if ifc.Netem != nil {

@@ -154,3 +154,16 @@ func TestValidateImageFlag(t *testing.T) {
 		t.Errorf("bad --image: exit %d, stderr %q", code, stderr)
 	}
 }
+
+func TestPingAllDualStack(t *testing.T) {
+	results := []labs.PingResult{{From: "a", To: "b", OK: true}, {From: "b", To: "a", OK: true},
+		{From: "a", To: "b", OK: true, IPv6: true}, {From: "b", To: "a", IPv6: true}}
+	var out bytes.Buffer
+	if lost := labs.PrintPingAll(&out, results, false); lost != 1 {
+		t.Errorf("lost = %d, want 1", lost)
+	}
+	want := "IPv4:\na -> b\nb -> a\nIPv6:\na -> b\nb -> X\n*** Results: 25% dropped (3/4 received)\n"
+	if out.String() != want {
+		t.Errorf("matrix:\n%s\nwant:\n%s", out.String(), want)
+	}
+}

@@ -11,15 +11,18 @@ import (
 
 func newPingallCmd(g *globals) *cobra.Command {
 	var workers int
+	var only4, only6 bool
 	c := &cobra.Command{
 		Use:   "pingall [LAB]",
 		Short: "Every node pings every other node once; print a matrix and the loss",
 		Long: `Every node pings every other node's first address once (ping -c 1 -W 1), in
 parallel, the way Mininet's pingall does (LAB may be left out when only one lab
 is running), and prints one row per node: the nodes
-it reached, X for each it did not, then the loss. Exit status 1 when any ping was
-lost. Colour only on a terminal, never with NO_COLOR set.`,
-		Example: "  leolab pingall star-20\n  leolab pingall --max-workers 4 two-lans\n  NO_COLOR=1 leolab pingall star-20",
+it reached, X for each it did not, then the loss. In a dual-stack lab every node
+pings every other node's first IPv4 and first IPv6 address (ping -6), the rows
+under "IPv4:" and "IPv6:"; -4 or -6 pings one family only. Exit status 1 when any
+ping was lost. Colour only on a terminal, never with NO_COLOR set.`,
+		Example: "  leolab pingall star-20\n  leolab pingall --max-workers 4 two-lans\n  leolab pingall -6 dual-stack\n  NO_COLOR=1 leolab pingall star-20",
 		Args:    maxArgs(1),
 		PreRunE: requireRoot,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -27,7 +30,16 @@ lost. Colour only on a terminal, never with NO_COLOR set.`,
 			if err != nil {
 				return err
 			}
-			results, err := g.manager(c).PingAll(context.Background(), lab, workers)
+			fam := labs.PingBoth
+			switch {
+			case only4 && only6:
+				return usageError{fmt.Errorf("-4 and -6 exclude each other (neither pings both)")}
+			case only4:
+				fam = labs.Ping4
+			case only6:
+				fam = labs.Ping6
+			}
+			results, err := g.manager(c).PingAllFamilies(context.Background(), lab, workers, fam)
 			if err != nil {
 				return err
 			}
@@ -38,6 +50,8 @@ lost. Colour only on a terminal, never with NO_COLOR set.`,
 		},
 	}
 	c.Flags().IntVar(&workers, "max-workers", labs.DefaultWorkers(), "pings in flight at once")
+	c.Flags().BoolVarP(&only4, "ipv4", "4", false, "ping IPv4 addresses only")
+	c.Flags().BoolVarP(&only6, "ipv6", "6", false, "ping IPv6 addresses only (ping -6)")
 	return c
 }
 

@@ -33,6 +33,7 @@ var exampleTests = map[string]string{
 	"ospf-triangle.yaml":   "TestExampleOSPFTriangle",
 	"bgp-three-as.yaml":    "TestExampleBGPThreeAS",
 	"bird-ospf.yaml":       "TestExampleBirdOSPF",
+	"dual-stack.yaml":      "TestExampleDualStack",
 }
 
 func example(t *testing.T, name string) string {

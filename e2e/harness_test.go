@@ -332,7 +332,7 @@ func listDir(dir string) []string {
 
 func iptablesRules() []string {
 	var out []string
-	for _, bin := range []string{"iptables-save", "iptables-legacy-save"} {
+	for _, bin := range []string{"iptables-save", "iptables-legacy-save", "ip6tables-save", "ip6tables-legacy-save"} {
 		data, err := exec.Command(bin).Output()
 		if err != nil {
 			continue
@@ -515,9 +515,12 @@ func isZombie(pid string) bool {
 // hostSysctls are the host settings leolab may change (NAT turns on
 // forwarding) and must restore.
 func hostSysctls() []string {
-	v, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward")
-	if err != nil {
-		return nil
+	var out []string
+	for _, key := range []string{"net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"} {
+		v, err := os.ReadFile("/proc/sys/" + strings.ReplaceAll(key, ".", "/"))
+		if err == nil {
+			out = append(out, key+"="+strings.TrimSpace(string(v)))
+		}
 	}
-	return []string{"net.ipv4.ip_forward=" + strings.TrimSpace(string(v))}
+	return out
 }

@@ -136,8 +136,8 @@ func TestSetOverlapping(t *testing.T) {
 	s.Add(pfx("10.2.3.0/24"))
 	s.Add(pfx("10.2.3.0/24"))
 	s.Add(pfx("fd00::/64"))
-	if s.Len() != 2 {
-		t.Errorf("Len = %d, want 2", s.Len())
+	if s.Len() != 3 {
+		t.Errorf("Len = %d, want 3", s.Len())
 	}
 	for _, tc := range []struct{ p, want string }{
 		{"10.1.2.0/24", "10.1.0.0/16"}, // inside a used prefix
@@ -146,7 +146,10 @@ func TestSetOverlapping(t *testing.T) {
 		{"10.2.0.0/16", "10.2.3.0/24"},
 		{"10.3.0.0/16", ""},
 		{"10.2.4.0/24", ""},
-		{"fd00::/64", ""},
+		{"fd00::/64", "fd00::/64"}, // IPv6 is held too
+		{"fd00::1:0/112", "fd00::/64"},
+		{"fd00:0:0:1::/64", ""},
+		{"::ffff:10.1.0.0/112", ""}, // IPv4-mapped: never the IPv4 prefix
 	} {
 		q, ok := s.Overlapping(pfx(tc.p))
 		if (tc.want == "" && ok) || (tc.want != "" && (!ok || q != pfx(tc.want))) {

@@ -164,10 +164,15 @@ func (d *deployment) setupIptables() error {
 	if err := bridge.SetupForward(p.Name, d.st.NATChain, p.Bridges); err != nil {
 		return fmt.Errorf("forward rules: %w", err)
 	}
+	if err := bridge.SetupForward6(p.Name, d.st.NATChain, p.Bridges); err != nil {
+		return fmt.Errorf("ipv6 forward rules: %w", err)
+	}
 	var natBridges []topology.Bridge
+	nat6 := false
 	for _, b := range p.Bridges {
 		if b.NAT {
 			natBridges = append(natBridges, b)
+			nat6 = nat6 || b.Subnet6.IsValid()
 		}
 	}
 	if len(natBridges) == 0 {
@@ -183,12 +188,20 @@ func (d *deployment) setupIptables() error {
 	if err := d.m.saveForward(); err != nil {
 		return fmt.Errorf("nat: %w", err)
 	}
-	d.st.NAT = true
+	if nat6 {
+		if err := d.m.saveForward6(); err != nil {
+			return fmt.Errorf("nat66: %w", err)
+		}
+	}
+	d.st.NAT, d.st.NAT6 = true, nat6
 	if err := writeState(d.m.statePath(p.Name), d.st); err != nil {
 		return err
 	}
 	if err := bridge.SetupNAT(p.Name, d.st.NATChain, natBridges); err != nil {
 		return fmt.Errorf("nat: %w", err)
+	}
+	if err := bridge.SetupNAT6(p.Name, d.st.NATChain, natBridges); err != nil {
+		return fmt.Errorf("nat66: %w", err)
 	}
 	return nil
 }
@@ -273,6 +286,12 @@ func (d *deployment) startNode(ctx context.Context, n *topology.Node, ordinal in
 	d.mu.Unlock()
 	ns := &bridge.NodeNS{Path: proc.NetnsPath()}
 	defer ns.Close()
+	if n.HasIPv6() {
+		// Before any interface exists: each inherits these settings.
+		if err := bridge.PrepareIPv6(ns); err != nil {
+			return fmt.Errorf("node %s: ipv6 settings: %w", n.Name, err)
+		}
+	}
 	for _, ifc := range n.Interfaces {
 		if ifc.Bridge == "" {
 			continue
@@ -465,7 +484,8 @@ func (m *Manager) store() *rootfs.Store {
 }
 
 // hostsFile is every node's /etc/hosts: NAME → its first address and
-// NAME-IFACE → each interface address (SPEC §3).
+// NAME-IFACE → each interface address (SPEC §3), IPv4 and, in a dual-stack
+// lab, IPv6 (NAME → its first IPv6 address too).
 func hostsFile(p *topology.Plan) string {
 	var b bytes.Buffer
 	b.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
@@ -473,9 +493,15 @@ func hostsFile(p *topology.Plan) string {
 		if a := n.FirstAddr(); a.IsValid() {
 			fmt.Fprintf(&b, "%s\t%s\n", a, n.Name)
 		}
+		if a := n.FirstAddr6(); a.IsValid() {
+			fmt.Fprintf(&b, "%s\t%s\n", a, n.Name)
+		}
 		for _, ifc := range n.Interfaces {
 			if ifc.IPv4.IsValid() {
 				fmt.Fprintf(&b, "%s\t%s-%s\n", ifc.IPv4.Addr(), n.Name, ifc.Name)
+			}
+			if ifc.IPv6.IsValid() {
+				fmt.Fprintf(&b, "%s\t%s-%s\n", ifc.IPv6.Addr(), n.Name, ifc.Name)
 			}
 		}
 	}

@@ -184,9 +184,30 @@ func (m *Manager) removeHostSide(st *State) error {
 	errs = multierror.Append(errs, host.SweepLinks(topology.AliasPrefix(p.Name)))
 	if st.NATChain != "" {
 		errs = multierror.Append(errs, bridge.TeardownNAT(st.NATChain))
+		if planHasIPv6(p) { // only labs with IPv6 write ip6tables rules
+			errs = multierror.Append(errs, bridge.TeardownNAT6(st.NATChain))
+		}
 	}
 	errs = multierror.Append(errs, m.restoreForwardIfLast(p.Name))
 	return errs.ErrorOrNil()
+}
+
+// otherNAT6Labs reports whether a lab other than lab, under any root, uses
+// NAT66. Callers hold the host lock.
+func (m *Manager) otherNAT6Labs(lab string) bool {
+	others, _ := m.states(lab)
+	for _, o := range others {
+		if o.NAT6 {
+			return true
+		}
+	}
+	claims, _ := m.liveClaims(lab)
+	for _, c := range claims {
+		if c.NAT6 {
+			return true
+		}
+	}
+	return false
 }
 
 // otherNATLabs reports whether a lab other than lab, under any root, uses
@@ -297,6 +318,7 @@ func (m *Manager) sweepLab(lab string) error {
 		errs = multierror.Append(errs, err)
 	}
 	errs = multierror.Append(errs, bridge.TeardownNAT(topology.NATChain(lab)))
+	errs = multierror.Append(errs, bridge.TeardownNAT6(topology.NATChain(lab)))
 	errs = multierror.Append(errs, m.restoreForwardIfLast(lab))
 	nodes := m.nodeDirNames(lab)
 	for _, n := range nodes {
@@ -389,6 +411,10 @@ func sweepOrphanChains(known map[string]bool) error {
 	if err != nil {
 		return err
 	}
+	chains6, err := bridge.Chains6()
+	if err != nil {
+		return err
+	}
 	owned := map[string]bool{}
 	for lab := range known {
 		owned[topology.NATChain(lab)] = true
@@ -400,6 +426,11 @@ func sweepOrphanChains(known map[string]bool) error {
 	for _, c := range chains {
 		if !owned[c] {
 			errs = multierror.Append(errs, bridge.TeardownNAT(c))
+		}
+	}
+	for _, c := range chains6 {
+		if !owned[c] {
+			errs = multierror.Append(errs, bridge.TeardownNAT6(c))
 		}
 	}
 	return errs.ErrorOrNil()

@@ -14,48 +14,87 @@ import (
 // one host-wide file (under hostRunDir: every root's NAT labs share the one
 // kernel setting) while any NAT lab exists, so the value can be put back
 // when the last one goes, even when that lab's own state file was lost.
+// net.ipv6.conf.all.forwarding is kept the same way, in its own file, for
+// NAT66 labs (nat: true on a bridge with IPv6).
+
+// forwardSetting is one of the two forwarding sysctls a NAT lab turns on.
+type forwardSetting struct {
+	name    string
+	path    func() string
+	read    func() (string, error)
+	restore func(string) error
+}
+
+var (
+	ipv4Forward = forwardSetting{"ip_forward", savedForwardPath, bridge.IPForward, bridge.RestoreIPForward}
+	ipv6Forward = forwardSetting{"ipv6 forwarding", savedForward6Path, bridge.IP6Forward, bridge.RestoreIP6Forward}
+)
 
 // saveForward records the current ip_forward before a NAT lab turns it on,
 // unless an earlier NAT lab already did. Callers hold the IPAM lock.
-func (m *Manager) saveForward() error {
-	if _, err := os.Stat(savedForwardPath()); err == nil {
+func (m *Manager) saveForward() error { return saveSetting(ipv4Forward) }
+
+// saveForward6 is saveForward for IPv6 forwarding, before a NAT66 lab.
+func (m *Manager) saveForward6() error { return saveSetting(ipv6Forward) }
+
+func saveSetting(s forwardSetting) error {
+	if _, err := os.Stat(s.path()); err == nil {
 		return nil
 	}
-	cur, err := bridge.IPForward()
+	cur, err := s.read()
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(savedForwardPath(), []byte(cur+"\n")); err != nil {
-		return fmt.Errorf("save ip_forward: %w", err)
+	if err := writeFileAtomic(s.path(), []byte(cur+"\n")); err != nil {
+		return fmt.Errorf("save %s: %w", s.name, err)
 	}
 	return nil
 }
 
 // restoreForwardIfLast puts the saved ip_forward back once no lab but
-// except uses NAT, unless something else changed it since leolab turned it
-// on. It takes the IPAM lock so a NAT deploy cannot interleave.
+// except uses NAT, and the saved IPv6 forwarding once none uses NAT66,
+// unless something else changed them since leolab turned them on. It takes
+// the IPAM lock so a NAT deploy cannot interleave.
 func (m *Manager) restoreForwardIfLast(except string) error {
-	saved, err := os.ReadFile(savedForwardPath())
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+	pending := false
+	for _, s := range []forwardSetting{ipv4Forward, ipv6Forward} {
+		if _, err := os.Stat(s.path()); err == nil {
+			pending = true
+		}
 	}
-	if err != nil {
-		return err
+	if !pending {
+		return nil
 	}
 	lock, err := m.lockIPAM()
 	if err != nil {
 		return err
 	}
 	defer lock.unlock(false)
-	if m.otherNATLabs(except) {
-		return nil
-	}
-	if cur, err := bridge.IPForward(); err == nil && cur == "1" {
-		if err := bridge.RestoreIPForward(strings.TrimSpace(string(saved))); err != nil {
+	if !m.otherNATLabs(except) {
+		if err := restoreSetting(ipv4Forward); err != nil {
 			return err
 		}
 	}
-	if err := os.Remove(savedForwardPath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if !m.otherNAT6Labs(except) {
+		return restoreSetting(ipv6Forward)
+	}
+	return nil
+}
+
+func restoreSetting(s forwardSetting) error {
+	saved, err := os.ReadFile(s.path())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if cur, err := s.read(); err == nil && cur == "1" {
+		if err := s.restore(strings.TrimSpace(string(saved))); err != nil {
+			return err
+		}
+	}
+	if err := os.Remove(s.path()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	return nil

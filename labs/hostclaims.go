@@ -35,6 +35,10 @@ func claimsDir() string        { return filepath.Join(hostRunDir, "claims") }
 func hostLockPath() string     { return filepath.Join(hostRunDir, "ipam.lock") }
 func savedForwardPath() string { return filepath.Join(hostRunDir, "ip_forward.saved") }
 
+// savedForward6Path holds net.ipv6.conf.all.forwarding from before the
+// first NAT66 lab, as savedForwardPath does for IPv4.
+func savedForward6Path() string { return filepath.Join(hostRunDir, "ip6_forward.saved") }
+
 // Claim is one lab's reservation of host-visible names and numbers.
 type Claim struct {
 	Root     string         `json:"root"` // absolute leolab root of the lab
@@ -45,6 +49,7 @@ type Claim struct {
 	UIDStart uint32         `json:"uid_start,omitempty"`
 	UIDCount int            `json:"uid_count,omitempty"`
 	NAT      bool           `json:"nat,omitempty"`
+	NAT6     bool           `json:"nat6,omitempty"`
 }
 
 // claimFile is the claim's path: the lab name plus a digest of its root, so
@@ -76,6 +81,7 @@ func claimOf(root string, st *State) *Claim {
 	c.Subnets = planSubnets(p)
 	for _, b := range p.Bridges {
 		c.NAT = c.NAT || b.NAT // ip_forward stays on while this lab may need it
+		c.NAT6 = c.NAT6 || (b.NAT && b.Subnet6.IsValid())
 	}
 	return c
 }
@@ -165,8 +171,10 @@ func hostDirIdle() bool {
 	if err == nil && len(entries) > 0 {
 		return false
 	}
-	if _, err := os.Stat(savedForwardPath()); err == nil {
-		return false
+	for _, p := range []string{savedForwardPath(), savedForward6Path()} {
+		if _, err := os.Stat(p); err == nil {
+			return false
+		}
 	}
 	return true
 }

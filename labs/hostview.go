@@ -7,11 +7,12 @@ import (
 	"net/netip"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"leolab/topology"
 )
 
-// hostView is the real topology.HostView: IPv4 routes on the host (so a lab
+// hostView is the real topology.HostView: IPv4 and IPv6 routes on the host (so a lab
 // never shadows a network the host already reaches) and the subnets of the
 // other running, non-isolated labs.
 type hostView struct {
@@ -33,12 +34,28 @@ func (h hostView) UsedSubnets() ([]netip.Prefix, error) {
 	return append(used, claimsSubnets(h.claims)...), nil
 }
 
-// hostRoutes lists the destinations of the host's IPv4 routes in every
-// table, except default routes (they overlap everything by definition).
+// hostRoutes lists the destinations of the host's IPv4 and IPv6 routes in
+// every table, except default routes (they overlap everything by
+// definition); topology leaves out link-local and multicast ones.
 func hostRoutes() ([]netip.Prefix, error) {
-	routes, err := netlink.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: 0}, netlink.RT_FILTER_TABLE)
+	v4, err := hostRoutesOf(netlink.FAMILY_V4)
+	if err != nil {
+		return nil, err
+	}
+	v6, err := hostRoutesOf(netlink.FAMILY_V6)
+	if errors.Is(err, unix.EAFNOSUPPORT) {
+		return v4, nil // a kernel booted with ipv6.disable=1
+	}
+	if err != nil {
+		return nil, err
+	}
+	return append(v4, v6...), nil
+}
+
+func hostRoutesOf(family int) ([]netip.Prefix, error) {
+	routes, err := netlink.RouteListFiltered(family, &netlink.Route{Table: 0}, netlink.RT_FILTER_TABLE)
 	for i := 0; i < 20 && errors.Is(err, netlink.ErrDumpInterrupted); i++ {
-		routes, err = netlink.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: 0}, netlink.RT_FILTER_TABLE)
+		routes, err = netlink.RouteListFiltered(family, &netlink.Route{Table: 0}, netlink.RT_FILTER_TABLE)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list host routes: %w", err)
@@ -57,31 +74,36 @@ func hostRoutes() ([]netip.Prefix, error) {
 	return out, nil
 }
 
-// planSubnets lists every subnet a plan occupies (bridges and links).
+// planSubnets lists every subnet a plan occupies (bridges and links, both
+// families).
 func planSubnets(p *topology.Plan) []netip.Prefix {
 	var out []netip.Prefix
 	for _, b := range p.Bridges {
-		if b.Subnet.IsValid() {
-			out = append(out, b.Subnet)
+		for _, s := range []netip.Prefix{b.Subnet, b.Subnet6} {
+			if s.IsValid() {
+				out = append(out, s)
+			}
 		}
 	}
 	for _, l := range p.Links {
-		if l.Subnet.IsValid() {
-			out = append(out, l.Subnet)
+		for _, s := range []netip.Prefix{l.Subnet, l.Subnet6} {
+			if s.IsValid() {
+				out = append(out, s)
+			}
 		}
 	}
 	return out
 }
 
 func netipPrefix(ip net.IP, mask net.IPMask) (netip.Prefix, bool) {
-	ip4 := ip.To4()
-	if ip4 == nil {
-		return netip.Prefix{}, false
-	}
 	ones, bits := mask.Size()
-	if bits != 32 {
+	if ip4 := ip.To4(); ip4 != nil && bits == 32 {
+		addr, _ := netip.AddrFromSlice(ip4)
+		return netip.PrefixFrom(addr, ones).Masked(), true
+	}
+	if len(ip) != net.IPv6len || bits != 128 {
 		return netip.Prefix{}, false
 	}
-	addr, _ := netip.AddrFromSlice(ip4)
+	addr, _ := netip.AddrFromSlice(ip)
 	return netip.PrefixFrom(addr, ones).Masked(), true
 }

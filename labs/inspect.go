@@ -32,6 +32,10 @@ type BridgeView struct {
 	Subnet  string `json:"subnet"`
 	Gateway string `json:"gateway"`
 	NAT     bool   `json:"nat"`
+	// Subnet6 and Gateway6 are the bridge's IPv6 subnet and host-side
+	// address, absent on an IPv4-only bridge.
+	Subnet6  string `json:"subnet6,omitempty"`
+	Gateway6 string `json:"gateway6,omitempty"`
 }
 
 // NodeView is one node of a lab.
@@ -51,12 +55,14 @@ type InterfaceView struct {
 	Peer   string `json:"peer,omitempty"`
 	IPv4   string `json:"ipv4"`
 	MAC    string `json:"mac"`
+	IPv6   string `json:"ipv6,omitempty"` // CIDR, absent when it carries no IPv6
 }
 
 // LinkView is one point-to-point link.
 type LinkView struct {
 	Endpoints []string `json:"endpoints"`
 	Subnet    string   `json:"subnet"`
+	Subnet6   string   `json:"subnet6,omitempty"`
 }
 
 // Inspect returns the views of the named labs (all running labs when names
@@ -90,7 +96,9 @@ func (m *Manager) view(st *State) LabView {
 	for _, b := range p.Bridges {
 		v.Bridges = append(v.Bridges, BridgeView{Name: b.Name, Device: b.Device,
 			Subnet:  optString(b.Subnet.String(), b.Subnet.IsValid()),
-			Gateway: optString(b.Gateway.String(), b.Gateway.IsValid()), NAT: b.NAT})
+			Gateway: optString(b.Gateway.String(), b.Gateway.IsValid()), NAT: b.NAT,
+			Subnet6:  optString(b.Subnet6.String(), b.Subnet6.IsValid()),
+			Gateway6: optString(b.Gateway6.String(), b.Gateway6.IsValid())})
 	}
 	for _, n := range p.Nodes {
 		v.Nodes = append(v.Nodes, nodeView(st, phase, n))
@@ -98,7 +106,8 @@ func (m *Manager) view(st *State) LabView {
 	for _, l := range p.Links {
 		v.Links = append(v.Links, LinkView{
 			Endpoints: []string{l.Endpoints[0].String(), l.Endpoints[1].String()},
-			Subnet:    optString(l.Subnet.String(), l.Subnet.IsValid())})
+			Subnet:    optString(l.Subnet.String(), l.Subnet.IsValid()),
+			Subnet6:   optString(l.Subnet6.String(), l.Subnet6.IsValid())})
 	}
 	return v
 }
@@ -112,7 +121,8 @@ func nodeView(st *State, phase string, n topology.Node) NodeView {
 	}
 	for _, ifc := range n.Interfaces {
 		nv.Interfaces = append(nv.Interfaces, InterfaceView{Name: ifc.Name, Bridge: ifc.Bridge,
-			Peer: ifc.Peer, IPv4: optString(ifc.IPv4.String(), ifc.IPv4.IsValid()), MAC: ifc.MAC})
+			Peer: ifc.Peer, IPv4: optString(ifc.IPv4.String(), ifc.IPv4.IsValid()), MAC: ifc.MAC,
+			IPv6: optString(ifc.IPv6.String(), ifc.IPv6.IsValid())})
 	}
 	return nv
 }
@@ -167,6 +177,9 @@ func interfacesCell(n NodeView) string {
 		addr := ifc.IPv4
 		if addr == "" {
 			addr = "-"
+		}
+		if ifc.IPv6 != "" {
+			addr += "," + ifc.IPv6
 		}
 		parts = append(parts, fmt.Sprintf("%s=%s(%s)", ifc.Name, addr, where))
 	}

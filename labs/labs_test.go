@@ -211,3 +211,51 @@ func TestAfterOrderPutsDependenciesFirst(t *testing.T) {
 		t.Errorf("order %q, want d c a b", got)
 	}
 }
+
+func TestHostsFileDualStack(t *testing.T) {
+	p := &topology.Plan{Nodes: []topology.Node{
+		{Name: "h1", Interfaces: []topology.Interface{
+			{Name: "eth0", IPv4: netip.MustParsePrefix("172.20.1.2/24")},
+			{Name: "eth1", IPv4: netip.MustParsePrefix("172.20.2.2/24"), IPv6: netip.MustParsePrefix("fd00:2::2/64")}}},
+		{Name: "h2", Interfaces: []topology.Interface{{Name: "eth0", IPv6: netip.MustParsePrefix("fd00:1::3/64")}}},
+	}}
+	got := hostsFile(p)
+	want := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" +
+		"172.20.1.2\th1\nfd00:2::2\th1\n172.20.1.2\th1-eth0\n172.20.2.2\th1-eth1\nfd00:2::2\th1-eth1\n" +
+		"fd00:1::3\th2\nfd00:1::3\th2-eth0\n"
+	if got != want {
+		t.Errorf("hosts file:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestViewAndPlanDualStack(t *testing.T) {
+	pfx := netip.MustParsePrefix
+	p := &topology.Plan{Name: "d", Pool: pfx("172.20.0.0/16"), Pool6: pfx("fd00::/48"),
+		Bridges: []topology.Bridge{{Name: "lan", Subnet: pfx("172.20.1.0/24"), Subnet6: pfx("fd00:1::/64"),
+			Gateway6: netip.MustParseAddr("fd00:1::1")}, {Name: "v4", Subnet: pfx("172.20.2.0/24")}},
+		Nodes: []topology.Node{{Name: "h1", Interfaces: []topology.Interface{
+			{Name: "eth0", Bridge: "lan", IPv4: pfx("172.20.1.2/24"), IPv6: pfx("fd00:1::2/64")},
+			{Name: "eth1", Bridge: "v4", IPv4: pfx("172.20.2.2/24")}}}},
+		Links: []topology.Link{{Subnet6: pfx("fd00:8000::/64")}},
+	}
+	var b strings.Builder
+	m := &Manager{}
+	if err := PrintJSON(&b, []LabView{m.view(&State{Plan: p, Nodes: map[string]*NodeState{}})}, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"subnet6": "fd00:1::/64"`, `"gateway6": "fd00:1::1"`, `"ipv6": "fd00:1::2/64"`, `"subnet6": "fd00:8000::/64"`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("inspect JSON lacks %s:\n%s", want, b.String())
+		}
+	}
+	if strings.Count(b.String(), `"ipv6"`) != 1 || strings.Count(b.String(), `"subnet6"`) != 2 {
+		t.Errorf("IPv4-only interfaces and bridges have IPv6 fields:\n%s", b.String())
+	}
+	b.Reset()
+	PrintPlan(&b, p)
+	for _, want := range []string{"ipv6 pool fd00::/48", "SUBNET6", "fd00:1::2/64", "fd00:8000::/64"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("plan lacks %s:\n%s", want, b.String())
+		}
+	}
+}

@@ -13,29 +13,36 @@ import (
 // subnets, every node interface with its address, links with subnets,
 // routes, and the names of the lab's checks.
 func PrintPlan(w io.Writer, p *topology.Plan) {
-	fmt.Fprintf(w, "lab %s (pool %s): %d nodes, %d bridges, %d links\n", p.Name, p.Pool, len(p.Nodes), len(p.Bridges), len(p.Links))
+	pools := "pool " + p.Pool.String()
+	if p.Pool6.IsValid() {
+		pools += ", ipv6 pool " + p.Pool6.String()
+	}
+	fmt.Fprintf(w, "lab %s (%s): %d nodes, %d bridges, %d links\n", p.Name, pools, len(p.Nodes), len(p.Bridges), len(p.Links))
 	if p.Isolated {
 		fmt.Fprintln(w, "isolated: bridges in the lab's private namespace, none on the host, no NAT")
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	v6 := planHasIPv6(p) // IPv6 columns only for a dual-stack plan
 	if len(p.Bridges) > 0 {
-		fmt.Fprintln(tw, "BRIDGE\tDEVICE\tSUBNET\tGATEWAY\tNAT\tMTU")
+		fmt.Fprintln(tw, "BRIDGE\tDEVICE\tSUBNET\tGATEWAY\tNAT\tMTU"+cols6(v6, "\tSUBNET6\tGATEWAY6"))
 		for _, b := range p.Bridges {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%d\n", b.Name, b.Device, orDash(b.Subnet.String(), b.Subnet.IsValid()),
-				orDash(b.Gateway.String(), b.Gateway.IsValid()), b.NAT, b.MTU)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%d%s\n", b.Name, b.Device, orDash(b.Subnet.String(), b.Subnet.IsValid()),
+				orDash(b.Gateway.String(), b.Gateway.IsValid()), b.NAT, b.MTU,
+				cols6(v6, "\t"+orDash(b.Subnet6.String(), b.Subnet6.IsValid())+"\t"+orDash(b.Gateway6.String(), b.Gateway6.IsValid())))
 		}
 		fmt.Fprintln(tw)
 	}
-	fmt.Fprintln(tw, "NODE\tIFACE\tATTACHED TO\tIPV4\tMAC\tROUTES")
+	fmt.Fprintln(tw, "NODE\tIFACE\tATTACHED TO\tIPV4"+cols6(v6, "\tIPV6")+"\tMAC\tROUTES")
 	for _, n := range p.Nodes {
-		printNodeRows(tw, n)
+		printNodeRows(tw, n, v6)
 	}
 	if len(p.Links) > 0 {
 		fmt.Fprintln(tw)
-		fmt.Fprintln(tw, "LINK\tSUBNET\tMTU\t\t\t")
+		fmt.Fprintln(tw, "LINK\tSUBNET\tMTU"+cols6(v6, "\tSUBNET6")+"\t\t\t")
 		for _, l := range p.Links {
-			fmt.Fprintf(tw, "%s <-> %s\t%s\t%d\t\t\t\n", l.Endpoints[0], l.Endpoints[1], orDash(l.Subnet.String(), l.Subnet.IsValid()), l.MTU)
+			fmt.Fprintf(tw, "%s <-> %s\t%s\t%d%s\t\t\t\n", l.Endpoints[0], l.Endpoints[1], orDash(l.Subnet.String(), l.Subnet.IsValid()), l.MTU,
+				cols6(v6, "\t"+orDash(l.Subnet6.String(), l.Subnet6.IsValid())))
 		}
 	}
 	tw.Flush()
@@ -47,10 +54,33 @@ func PrintPlan(w io.Writer, p *topology.Plan) {
 	}
 }
 
-func printNodeRows(tw io.Writer, n topology.Node) {
+// planHasIPv6 reports whether any bridge or link of p carries IPv6.
+func planHasIPv6(p *topology.Plan) bool {
+	for _, b := range p.Bridges {
+		if b.Subnet6.IsValid() {
+			return true
+		}
+	}
+	for _, l := range p.Links {
+		if l.Subnet6.IsValid() {
+			return true
+		}
+	}
+	return false
+}
+
+// cols6 is s in a dual-stack plan's table, else nothing.
+func cols6(v6 bool, s string) string {
+	if !v6 {
+		return ""
+	}
+	return s
+}
+
+func printNodeRows(tw io.Writer, n topology.Node, v6 bool) {
 	routes := routesCell(n.Routes)
 	if len(n.Interfaces) == 0 {
-		fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t%s\n", n.Name, routes)
+		fmt.Fprintf(tw, "%s\t-\t-\t-%s\t-\t%s\n", n.Name, cols6(v6, "\t-"), routes)
 	}
 	for i, ifc := range n.Interfaces {
 		where := "bridge " + ifc.Bridge
@@ -61,7 +91,8 @@ func printNodeRows(tw io.Writer, n topology.Node) {
 		if i > 0 {
 			name, routes = "", ""
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, ifc.Name, where, orDash(ifc.IPv4.String(), ifc.IPv4.IsValid()), ifc.MAC, routes)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s%s\t%s\t%s\n", name, ifc.Name, where, orDash(ifc.IPv4.String(), ifc.IPv4.IsValid()),
+			cols6(v6, "\t"+orDash(ifc.IPv6.String(), ifc.IPv6.IsValid())), ifc.MAC, routes)
 	}
 }
 

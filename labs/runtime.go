@@ -109,10 +109,27 @@ func (m *Manager) SetLink(lab, target string, up bool) error {
 	if up && errs.ErrorOrNil() == nil {
 		// Taking a node's own interface down made the kernel drop every route
 		// through it: put both nodes' planned routes back.
-		peerNode, _, _ := strings.Cut(r.ifc.Peer, ":")
+		peerNode, peerIf, _ := strings.Cut(r.ifc.Peer, ":")
+		errs = multierror.Append(errs, bridge.RestoreIPv6(r.nodeNS, r.ifc), bridge.RestoreIPv6(r.peerNS, peerIface(r.st, peerNode, peerIf)))
 		errs = multierror.Append(errs, reapplyRoutes(r.st, r.node.Name), reapplyRoutes(r.st, peerNode))
 	}
 	return errs.ErrorOrNil()
+}
+
+// peerIface is interface iface of node nodeName in st's plan, or a bare
+// one of that name.
+func peerIface(st *State, nodeName, iface string) topology.Interface {
+	for _, n := range st.Plan.Nodes {
+		if n.Name != nodeName {
+			continue
+		}
+		for _, ifc := range n.Interfaces {
+			if ifc.Name == iface {
+				return ifc
+			}
+		}
+	}
+	return topology.Interface{Name: iface}
 }
 
 func reapplyRoutes(st *State, nodeName string) error {

@@ -46,6 +46,7 @@ type State struct {
 	LabNetns string                `json:"lab_netns,omitempty"` // isolated labs
 	NATChain string                `json:"nat_chain,omitempty"`
 	NAT      bool                  `json:"nat,omitempty"`
+	NAT6     bool                  `json:"nat6,omitempty"`      // NAT66 on: IPv6 forwarding saved
 	UIDStart uint32                `json:"uid_start,omitempty"` // first host id of the lab's user-namespace block
 	UIDCount int                   `json:"uid_count,omitempty"` // user-namespace nodes in the block
 	Nodes    map[string]*NodeState `json:"nodes"`

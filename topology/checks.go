@@ -523,7 +523,7 @@ func ParseChecks(file string, data []byte, plan *Plan) ([]Check, error) {
 	if isTopology(body) {
 		// A whole topology file: its checks, resolved against the running
 		// lab (whose addresses may differ from a fresh plan's).
-		for _, k := range []string{"name", "ipv4_pool", "defaults", "bridges", "nodes", "links"} {
+		for _, k := range []string{"name", "ipv4_pool", "ipv6", "ipv6_pool", "defaults", "bridges", "nodes", "links"} {
 			handlers[k] = func(entry) {}
 		}
 	}

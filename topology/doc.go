@@ -36,6 +36,16 @@
 //   - ipv4 without a prefix length takes the bridge's; with one, it must be
 //     the bridge's.
 //   - Subnets of bridges and links are /8../30; the pool is /19 or larger.
+//   - IPv6 (ipv6.go): ipv6: true gives bridges and links without subnet6 a
+//     /64 from ipv6_pool (default fde3:6868:8a47::/48, package ipam):
+//     bridges from the pool's second /64 up, links from its upper half.
+//     ipv6_pool without ipv6: true is an error. subnet6: none, and ipv6:
+//     none on a port, opt out; ipv4: none and ipv6: none are independent.
+//     Ports get ::2 up (the bridge's host side ::1 with gateway: true); link
+//     ends ::1 and ::2 (::0 and ::1 of a /127). Subnet-router anycast and
+//     RFC 2526 anycast addresses are refused. A route whose to is IPv6
+//     takes an IPv6 via; gateway6 is the IPv6 default route; "default"
+//     stays IPv4's (::/0 is IPv6's).
 //   - The node name "bridge" is reserved: aliases of bridges are
 //     leolab:LAB:bridge:NAME.
 //   - limits.tmpfs (SPEC §6: tmpfs sizes inside a node are bounded) is a

@@ -10,7 +10,7 @@ import (
 
 // HostView reports what is already in use on the host; tests replace it.
 type HostView interface {
-	// UsedSubnets returns the IPv4 prefixes of host routes and of other
+	// UsedSubnets returns the IPv4 and IPv6 prefixes of host routes and of other
 	// running labs (never this lab's own). A default route (/0) is ignored.
 	UsedSubnets() ([]netip.Prefix, error)
 }

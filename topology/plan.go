@@ -18,7 +18,9 @@ type Plan struct {
 	Bridges  []Bridge     `json:"bridges"`
 	Nodes    []Node       `json:"nodes"`
 	Links    []Link       `json:"links"`
-	Checks   []Check      `json:"checks,omitempty"` // what a working lab looks like
+	Checks   []Check      `json:"checks,omitempty"`   // what a working lab looks like
+	IPv6     bool         `json:"ipv6,omitempty"`     // ipv6: true, automatic IPv6 everywhere
+	Pool6    netip.Prefix `json:"ipv6_pool,omitzero"` // set when any subnet6 is automatic
 }
 
 // Bridge is a Linux bridge owned by the lab.
@@ -30,6 +32,10 @@ type Bridge struct {
 	Gateway netip.Addr   `json:"gateway,omitzero"` // .1 when gateway: true, else invalid
 	NAT     bool         `json:"nat"`
 	MTU     int          `json:"mtu"`
+	// Subnet6 is the bridge's IPv6 subnet, invalid for an IPv4-only bridge;
+	// Gateway6 its ::1 on the host side when gateway: true.
+	Subnet6  netip.Prefix `json:"subnet6,omitzero"`
+	Gateway6 netip.Addr   `json:"gateway6,omitzero"`
 }
 
 // Node is one isolated Linux system of the lab.
@@ -86,7 +92,22 @@ type Interface struct {
 	HostDevice string       `json:"host_device"` // host-side (or temporary) veth name, <= 15 bytes
 	Alias      string       `json:"alias"`       // leolab:LAB:NODE:IFACE
 	Netem      *Netem       `json:"netem,omitempty"`
+	IPv6       netip.Prefix `json:"ipv6,omitzero"` // invalid when it carries no IPv6
 }
+
+// FirstAddr6 is the node's first IPv6 interface address (NAME in
+// /etc/hosts), or the zero Addr when it has none.
+func (n *Node) FirstAddr6() netip.Addr {
+	for _, ifc := range n.Interfaces {
+		if ifc.IPv6.IsValid() {
+			return ifc.IPv6.Addr()
+		}
+	}
+	return netip.Addr{}
+}
+
+// HasIPv6 reports whether any interface of the node carries IPv6.
+func (n *Node) HasIPv6() bool { return n.FirstAddr6().IsValid() }
 
 // Link is a point-to-point veth link between two node interfaces.
 type Link struct {
@@ -94,6 +115,7 @@ type Link struct {
 	Subnet    netip.Prefix `json:"subnet,omitzero"` // invalid for ipv4: none
 	MTU       int          `json:"mtu"`
 	Netem     *Netem       `json:"netem,omitempty"`
+	Subnet6   netip.Prefix `json:"subnet6,omitzero"` // invalid for an IPv4-only link
 }
 
 // Endpoint names one interface of one node.
@@ -104,7 +126,8 @@ type Endpoint struct {
 
 func (e Endpoint) String() string { return e.Node + ":" + e.Iface }
 
-// Route is a static route inside a node. To is 0.0.0.0/0 for the default route.
+// Route is a static route inside a node. To is 0.0.0.0/0 for the default
+// route, ::/0 for the IPv6 one; To and Via are of one family.
 type Route struct {
 	To  netip.Prefix `json:"to"`
 	Via netip.Addr   `json:"via"`

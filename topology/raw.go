@@ -16,6 +16,8 @@ type rawFile struct {
 	checks   []*rawCheck
 	images   []rawImage
 	kathara  *katharaExtras // a Kathará lab's extras (kathara.go), else nil
+	ipv6     bval           // lab-wide automatic IPv6
+	pool6    sval
 }
 
 type rawBridge struct {
@@ -25,6 +27,7 @@ type rawBridge struct {
 	nat     bval
 	natKey  pos
 	mtu     ival
+	subnet6 sval
 }
 
 type rawNode struct {
@@ -49,12 +52,14 @@ type rawNode struct {
 	frr           *rawFRR
 	bird          *rawBird
 	caps          *rawCaps
+	gateway6      sval
 }
 
 type rawIface struct {
 	name   sval // at the key
 	bridge sval
 	ipv4   sval
+	ipv6   sval
 }
 
 type rawRoute struct {
@@ -85,6 +90,7 @@ type rawLink struct {
 	mtu       ival
 	netem     rawNetem
 	netemSet  bool
+	subnet6   sval
 }
 
 type rawNetem struct {
@@ -115,9 +121,11 @@ func (d *decoder) decodeFile(body ast.Node) *rawFile {
 				f.nodes = append(f.nodes, d.decodeNode(name, n.value, "node "+n.key))
 			}
 		},
-		"links":  func(e entry) { f.links = d.decodeLinks(e) },
-		"checks": func(e entry) { f.checks = d.decodeChecks(e) },
-		"images": func(e entry) { f.images = d.decodeImages(e) },
+		"links":     func(e entry) { f.links = d.decodeLinks(e) },
+		"checks":    func(e entry) { f.checks = d.decodeChecks(e) },
+		"images":    func(e entry) { f.images = d.decodeImages(e) },
+		"ipv6":      func(e entry) { f.ipv6, _ = d.boolean(e) },
+		"ipv6_pool": func(e entry) { f.pool6, _ = d.str(e) },
 	})
 	return f
 }
@@ -129,6 +137,7 @@ func (d *decoder) decodeBridge(e entry) *rawBridge {
 		"gateway": func(e entry) { b.gateway, _ = d.boolean(e) },
 		"nat":     func(e entry) { b.nat, _ = d.boolean(e); b.natKey = e.kpos },
 		"mtu":     func(e entry) { b.mtu, _ = d.integer(e) },
+		"subnet6": func(e entry) { b.subnet6, _ = d.str(e) },
 	})
 	return b
 }
@@ -154,6 +163,7 @@ func (d *decoder) decodeNode(name sval, value ast.Node, what string) *rawNode {
 		"frr":          func(e entry) { n.frr = d.decodeFRR(e, what) },
 		"bird":         func(e entry) { n.bird = d.decodeBird(e, what) },
 		"capabilities": func(e entry) { n.caps = d.decodeCaps(e, what) },
+		"gateway6":     func(e entry) { n.gateway6, _ = d.str(e) },
 	})
 	return n
 }
@@ -170,6 +180,7 @@ func (d *decoder) decodeIfaces(e entry, what string) []*rawIface {
 			d.fields(ie.value, "interface "+ie.key, map[string]func(entry){
 				"bridge": func(e entry) { ifc.bridge, _ = d.str(e) },
 				"ipv4":   func(e entry) { ifc.ipv4, _ = d.str(e) },
+				"ipv6":   func(e entry) { ifc.ipv6, _ = d.str(e) },
 			})
 		}
 		out = append(out, ifc)
@@ -229,6 +240,7 @@ func (d *decoder) decodeLinks(e entry) []*rawLink {
 			"ipv4":      func(e entry) { l.ipv4, _ = d.str(e) },
 			"mtu":       func(e entry) { l.mtu, _ = d.integer(e) },
 			"netem":     func(e entry) { l.netem = d.decodeNetem(e); l.netemSet = true },
+			"subnet6":   func(e entry) { l.subnet6, _ = d.str(e) },
 		})
 		if l.endsAt == (pos{}) {
 			d.errAt(l.at, "link needs endpoints: [NODE:IFACE, NODE:IFACE]")
@@ -307,6 +319,7 @@ func merge(def, n *rawNode) *rawNode {
 	m := *n
 	pickS(&m.rootfs, def.rootfs)
 	pickS(&m.gateway, def.gateway)
+	pickS(&m.gateway6, def.gateway6)
 	pickB(&m.rootfsCopy, def.rootfsCopy)
 	pickB(&m.privileged, def.privileged)
 	pickB(&m.userNamespace, def.userNamespace)

@@ -37,6 +37,7 @@ type bridgeState struct {
 	hosts   *ipam.Hosts
 	static  bool
 	gateway bool // gateway: true (the default)
+	v6      bridge6
 }
 
 type nodeState struct {
@@ -56,6 +57,7 @@ type ifaceState struct {
 	none   bool       // ipv4: none
 	static netip.Addr // ipv4 written in the file
 	bits   int        // its prefix length, -1 when written without one
+	v6     iface6
 }
 
 type linkState struct {
@@ -65,6 +67,7 @@ type linkState struct {
 	nodes  [2]*nodeState
 	static bool
 	bare   bool
+	v6     link6
 }
 
 func (r *resolver) run() (*Plan, error) {
@@ -74,6 +77,7 @@ func (r *resolver) run() (*Plan, error) {
 	r.usedBy = map[netip.Prefix]string{}
 	r.checkName()
 	pool := r.checkPool()
+	pool6 := r.checkPool6()
 	r.names = newNamer(r.plan.Name)
 	r.checkImages()
 	for _, b := range r.raw.bridges {
@@ -88,10 +92,13 @@ func (r *resolver) run() (*Plan, error) {
 	if err := r.reserveSubnets(); err != nil {
 		return nil, err
 	}
+	r.reserveSubnets6()
 	if pool != nil {
 		r.allocateSubnets(pool)
 	}
+	r.allocateSubnets6(pool6)
 	r.assignAddresses()
+	r.assignAddresses6()
 	for _, n := range r.order {
 		r.resolveRoutes(n)
 	}
@@ -170,6 +177,7 @@ func (r *resolver) addBridge(rb *rawBridge) {
 	} else if rb.nat.v && !gateway {
 		r.errAt(rb.natKey, "bridge %s: nat needs gateway: true (the host routes the subnet)", b.Name)
 	}
+	r.bridgeSettings6(st)
 	r.bridges[b.Name] = st
 }
 
@@ -219,6 +227,7 @@ func (r *resolver) addBridgePort(n *nodeState, ri *rawIface) {
 			ifc.static, ifc.bits = a, bits
 		}
 	}
+	r.portSettings6(ifc)
 	n.ifaces = append(n.ifaces, ifc)
 }
 
@@ -310,6 +319,7 @@ func (r *resolver) linkSettings(l *linkState) {
 	if rl.netemSet {
 		l.out.Netem = r.netem(rl.netem)
 	}
+	r.linkSettings6(l)
 }
 
 // linkName names a link in messages.
@@ -327,7 +337,7 @@ func (r *resolver) reserveSubnets() error {
 			return fmt.Errorf("read subnets in use on the host: %w", err)
 		}
 		for _, p := range host {
-			if p.IsValid() && p.Addr().Is4() && p.Bits() > 0 {
+			if hostPrefixUsable(p) {
 				r.take(p.Masked(), "a route or another lab on the host")
 			}
 		}
@@ -492,6 +502,7 @@ func (r *resolver) iface(n *nodeState, ifc *ifaceState, linkIndex map[*linkState
 		Name:  ifc.name,
 		Link:  -1,
 		IPv4:  ifc.addr,
+		IPv6:  ifc.v6.addr,
 		MAC:   r.names.ifaceMAC(node, ifc.name),
 		Alias: ifaceAlias(r.plan.Name, node, ifc.name),
 	}

@@ -9,9 +9,9 @@ import (
 
 var defaultRoute = netip.PrefixFrom(netip.IPv4Unspecified(), 0)
 
-// resolveRoutes decides a node's routes: the default route from gateway
-// (or, failing that, via the .1 of its only nat bridge, SPEC §3), then
-// routes in file order.
+// resolveRoutes decides a node's routes: the default routes from gateway
+// and gateway6 (or, failing that, via the .1 or ::1 of its only nat bridge,
+// SPEC §3), then routes in file order, each via an address of its family.
 func (r *resolver) resolveRoutes(n *nodeState) {
 	rn := n.raw
 	seen := map[netip.Prefix]int{}
@@ -19,6 +19,12 @@ func (r *resolver) resolveRoutes(n *nodeState) {
 		if via, ok := r.resolveVia(n, rn.gateway, "gateway"); ok {
 			n.out.Routes = append(n.out.Routes, Route{To: defaultRoute, Via: via})
 			seen[defaultRoute] = rn.gateway.pos.line
+		}
+	}
+	if rn.gateway6.set {
+		if via, ok := r.resolveVia6(n, rn.gateway6, "gateway6"); ok {
+			n.out.Routes = append(n.out.Routes, Route{To: defaultRoute6, Via: via})
+			seen[defaultRoute6] = rn.gateway6.pos.line
 		}
 	}
 	for _, rr := range rn.routes {
@@ -35,8 +41,17 @@ func (r *resolver) resolveRoutes(n *nodeState) {
 			continue
 		}
 		seen[to] = rr.to.pos.line
-		if via, ok := r.resolveVia(n, rr.via, "via"); ok {
+		resolve := r.resolveVia
+		if to.Addr().Is6() {
+			resolve = r.resolveVia6
+		}
+		if via, ok := resolve(n, rr.via, "via"); ok {
 			n.out.Routes = append(n.out.Routes, Route{To: to, Via: via})
+		}
+	}
+	if _, has := seen[defaultRoute6]; !has {
+		if via, ok := natGateway6(n); ok {
+			n.out.Routes = append([]Route{{To: defaultRoute6, Via: via}}, n.out.Routes...)
 		}
 	}
 	if _, has := seen[defaultRoute]; !has {
@@ -90,7 +105,7 @@ func (r *resolver) resolveVia(n *nodeState, v sval, key string) (netip.Addr, boo
 func (r *resolver) viaAddr(n *nodeState, v sval, key string, a netip.Addr) (netip.Addr, bool) {
 	name := n.out.Name
 	if !a.Is4() {
-		r.errAt(v.pos, "%s %s is not IPv4", key, a)
+		r.errAt(v.pos, "%s %s is not IPv4 (an IPv4 route needs an IPv4 next hop; IPv6 default routes are gateway6)", key, a)
 		return netip.Addr{}, false
 	}
 	for _, ifc := range n.ifaces {

@@ -37,14 +37,14 @@ var validationCases = []struct {
 name: t
 nodez: {}
 `, []string{
-		"testdata/t.yaml:2:1: unknown key \"nodez\" in the topology file; expected one of bridges, checks, defaults, images, ipv4_pool, links, name, nodes",
+		"testdata/t.yaml:2:1: unknown key \"nodez\" in the topology file; expected one of bridges, checks, defaults, images, ipv4_pool, ipv6, ipv6_pool, links, name, nodes",
 	}},
 	{"unknown bridge key", false, `
 name: t
 bridges:
   lan: {subnett: 10.0.0.0/24}
 `, []string{
-		"testdata/t.yaml:3:9: unknown key \"subnett\" in bridge lan; expected one of gateway, mtu, nat, subnet",
+		"testdata/t.yaml:3:9: unknown key \"subnett\" in bridge lan; expected one of gateway, mtu, nat, subnet, subnet6",
 	}},
 	{"unknown node key", false, `
 name: t
@@ -52,7 +52,7 @@ nodes:
   a:
     rootfz: busybox
 `, []string{
-		"testdata/t.yaml:4:5: unknown key \"rootfz\" in node a; expected one of binds, bird, capabilities, cmd, env, exec, frr, gateway, interfaces, limits, privileged, rootfs, rootfs_copy, routes, sysctls, user_namespace",
+		"testdata/t.yaml:4:5: unknown key \"rootfz\" in node a; expected one of binds, bird, capabilities, cmd, env, exec, frr, gateway, gateway6, interfaces, limits, privileged, rootfs, rootfs_copy, routes, sysctls, user_namespace",
 	}},
 	{"unknown interface key", false, `
 name: t
@@ -62,7 +62,7 @@ nodes:
     interfaces:
       eth0: {bridge: lan, mac: x}
 `, []string{
-		"testdata/t.yaml:6:27: unknown key \"mac\" in interface eth0; expected one of bridge, ipv4",
+		"testdata/t.yaml:6:27: unknown key \"mac\" in interface eth0; expected one of bridge, ipv4, ipv6",
 	}},
 	{"unknown link key", false, `
 name: t
@@ -71,7 +71,7 @@ links:
   - endpoints: [a:e0, b:e0]
     delay: 1ms
 `, []string{
-		"testdata/t.yaml:5:5: unknown key \"delay\" in link; expected one of endpoints, ipv4, mtu, netem, subnet",
+		"testdata/t.yaml:5:5: unknown key \"delay\" in link; expected one of endpoints, ipv4, mtu, netem, subnet, subnet6",
 	}},
 	{"unknown netem key", false, `
 name: t
@@ -517,7 +517,7 @@ nodes:
 `, []string{
 		"testdata/t.yaml:3:22: interface a:eth0: unknown bridge \"wan\"",
 		"testdata/t.yaml:3:22: interface b:eth0: unknown bridge \"wan\"",
-		"testdata/t.yaml:4:3: unknown key \"rootfz\" in defaults; expected one of binds, bird, capabilities, cmd, env, exec, frr, gateway, interfaces, limits, privileged, rootfs, rootfs_copy, routes, sysctls, user_namespace",
+		"testdata/t.yaml:4:3: unknown key \"rootfz\" in defaults; expected one of binds, bird, capabilities, cmd, env, exec, frr, gateway, gateway6, interfaces, limits, privileged, rootfs, rootfs_copy, routes, sysctls, user_namespace",
 	}},
 	{"link ipv4", false, `
 name: t
@@ -547,7 +547,7 @@ nodes:
     exec: ["  "]
 `, []string{
 		"testdata/t.yaml:7:14: route to 10.0.0.1/8 has host bits set (did you mean 10.0.0.0/8?)",
-		"testdata/t.yaml:8:14: route to \"banana\" is not an IPv4 CIDR prefix or default",
+		"testdata/t.yaml:8:14: route to \"banana\" is not an IPv4 or IPv6 CIDR prefix or default",
 		"testdata/t.yaml:9:9: route needs a \"to\"",
 		"testdata/t.yaml:10:11: cmd: the program name is empty",
 		"testdata/t.yaml:11:12: exec: empty command",

@@ -83,18 +83,18 @@ func parseAddr(s string) (netip.Addr, int, error) {
 	return p.Addr(), p.Bits(), nil
 }
 
-// parseRouteTo reads a route destination: CIDR, a bare address (/32) or
-// "default".
+// parseRouteTo reads a route destination: CIDR (IPv4 or IPv6), a bare
+// address (/32 or /128) or "default" (IPv4's; IPv6's is ::/0).
 func parseRouteTo(s string) (netip.Prefix, error) {
 	if s == "default" {
 		return netip.PrefixFrom(netip.IPv4Unspecified(), 0), nil
 	}
-	if a, err := netip.ParseAddr(s); err == nil && a.Is4() {
-		return netip.PrefixFrom(a, 32), nil
+	if a, err := netip.ParseAddr(s); err == nil && a.Zone() == "" && !a.Is4In6() {
+		return netip.PrefixFrom(a, a.BitLen()), nil
 	}
 	p, err := netip.ParsePrefix(s)
-	if err != nil || !p.Addr().Is4() {
-		return netip.Prefix{}, fmt.Errorf("route to %q is not an IPv4 CIDR prefix or default", s)
+	if err != nil || p.Addr().Is4In6() {
+		return netip.Prefix{}, fmt.Errorf("route to %q is not an IPv4 or IPv6 CIDR prefix or default", s)
 	}
 	if p.Masked() != p {
 		return netip.Prefix{}, fmt.Errorf("route to %s has host bits set (did you mean %s?)", s, p.Masked())

@@ -6,6 +6,7 @@ package graph
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"leolab/topology"
@@ -26,12 +27,17 @@ func Render(p *topology.Plan, format string) (string, error) {
 	return "", fmt.Errorf("unknown graph format %q (want %s)", format, strings.Join(Formats, " or "))
 }
 
-// ifaceLabel is "eth0 172.20.1.2/24", or just the name without an address.
+// ifaceLabel is "eth0 172.20.1.2/24" (and its IPv6 address after another
+// sep in a dual-stack lab), or just the name without an address.
 func ifaceLabel(ifc topology.Interface, sep string) string {
+	label := ifc.Name
 	if ifc.IPv4.IsValid() {
-		return ifc.Name + sep + ifc.IPv4.String()
+		label += sep + ifc.IPv4.String()
 	}
-	return ifc.Name
+	if ifc.IPv6.IsValid() {
+		label += sep + ifc.IPv6.String()
+	}
+	return label
 }
 
 func bridgeLabel(b topology.Bridge, sep string) string {
@@ -39,10 +45,24 @@ func bridgeLabel(b topology.Bridge, sep string) string {
 	if b.Subnet.IsValid() {
 		label += sep + b.Subnet.String()
 	}
+	if b.Subnet6.IsValid() {
+		label += sep + b.Subnet6.String()
+	}
 	if b.NAT {
 		label += sep + "nat"
 	}
 	return label
+}
+
+// linkSubnets is a link's subnet and subnet6, those it has, joined by sep.
+func linkSubnets(l topology.Link, sep string) string {
+	var parts []string
+	for _, s := range []netip.Prefix{l.Subnet, l.Subnet6} {
+		if s.IsValid() {
+			parts = append(parts, s.String())
+		}
+	}
+	return strings.Join(parts, sep)
 }
 
 // linkEnds returns, for link i, the two interfaces with their node indexes.
@@ -93,8 +113,8 @@ func dot(p *topology.Plan) string {
 	for i, l := range p.Links {
 		ends, nodes := linkEnds(p, i)
 		attrs := fmt.Sprintf("taillabel=%s, headlabel=%s", dotQuote(ifaceLabel(ends[0], "\n")), dotQuote(ifaceLabel(ends[1], "\n")))
-		if l.Subnet.IsValid() {
-			attrs += ", label=" + dotQuote(l.Subnet.String())
+		if sub := linkSubnets(l, "\n"); sub != "" {
+			attrs += ", label=" + dotQuote(sub)
 		}
 		fmt.Fprintf(&b, "  n%d -- n%d [%s];\n", nodes[0], nodes[1], attrs)
 	}
@@ -129,8 +149,8 @@ func mermaid(p *topology.Plan) string {
 	for i, l := range p.Links {
 		ends, nodes := linkEnds(p, i)
 		label := ifaceLabel(ends[0], " ") + " — " + ifaceLabel(ends[1], " ")
-		if l.Subnet.IsValid() {
-			label = l.Subnet.String() + "\n" + label
+		if sub := linkSubnets(l, "\n"); sub != "" {
+			label = sub + "\n" + label
 		}
 		fmt.Fprintf(&b, "  n%d ---|%s| n%d\n", nodes[0], mermaidQuote(label), nodes[1])
 	}

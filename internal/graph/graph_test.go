@@ -2,6 +2,7 @@ package graph
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 
 	"leolab/topology"
@@ -84,5 +85,28 @@ func TestRenderQuotes(t *testing.T) {
 	got, _ := Render(p, "dot")
 	if want := "graph \"a\\\"b\\\\c\" {\n  node [fontname=\"monospace\"];\n}\n"; got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestRenderDualStack(t *testing.T) {
+	pfx := netip.MustParsePrefix
+	p := plan()
+	p.Bridges[0].Subnet6 = pfx("fd00:1::/64")
+	p.Nodes[0].Interfaces[0].IPv6 = pfx("fd00:1::2/64")
+	p.Links[0].Subnet6 = pfx("fd00:8000::/64")
+	p.Nodes[1].Interfaces[1].IPv6 = pfx("fd00:8000::1/64")
+	got, err := Render(p, "dot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`label="lan\n172.20.1.0/24\nfd00:1::/64\nnat"`,
+		`n0 -- b0 [label="eth0\n172.20.1.2/24\nfd00:1::2/64"]`,
+		`taillabel="eth1\n172.20.240.1/30\nfd00:8000::1/64"`,
+		`label="172.20.240.0/30\nfd00:8000::/64"`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("dot output lacks %s:\n%s", want, got)
+		}
 	}
 }
