@@ -19,6 +19,11 @@ type Plan struct {
 	Nodes    []Node       `json:"nodes"`
 	Links    []Link       `json:"links"`
 	Checks   []Check      `json:"checks,omitempty"` // what a working lab looks like
+	// Hosts are the leolab hosts a lab spans (hosts:), empty for a lab on
+	// one host; LocalHost is the one whose share this plan is (Share).
+	Hosts     []Host   `json:"hosts,omitempty"`
+	LocalHost string   `json:"local_host,omitempty"`
+	Warnings  []string `json:"-"` // validate warnings (cross-host MTU)
 }
 
 // Bridge is a Linux bridge owned by the lab.
@@ -30,6 +35,10 @@ type Bridge struct {
 	Gateway netip.Addr   `json:"gateway,omitzero"` // .1 when gateway: true, else invalid
 	NAT     bool         `json:"nat"`
 	MTU     int          `json:"mtu"`
+	// Hosts with a node on the bridge (file order of hosts:); a bridge on
+	// more than one host is one segment joined by VXLAN.
+	Hosts []string `json:"hosts,omitempty"`
+	VXLAN *VXLAN   `json:"vxlan,omitempty"`
 }
 
 // Node is one isolated Linux system of the lab.
@@ -48,6 +57,7 @@ type Node struct {
 	Privileged    bool        `json:"privileged,omitempty"`
 	UserNamespace bool        `json:"user_namespace,omitempty"`
 	Limits        Limits      `json:"limits,omitzero"`
+	Host          string      `json:"host,omitempty"` // the leolab host running it (hosts:)
 }
 
 // FirstAddr is the node's first interface address (used for NAME in
@@ -82,6 +92,7 @@ type Link struct {
 	Subnet    netip.Prefix `json:"subnet,omitzero"` // invalid for ipv4: none
 	MTU       int          `json:"mtu"`
 	Netem     *Netem       `json:"netem,omitempty"`
+	VXLAN     *VXLAN       `json:"vxlan,omitempty"` // ends on two hosts
 }
 
 // Endpoint names one interface of one node.

@@ -15,6 +15,7 @@ type rawFile struct {
 	links    []*rawLink
 	checks   []*rawCheck
 	images   []rawImage
+	hosts    []*rawHost
 }
 
 type rawBridge struct {
@@ -45,6 +46,7 @@ type rawNode struct {
 	privileged    bval
 	userNamespace bval
 	limits        rawLimits
+	host          sval
 }
 
 type rawIface struct {
@@ -114,6 +116,7 @@ func (d *decoder) decodeFile(body ast.Node) *rawFile {
 		"links":  func(e entry) { f.links = d.decodeLinks(e) },
 		"checks": func(e entry) { f.checks = d.decodeChecks(e) },
 		"images": func(e entry) { f.images = d.decodeImages(e) },
+		"hosts":  func(e entry) { f.hosts = d.decodeHosts(e) },
 	})
 	return f
 }
@@ -147,6 +150,7 @@ func (d *decoder) decodeNode(name sval, value ast.Node, what string) *rawNode {
 			n.userNamespace, _ = d.boolean(e)
 		},
 		"limits": func(e entry) { n.limits = d.decodeLimits(e, what) },
+		"host":   func(e entry) { n.host, _ = d.str(e) },
 	})
 	return n
 }
@@ -300,6 +304,7 @@ func merge(def, n *rawNode) *rawNode {
 	m := *n
 	pickS(&m.rootfs, def.rootfs)
 	pickS(&m.gateway, def.gateway)
+	pickS(&m.host, def.host)
 	pickB(&m.rootfsCopy, def.rootfsCopy)
 	pickB(&m.privileged, def.privileged)
 	pickB(&m.userNamespace, def.userNamespace)

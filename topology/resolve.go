@@ -76,6 +76,7 @@ func (r *resolver) run() (*Plan, error) {
 	pool := r.checkPool()
 	r.names = newNamer(r.plan.Name)
 	r.checkImages()
+	r.checkHosts()
 	for _, b := range r.raw.bridges {
 		r.addBridge(b)
 	}
@@ -85,6 +86,7 @@ func (r *resolver) run() (*Plan, error) {
 	for _, l := range r.raw.links {
 		r.addLink(l)
 	}
+	r.spanHosts()
 	if err := r.reserveSubnets(); err != nil {
 		return nil, err
 	}
@@ -180,6 +182,7 @@ func (r *resolver) addNode(rn *rawNode) {
 	r.nodes[name.v] = n
 	r.order = append(r.order, n)
 	r.nodeSettings(n)
+	r.nodeHost(n)
 	for _, ri := range n.raw.interfaces {
 		r.addBridgePort(n, ri)
 	}
