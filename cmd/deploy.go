@@ -25,7 +25,7 @@ created so far is removed and the error names the node and the step. With
 --check, the lab's checks (its checks: section) run once it is up, each retried
 for up to --check-timeout; if any fails the deploy fails with exit status 1, but
 the lab is left running for leolab check and leolab trace.`,
-		Example: "  leolab deploy labs/examples/two-lans.yaml\n  leolab deploy --rootfs busybox lab.clab.yml\n  leolab deploy --image 'quay.io/frrouting/frr:*=debian:bookworm+frr' frr01.clab.yml\n  leolab deploy --isolated --reconfigure topo.yaml\n  leolab deploy --check --check-timeout 2m ospf.yaml",
+		Example: "  leolab deploy labs/examples/two-lans.yaml\n  leolab deploy --rootfs busybox lab.clab.yml\n  leolab deploy --image 'quay.io/frrouting/frr:*=debian:bookworm+frr' frr01.clab.yml\n  leolab deploy --isolated --reconfigure topo.yaml\n  leolab deploy --check --check-timeout 2m ospf.yaml\n  leolab deploy --host a campus.yaml",
 		Args:    exactArgs(1),
 		PreRunE: requireRoot,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -45,6 +45,7 @@ the lab is left running for leolab check and leolab trace.`,
 	f.StringVar(&opts.Rootfs, "rootfs", "", "override every node's rootfs (e.g. busybox)")
 	f.BoolVar(&opts.Check, "check", false, "run the lab's checks after bring-up; if one fails, fail (the lab stays up)")
 	f.DurationVar(&opts.CheckTimeout, "check-timeout", 60*time.Second, "with --check: retry failing checks for this long")
+	f.StringVar(&opts.Host, "host", "", "bring up this host's share of a lab across hosts (the file's hosts:)")
 	f.Var(imageFlag{&opts.Images}, "image", "map registry images to a rootfs, PATTERN=ROOTFS (repeatable; PATTERN may end in *)")
 	return c
 }

@@ -25,6 +25,7 @@ type Host struct {
 type VXLAN struct {
 	VNI     uint32     `json:"vni"`
 	Device  string     `json:"device,omitempty"` // host device of a bridge's VXLAN port
+	Host    string     `json:"host,omitempty"`   // this host's name
 	Local   netip.Addr `json:"local,omitzero"`   // this host's underlay address
 	Port    int        `json:"port,omitempty"`   // this host's UDP port
 	Remotes []Remote   `json:"remotes,omitempty"`
@@ -252,7 +253,7 @@ func (p *Plan) Share(host string) (share *Plan, remote []Node, err error) {
 		}
 		if b.VXLAN != nil {
 			v := *b.VXLAN
-			v.Local, v.Port, v.Remotes = me.Address, me.VXLANPort, nil
+			v.Host, v.Local, v.Port, v.Remotes = host, me.Address, me.VXLANPort, nil
 			for _, h := range b.Hosts {
 				if h != host {
 					v.Remotes = append(v.Remotes, p.remote(h))
@@ -277,7 +278,7 @@ func (p *Plan) Share(host string) (share *Plan, remote []Node, err error) {
 			if ha == host {
 				other = hb
 			}
-			v.Local, v.Port, v.Remotes = me.Address, me.VXLANPort, []Remote{p.remote(other)}
+			v.Host, v.Local, v.Port, v.Remotes = host, me.Address, me.VXLANPort, []Remote{p.remote(other)}
 			l.VXLAN = &v
 		}
 		newIndex[i] = len(out.Links)
