@@ -48,6 +48,9 @@ func newVXLAN(h *netlink.Handle, raw *nl.SocketHandle, name, alias string, mac n
 	if err != nil {
 		return nil, fmt.Errorf("find vxlan %s: %w", name, err)
 	}
+	if err := inheritDF(raw, link.Attrs().Index); err != nil {
+		return nil, fmt.Errorf("vxlan %s: df inherit: %w", name, err)
+	}
 	if err := h.LinkSetAlias(link, alias); err != nil {
 		return nil, fmt.Errorf("set alias of vxlan %s: %w", name, err)
 	}
@@ -60,6 +63,33 @@ func newVXLAN(h *netlink.Handle, raw *nl.SocketHandle, name, alias string, mac n
 		return nil, fmt.Errorf("vxlan %s: %w", name, err)
 	}
 	return link, nil
+}
+
+// inheritDF makes the VXLAN device copy the inner packet's DF bit to the
+// outer one (netlink.Vxlan has no field for it). A DF packet too large for
+// the underlay is then refused with an ICMP "fragmentation needed" to its
+// sender instead of being fragmented on the underlay, so the segment's MTU
+// is the one the nodes see.
+// Equivalent to: ip link set DEV type vxlan df inherit
+func inheritDF(raw *nl.SocketHandle, index int) error {
+	req := &nl.NetlinkRequest{
+		NlMsghdr: unix.NlMsghdr{
+			Len:   uint32(unix.SizeofNlMsghdr),
+			Type:  unix.RTM_NEWLINK,
+			Flags: unix.NLM_F_REQUEST | unix.NLM_F_ACK,
+		},
+		Sockets: map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: raw},
+	}
+	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
+	msg.Index = int32(index)
+	req.AddData(msg)
+	info := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
+	info.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("vxlan"))
+	data := info.AddRtAttr(nl.IFLA_INFO_DATA, nil)
+	data.AddRtAttr(unix.IFLA_VXLAN_DF, []byte{vxlanDFInherit})
+	req.AddData(info)
+	_, err := req.Execute(unix.NETLINK_ROUTE, 0)
+	return err
 }
 
 // appendFlood adds the static FDB entry 00:00:00:00:00:00 → r (its address
@@ -148,3 +178,6 @@ func (h *Host) AddVXLANEnd(ns *NodeNS, l topology.Link, ifc topology.Interface) 
 	}
 	return configureEnd(ns.handle, ifc.Name, ifc)
 }
+
+// vxlanDFInherit is VXLAN_DF_INHERIT of linux/if_link.h.
+const vxlanDFInherit = 2

@@ -90,7 +90,7 @@ func (h *simHost) handle() *netlink.Handle {
 
 // newSimHosts makes two host namespaces joined by a veth underlay
 // (10.250.77.1 and .2, nothing outside them touched), removed at the end.
-func newSimHosts(t *testing.T, e *env, prefix string) (a, b *simHost) {
+func newSimHosts(t *testing.T, prefix string) (a, b *simHost) {
 	t.Helper()
 	a = &simHost{t: t, name: "a", ns: prefix + "-host-a", root: t.TempDir()}
 	b = &simHost{t: t, name: "b", ns: prefix + "-host-b", root: t.TempDir()}
@@ -175,7 +175,7 @@ links:
 func TestMultiHostLab(t *testing.T) {
 	e := newEnv(t)
 	topo := e.writeTopo("mh.yaml", multiHostTopo)
-	a, b := newSimHosts(t, e, "mh20")
+	a, b := newSimHosts(t, "mh20")
 	a.must("deploy", "--host", "a", topo)
 	aUp := true
 	defer func() {
@@ -233,6 +233,16 @@ func TestMultiHostLab(t *testing.T) {
 		}
 	}
 
+	// One byte more than the underlay carries: with the p2p VXLAN ends
+	// raised to 1451, a 1451-byte packet (DF set, as busybox ping sends
+	// what fits the interface) needs 1501 bytes on the underlay and is
+	// refused by the VXLAN device.
+	setMTU(t, "mh20-h1", "eth1", 1451)
+	setMTU(t, "mh20-r2", "eth1", 1451)
+	if ping(a, "h1", "-s", "1423", "10.201.1.2") {
+		t.Errorf("a 1451-byte packet crossed a 1500-byte underlay in VXLAN")
+	}
+
 	// Host b's bridge has no gateway address: the segment has one .1.
 	hb := b.handle()
 	for _, l := range b.links() {
@@ -273,6 +283,20 @@ func TestMultiHostLab(t *testing.T) {
 		if files := filesUnder(h.root); len(files) != 0 {
 			t.Errorf("host %s keeps files in its root after destroy: %v", h.name, files)
 		}
+	}
+}
+
+// setMTU sets the MTU of a node's interface (test only).
+func setMTU(t *testing.T, nsName, ifc string, mtu int) {
+	t.Helper()
+	h := (&simHost{t: t, name: nsName, ns: nsName}).handle()
+	defer h.Close()
+	l, err := h.LinkByName(ifc)
+	if err == nil {
+		err = h.LinkSetMTU(l, mtu)
+	}
+	if err != nil {
+		t.Fatalf("%s %s: set mtu %d: %v", nsName, ifc, mtu, err)
 	}
 }
 
