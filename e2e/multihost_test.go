@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
 	"os/exec"
 	"runtime"
 	"strings"
@@ -31,8 +32,14 @@ type simHost struct {
 // run runs leolab inside the host's network namespace.
 func (h *simHost) run(args ...string) result {
 	h.t.Helper()
+	return h.runEnv(nil, args...)
+}
+
+func (h *simHost) runEnv(extraEnv []string, args ...string) result {
+	h.t.Helper()
 	argv := append([]string{"--net=/run/netns/" + h.ns, binary, "--root", h.root}, args...)
 	cmd := exec.Command("nsenter", argv...)
+	cmd.Env = append(os.Environ(), extraEnv...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -318,4 +325,28 @@ func nodeJSON(t *testing.T, h *simHost, node string) string {
 		}
 	}
 	return ""
+}
+
+// TestMultiHostKilledDeployIsDestroyed: a share killed once its VXLAN
+// devices exist is removed by destroy, leaving the host namespace as it was.
+func TestMultiHostKilledDeployIsDestroyed(t *testing.T) {
+	e := newEnv(t)
+	topo := e.writeTopo("mhk.yaml", strings.Replace(multiHostTopo, "name: mh20", "name: mh20k", 1))
+	a, b := newSimHosts(t, "mh20k")
+	for _, h := range []*simHost{a, b} {
+		r := h.runEnv([]string{"LEOLAB_FAULT_AT=configure nodes"}, "deploy", "--host", h.name, topo)
+		if r.code != 128+int(syscall.SIGKILL) {
+			t.Fatalf("host %s: deploy with a fault: exit %d, want killed\n%s", h.name, r.code, r.stderr)
+		}
+		if got := strings.Join(h.links(), ","); !strings.Contains(got, "leolab:mh20k:") {
+			t.Fatalf("host %s: the killed deploy left no lab devices to clean (%s): the fault came too early", h.name, got)
+		}
+		h.must("destroy", "--host", h.name, "--lab", "mh20k")
+		if got := strings.Join(h.links(), ","); got != "lo ,under0 " {
+			t.Errorf("host %s keeps links after destroy: %s", h.name, got)
+		}
+		if files := filesUnder(h.root); len(files) != 0 {
+			t.Errorf("host %s keeps files in its root after destroy: %v", h.name, files)
+		}
+	}
 }
