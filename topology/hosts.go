@@ -223,7 +223,8 @@ func VXLANAlias(lab, bridge string) string { return AliasPrefix(lab) + "vxlan:" 
 // the bridges they use (a bridge without nodes goes on the first host),
 // and the links with an end on it, with every cross-host VXLAN filled in
 // for this host. A cross-host bridge keeps its gateway and NAT only on its
-// first host. remote lists the nodes other hosts run.
+// first host. Checks run from this host's nodes are kept. remote lists the
+// nodes other hosts run.
 func (p *Plan) Share(host string) (share *Plan, remote []Node, err error) {
 	hi := hostIndex(p.Hosts, host)
 	if hi < 0 {
@@ -296,6 +297,12 @@ func (p *Plan) Share(host string) (share *Plan, remote []Node, err error) {
 			}
 		}
 		out.Nodes = append(out.Nodes, n)
+	}
+	out.Checks = nil
+	for _, c := range p.Checks {
+		if hostOf[c.Node] == host {
+			out.Checks = append(out.Checks, c) // each host checks from its own nodes
+		}
 	}
 	return &out, remote, nil
 }

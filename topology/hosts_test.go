@@ -21,6 +21,9 @@ nodes:
 links:
   - endpoints: [h1:eth1, h2:eth1]
   - endpoints: [h2:eth3, h3:eth3]
+checks:
+  - {name: from-h1, reach: {from: h1, to: h2}}
+  - {name: from-h3, reach: {from: h3, to: h2}}
 `
 
 func TestHostsShareSplitsTheLab(t *testing.T) {
@@ -51,6 +54,9 @@ func TestHostsShareSplitsTheLab(t *testing.T) {
 	}
 	if len(a.Nodes) != 1 || len(remoteA) != 2 || len(a.Bridges) != 1 || len(a.Links) != 1 {
 		t.Fatalf("share a: nodes %d remote %d bridges %d links %d", len(a.Nodes), len(remoteA), len(a.Bridges), len(a.Links))
+	}
+	if len(a.Checks) != 1 || a.Checks[0].Name != "from-h1" {
+		t.Fatalf("share a checks %+v, want only from-h1", a.Checks)
 	}
 	ga := a.Bridges[0]
 	if !ga.Gateway.IsValid() || !ga.NAT {
