@@ -150,3 +150,21 @@ func TestNoHostsNothingChanges(t *testing.T) {
 		t.Fatalf("a lab without hosts: changed: %+v", p)
 	}
 }
+
+// VNIs are unique in a lab: a seed whose hash is taken gets the next one,
+// the same way on every host.
+func TestVNICollisionIsResolvedDeterministically(t *testing.T) {
+	n := newNamer("lab")
+	first := n.vni("bridge/lan")
+	m := newNamer("lab")
+	m.vnis = map[uint32]bool{first: true} // as if another segment had it
+	second := m.vni("bridge/lan")
+	if second == first || second == 0 || second >= 1<<24 {
+		t.Fatalf("collision gave %d (first %d)", second, first)
+	}
+	o := newNamer("lab")
+	o.vnis = map[uint32]bool{first: true}
+	if again := o.vni("bridge/lan"); again != second {
+		t.Fatalf("collision resolved to %d, then %d", second, again)
+	}
+}
