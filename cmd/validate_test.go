@@ -48,7 +48,10 @@ func TestValidateWarnsOfCrossHostMTU(t *testing.T) {
 	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, stderr, code := run(t, "validate", file)
+	out, stderr, code := run(t, "validate", file)
+	if !strings.Contains(out, "host b (10.0.0.2, udp 4789): y") || !strings.Contains(out, "bridge lan on hosts a b (gateway on a)") {
+		t.Errorf("validate does not show the hosts and their segments:\n%s", out)
+	}
 	if code != 0 || !strings.Contains(stderr, "mh.yaml:6:") || !strings.Contains(stderr, "bridge lan spans hosts: mtu 1500 is more than 1450") {
 		t.Errorf("validate: exit %d, stderr %q", code, stderr)
 	}
