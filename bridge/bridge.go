@@ -28,7 +28,13 @@ func (h *Host) AddBridge(b topology.Bridge) error {
 	attrs.MTU = b.MTU
 	// A fixed address set at creation keeps the bridge (and gateway) MAC
 	// from following its lowest-numbered port as ports come and go.
-	attrs.HardwareAddr = bridgeMAC(b.Alias)
+	seed := b.Alias
+	if b.VXLAN != nil && b.VXLAN.Host != "" {
+		// One segment, one bridge per host: each needs its own MAC, or a
+		// host takes frames for another host's bridge as its own.
+		seed += "@" + b.VXLAN.Host
+	}
+	attrs.HardwareAddr = bridgeMAC(seed)
 	if err := h.handle.LinkAdd(&netlink.Bridge{LinkAttrs: attrs}); err != nil {
 		return fmt.Errorf("create bridge %s: %w", b.Device, err)
 	}

@@ -26,7 +26,7 @@ created so far is removed and the error names the node and the step. With
 for up to --check-timeout; if any fails the deploy fails with exit status 1, but
 the lab is left running for leolab check and leolab trace. FILE is a leolab or
 containerlab topology; DIR (or DIR/lab.conf) is a Kathará lab.`,
-		Example: "  leolab deploy labs/examples/two-lans.yaml\n  leolab deploy --rootfs busybox lab.clab.yml\n  leolab deploy --image 'quay.io/frrouting/frr:*=debian:bookworm+frr' frr01.clab.yml\n  leolab deploy --isolated --reconfigure topo.yaml\n  leolab deploy --check --check-timeout 2m ospf.yaml\n  leolab deploy --name student1 ospf-lab/",
+		Example: "  leolab deploy labs/examples/two-lans.yaml\n  leolab deploy --rootfs busybox lab.clab.yml\n  leolab deploy --image 'quay.io/frrouting/frr:*=debian:bookworm+frr' frr01.clab.yml\n  leolab deploy --isolated --reconfigure topo.yaml\n  leolab deploy --check --check-timeout 2m ospf.yaml\n  leolab deploy --name student1 ospf-lab/\n  leolab deploy --host a campus.yaml",
 		Args:    exactArgs(1),
 		PreRunE: requireRoot,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -47,6 +47,7 @@ containerlab topology; DIR (or DIR/lab.conf) is a Kathará lab.`,
 	f.StringVar(&opts.Name, "name", "", "the lab's name, replacing the file's (run one file several times side by side)")
 	f.BoolVar(&opts.Check, "check", false, "run the lab's checks after bring-up; if one fails, fail (the lab stays up)")
 	f.DurationVar(&opts.CheckTimeout, "check-timeout", 60*time.Second, "with --check: retry failing checks for this long")
+	f.StringVar(&opts.Host, "host", "", "bring up this host's share of a lab across hosts (the file's hosts:)")
 	f.Var(imageFlag{&opts.Images}, "image", "map registry images to a rootfs, PATTERN=ROOTFS (repeatable; PATTERN may end in *)")
 	return c
 }

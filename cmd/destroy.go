@@ -13,6 +13,7 @@ import (
 func newDestroyCmd(g *globals) *cobra.Command {
 	var lab string
 	var all, cleanup bool
+	var host string
 	c := &cobra.Command{
 		Use:   "destroy [FILE | --lab NAME | --all]",
 		Short: "Remove everything a lab created",
@@ -21,11 +22,23 @@ iptables rule and state file of the lab. Idempotent: destroying a lab that is no
 there succeeds (and says so on stderr). Works when the topology file was deleted or edited, and after
 leolab itself was killed during a deploy. --all --cleanup also sweeps orphans that
 no state file mentions.`,
-		Example: "  leolab destroy topo.yaml\n  leolab destroy --lab routing\n  leolab destroy --all --cleanup",
+		Example: "  leolab destroy topo.yaml\n  leolab destroy --lab routing\n  leolab destroy --all --cleanup\n  leolab destroy --host b campus.yaml",
 		Args:    cobra.MaximumNArgs(1),
 		PreRunE: requireRoot,
 		RunE: func(c *cobra.Command, args []string) error {
 			m := g.manager(c)
+			if host != "" && all {
+				return usageError{errors.New("--host goes with FILE or --lab, not --all")}
+			}
+			if host != "" {
+				name := lab
+				if name == "" && len(args) == 1 {
+					name, _ = labNameOfFile(args[0])
+				}
+				if err := m.CheckShare(name, host); err != nil {
+					return err
+				}
+			}
 			switch {
 			case all:
 				return m.DestroyAll(cleanup)
@@ -43,6 +56,7 @@ no state file mentions.`,
 	}
 	c.Flags().StringVar(&lab, "lab", "", "lab name")
 	c.Flags().BoolVar(&all, "all", false, "destroy every lab")
+	c.Flags().StringVar(&host, "host", "", "a lab across hosts: the host whose share this is (checked against what was deployed here)")
 	c.Flags().BoolVar(&cleanup, "cleanup", false, "with --all: also sweep orphaned leolab resources")
 	return c
 }

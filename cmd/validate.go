@@ -29,6 +29,11 @@ once as FILE:LINE:COL: message, with exit status 2. Nothing on the host changes.
 			if w := labs.EmptyLabWarning(plan); w != "" && !g.quiet {
 				fmt.Fprintf(c.ErrOrStderr(), "leolab: %s\n", w)
 			}
+			for _, w := range plan.Warnings {
+				if !g.quiet {
+					fmt.Fprintf(c.ErrOrStderr(), "leolab: %s\n", w)
+				}
+			}
 			switch format {
 			case "table":
 				labs.PrintPlan(c.OutOrStdout(), plan)

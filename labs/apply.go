@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"leolab/bridge"
@@ -99,7 +100,7 @@ func (d *deployment) record(context.Context) error {
 
 // writeHosts writes the lab's /etc/hosts once; every init copies it.
 func (d *deployment) writeHosts(context.Context) error {
-	if err := os.WriteFile(d.hosts, []byte(hostsFile(d.st.Plan)), 0o644); err != nil {
+	if err := os.WriteFile(d.hosts, []byte(hostsFile(d.st.Plan, d.st.Remote)), 0o644); err != nil {
 		return fmt.Errorf("write hosts file: %w", err)
 	}
 	return nil
@@ -150,6 +151,9 @@ func (d *deployment) createHostSide(context.Context) error {
 	}
 	for _, b := range d.st.Plan.Bridges {
 		if err := d.host.AddBridge(b); err != nil {
+			return fmt.Errorf("bridge %s: %w", b.Name, err)
+		}
+		if err := d.host.AddVXLANPort(d.st.Plan.Name, b); err != nil {
 			return fmt.Errorf("bridge %s: %w", b.Name, err)
 		}
 	}
@@ -338,6 +342,9 @@ func (d *deployment) createLinks(ctx context.Context) error {
 	p := d.st.Plan
 	return forEach(ctx, d.workers, len(p.Links), func(i int) error {
 		l := p.Links[i]
+		if l.VXLAN != nil {
+			return d.createVXLANEnd(l)
+		}
 		ia, ib := d.interfaceOf(l.Endpoints[0]), d.interfaceOf(l.Endpoints[1])
 		a, b := d.nodeNS(l.Endpoints[0].Node), d.nodeNS(l.Endpoints[1].Node)
 		defer a.Close()
@@ -347,6 +354,20 @@ func (d *deployment) createLinks(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// createVXLANEnd creates this host's end of a cross-host link.
+func (d *deployment) createVXLANEnd(l topology.Link) error {
+	end := l.Endpoints[0]
+	if _, local := d.byName[end.Node]; !local {
+		end = l.Endpoints[1]
+	}
+	ns := d.nodeNS(end.Node)
+	defer ns.Close()
+	if err := d.host.AddVXLANEnd(ns, l, d.interfaceOf(end)); err != nil {
+		return fmt.Errorf("link %s <-> %s: %w", l.Endpoints[0], l.Endpoints[1], err)
+	}
+	return nil
 }
 
 func (d *deployment) interfaceOf(e topology.Endpoint) topology.Interface {
@@ -486,10 +507,10 @@ func (m *Manager) store() *rootfs.Store {
 // hostsFile is every node's /etc/hosts: NAME → its first address and
 // NAME-IFACE → each interface address (SPEC §3), IPv4 and, in a dual-stack
 // lab, IPv6 (NAME → its first IPv6 address too).
-func hostsFile(p *topology.Plan) string {
+func hostsFile(p *topology.Plan, remote []topology.Node) string {
 	var b bytes.Buffer
 	b.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
-	for _, n := range p.Nodes {
+	for _, n := range append(slices.Clone(p.Nodes), remote...) {
 		if a := n.FirstAddr(); a.IsValid() {
 			fmt.Fprintf(&b, "%s\t%s\n", a, n.Name)
 		}

@@ -28,6 +28,9 @@ type DeployOptions struct {
 	// CheckTimeout; a failure fails the deploy but leaves the lab running.
 	Check        bool
 	CheckTimeout time.Duration
+	// Host is the host whose share of a lab across hosts (hosts:) this
+	// deploy brings up.
+	Host string
 }
 
 // topologyOptions are the resolve options these deploy flags ask for.
@@ -49,6 +52,12 @@ func (m *Manager) Deploy(ctx context.Context, file string, opts DeployOptions) e
 		return err
 	}
 	if w := EmptyLabWarning(pre); w != "" {
+		m.logf("%s", w)
+	}
+	if err := checkHostFlag(pre, opts.Host); err != nil {
+		return err
+	}
+	for _, w := range pre.Warnings {
 		m.logf("%s", w)
 	}
 	lock, err := m.lockLab(pre.Name)
@@ -119,7 +128,9 @@ func (m *Manager) planAndRecord(file string, data []byte, lab string, opts Deplo
 		return nil, err
 	}
 	topts := opts.topologyOptions()
-	if !opts.Isolated {
+	if !opts.Isolated && opts.Host == "" {
+		// A lab across hosts is planned from the file alone, so that every
+		// host computes the same addresses; overlaps are refused below.
 		topts.Host = hostView{others: others, claims: claims}
 	}
 	plan, err := topology.Parse(file, data, topts)
@@ -127,12 +138,21 @@ func (m *Manager) planAndRecord(file string, data []byte, lab string, opts Deplo
 		return nil, err
 	}
 	plan.Isolated = opts.Isolated
+	var remote []topology.Node
+	if opts.Host != "" {
+		if plan, remote, err = plan.Share(opts.Host); err != nil {
+			return nil, err
+		}
+		if err := checkShareSubnets(plan, hostView{others: others, claims: claims}); err != nil {
+			return nil, err
+		}
+	}
 	if err := checkNetnsNames(plan, others); err != nil {
 		return nil, err
 	}
 	st := &State{
 		Version: stateVersion, Phase: PhaseDeploying, Created: time.Now().UTC(),
-		Plan: plan, Nodes: map[string]*NodeState{},
+		Plan: plan, Nodes: map[string]*NodeState{}, Remote: remote,
 	}
 	if opts.Isolated {
 		st.LabNetns = topology.LabNetnsName(plan.Name)

@@ -135,6 +135,11 @@ func (m *Manager) locateNode(lab, target string) (string, string, error) {
 	if l, _, ok := labdir.SplitTarget(target); ok {
 		lab = l
 	}
+	if len(found) == 0 {
+		if err := m.remoteHint(lab, node); err != nil {
+			return "", "", err
+		}
+	}
 	switch {
 	case len(found) == 1:
 		return found[0], node, nil

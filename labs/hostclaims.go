@@ -50,6 +50,8 @@ type Claim struct {
 	UIDCount int            `json:"uid_count,omitempty"`
 	NAT      bool           `json:"nat,omitempty"`
 	NAT6     bool           `json:"nat6,omitempty"`
+	// HostNetns is the network namespace Devices and Subnets are in.
+	HostNetns string `json:"host_netns,omitempty"`
 }
 
 // claimFile is the claim's path: the lab name plus a digest of its root, so
@@ -62,7 +64,7 @@ func claimFile(root, lab string) string {
 // claimOf lists what st's lab will register on the host.
 func claimOf(root string, st *State) *Claim {
 	p := st.Plan
-	c := &Claim{Root: root, Lab: p.Name, UIDStart: st.UIDStart, UIDCount: st.UIDCount}
+	c := &Claim{Root: root, Lab: p.Name, UIDStart: st.UIDStart, UIDCount: st.UIDCount, HostNetns: hostNetns()}
 	for _, n := range p.Nodes {
 		c.Netns = append(c.Netns, topology.NetnsName(p.Name, n.Name))
 	}
@@ -72,6 +74,9 @@ func claimOf(root string, st *State) *Claim {
 	}
 	for _, b := range p.Bridges {
 		c.Devices = append(c.Devices, b.Device)
+		if b.VXLAN != nil && len(b.VXLAN.Remotes) > 0 {
+			c.Devices = append(c.Devices, b.VXLAN.Device)
+		}
 	}
 	for _, n := range p.Nodes {
 		for _, ifc := range n.Interfaces {
@@ -198,6 +203,9 @@ func checkHostNames(st *State, claims []*Claim) error {
 		for _, n := range c.Netns {
 			owner["netns "+n] = fmt.Sprintf("lab %s (root %s)", c.Lab, c.Root)
 		}
+		if !sameNetns(c) {
+			continue // its devices are in another network namespace
+		}
 		for _, d := range c.Devices {
 			owner["device "+d] = fmt.Sprintf("lab %s (root %s)", c.Lab, c.Root)
 		}
@@ -259,7 +267,9 @@ func hostNames(links bool) (netns, devices map[string]bool, err error) {
 func claimsSubnets(claims []*Claim) []netip.Prefix {
 	var out []netip.Prefix
 	for _, c := range claims {
-		out = append(out, c.Subnets...)
+		if sameNetns(c) {
+			out = append(out, c.Subnets...)
+		}
 	}
 	return out
 }

@@ -46,6 +46,7 @@ type NodeView struct {
 	Netns      string          `json:"netns"`
 	Rootfs     string          `json:"rootfs"`
 	Interfaces []InterfaceView `json:"interfaces"`
+	Host       string          `json:"host,omitempty"` // a lab across hosts: the host running it
 }
 
 // InterfaceView is one node interface: a bridge port or a link end.
@@ -103,6 +104,11 @@ func (m *Manager) view(st *State) LabView {
 	for _, n := range p.Nodes {
 		v.Nodes = append(v.Nodes, nodeView(st, phase, n))
 	}
+	for _, n := range st.Remote {
+		nv := nodeView(st, phase, n)
+		nv.State, nv.Netns = "remote (host "+n.Host+")", ""
+		v.Nodes = append(v.Nodes, nv)
+	}
 	for _, l := range p.Links {
 		v.Links = append(v.Links, LinkView{
 			Endpoints: []string{l.Endpoints[0].String(), l.Endpoints[1].String()},
@@ -114,7 +120,7 @@ func (m *Manager) view(st *State) LabView {
 
 func nodeView(st *State, phase string, n topology.Node) NodeView {
 	nv := NodeView{Name: n.Name, State: "missing", Netns: topology.NetnsName(st.Plan.Name, n.Name),
-		Rootfs: n.Rootfs, Interfaces: []InterfaceView{}}
+		Rootfs: n.Rootfs, Interfaces: []InterfaceView{}, Host: n.Host}
 	if ns := st.Nodes[n.Name]; ns != nil && ns.Pid > 0 {
 		nv.Pid = ns.Pid
 		nv.State = nodeState(ns, phase)

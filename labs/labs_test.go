@@ -143,7 +143,7 @@ func TestHostsFileListsEveryNodeAndInterface(t *testing.T) {
 		{Name: "h1", Interfaces: []topology.Interface{{Name: "eth0", IPv4: netip.MustParsePrefix("172.20.1.2/24")}, {Name: "eth1", IPv4: netip.MustParsePrefix("172.20.240.1/30")}}},
 		{Name: "h2", Interfaces: []topology.Interface{{Name: "eth0"}}},
 	}}
-	got := hostsFile(p)
+	got := hostsFile(p, nil)
 	for _, want := range []string{"172.20.1.2\th1\n", "172.20.1.2\th1-eth0\n", "172.20.240.1\th1-eth1\n"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("hosts file lacks %q:\n%s", want, got)
@@ -219,7 +219,7 @@ func TestHostsFileDualStack(t *testing.T) {
 			{Name: "eth1", IPv4: netip.MustParsePrefix("172.20.2.2/24"), IPv6: netip.MustParsePrefix("fd00:2::2/64")}}},
 		{Name: "h2", Interfaces: []topology.Interface{{Name: "eth0", IPv6: netip.MustParsePrefix("fd00:1::3/64")}}},
 	}}
-	got := hostsFile(p)
+	got := hostsFile(p, nil)
 	want := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" +
 		"172.20.1.2\th1\nfd00:2::2\th1\n172.20.1.2\th1-eth0\n172.20.2.2\th1-eth1\nfd00:2::2\th1-eth1\n" +
 		"fd00:1::3\th2\nfd00:1::3\th2-eth0\n"

@@ -21,6 +21,7 @@ func PrintPlan(w io.Writer, p *topology.Plan) {
 	if p.Isolated {
 		fmt.Fprintln(w, "isolated: bridges in the lab's private namespace, none on the host, no NAT")
 	}
+	printHosts(w, p)
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	v6 := planHasIPv6(p) // IPv6 columns only for a dual-stack plan
@@ -116,4 +117,28 @@ func orDash(s string, ok bool) string {
 		return "-"
 	}
 	return s
+}
+
+// printHosts lists, for a lab across hosts, each host's nodes and the
+// segments VXLAN joins (deploy --host NAME brings up one host's share).
+func printHosts(w io.Writer, p *topology.Plan) {
+	for _, h := range p.Hosts {
+		var nodes []string
+		for _, n := range p.Nodes {
+			if n.Host == h.Name {
+				nodes = append(nodes, n.Name)
+			}
+		}
+		fmt.Fprintf(w, "host %s (%s, udp %d): %s\n", h.Name, h.Address, h.VXLANPort, orDash(strings.Join(nodes, " "), len(nodes) > 0))
+	}
+	for _, b := range p.Bridges {
+		if b.VXLAN != nil {
+			fmt.Fprintf(w, "vxlan %d: bridge %s on hosts %s (gateway on %s)\n", b.VXLAN.VNI, b.Name, strings.Join(b.Hosts, " "), b.Hosts[0])
+		}
+	}
+	for _, l := range p.Links {
+		if l.VXLAN != nil {
+			fmt.Fprintf(w, "vxlan %d: link %s <-> %s\n", l.VXLAN.VNI, l.Endpoints[0], l.Endpoints[1])
+		}
+	}
 }

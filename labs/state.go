@@ -51,6 +51,9 @@ type State struct {
 	UIDCount int                   `json:"uid_count,omitempty"` // user-namespace nodes in the block
 	Nodes    map[string]*NodeState `json:"nodes"`
 	Images   map[string]string     `json:"images,omitempty"` // source → digest
+	// Remote are the nodes other hosts run, for a lab across hosts whose
+	// share (Plan.LocalHost) this is.
+	Remote []topology.Node `json:"remote,omitempty"`
 }
 
 // NodeState is what was created for one node and cannot be derived from

@@ -54,6 +54,6 @@ func BenchmarkReadState1000(b *testing.B) {
 func BenchmarkHostsFile1000(b *testing.B) {
 	p := benchState(1000).Plan
 	for b.Loop() {
-		_ = hostsFile(p)
+		_ = hostsFile(p, nil)
 	}
 }

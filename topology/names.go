@@ -61,6 +61,7 @@ type namer struct {
 	lab  string
 	devs map[string]bool
 	macs map[string]bool
+	vnis map[uint32]bool
 }
 
 func newNamer(lab string) *namer {

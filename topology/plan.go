@@ -21,6 +21,11 @@ type Plan struct {
 	Checks   []Check      `json:"checks,omitempty"`   // what a working lab looks like
 	IPv6     bool         `json:"ipv6,omitempty"`     // ipv6: true, automatic IPv6 everywhere
 	Pool6    netip.Prefix `json:"ipv6_pool,omitzero"` // set when any subnet6 is automatic
+	// Hosts are the leolab hosts a lab spans (hosts:), empty for a lab on
+	// one host; LocalHost is the one whose share this plan is (Share).
+	Hosts     []Host   `json:"hosts,omitempty"`
+	LocalHost string   `json:"local_host,omitempty"`
+	Warnings  []string `json:"-"` // validate warnings (cross-host MTU)
 }
 
 // Bridge is a Linux bridge owned by the lab.
@@ -36,6 +41,10 @@ type Bridge struct {
 	// Gateway6 its ::1 on the host side when gateway: true.
 	Subnet6  netip.Prefix `json:"subnet6,omitzero"`
 	Gateway6 netip.Addr   `json:"gateway6,omitzero"`
+	// Hosts with a node on the bridge (file order of hosts:); a bridge on
+	// more than one host is one segment joined by VXLAN.
+	Hosts []string `json:"hosts,omitempty"`
+	VXLAN *VXLAN   `json:"vxlan,omitempty"`
 }
 
 // Node is one isolated Linux system of the lab.
@@ -66,6 +75,7 @@ type Node struct {
 	FRR   *FRR     `json:"frr,omitempty"`  // FRRouting as the main process
 	Bird  *Bird    `json:"bird,omitempty"` // BIRD 2 as the main process
 	Caps  Caps     `json:"capabilities,omitzero"`
+	Host  string   `json:"host,omitempty"` // the leolab host running it (hosts:)
 }
 
 // FirstAddr is the node's first interface address (used for NAME in
@@ -116,6 +126,7 @@ type Link struct {
 	MTU       int          `json:"mtu"`
 	Netem     *Netem       `json:"netem,omitempty"`
 	Subnet6   netip.Prefix `json:"subnet6,omitzero"` // invalid for an IPv4-only link
+	VXLAN     *VXLAN       `json:"vxlan,omitempty"`  // ends on two hosts
 }
 
 // Endpoint names one interface of one node.

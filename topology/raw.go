@@ -18,6 +18,7 @@ type rawFile struct {
 	kathara  *katharaExtras // a Kathará lab's extras (kathara.go), else nil
 	ipv6     bval           // lab-wide automatic IPv6
 	pool6    sval
+	hosts    []*rawHost
 }
 
 type rawBridge struct {
@@ -53,6 +54,7 @@ type rawNode struct {
 	bird          *rawBird
 	caps          *rawCaps
 	gateway6      sval
+	host          sval
 }
 
 type rawIface struct {
@@ -126,6 +128,7 @@ func (d *decoder) decodeFile(body ast.Node) *rawFile {
 		"images":    func(e entry) { f.images = d.decodeImages(e) },
 		"ipv6":      func(e entry) { f.ipv6, _ = d.boolean(e) },
 		"ipv6_pool": func(e entry) { f.pool6, _ = d.str(e) },
+		"hosts":     func(e entry) { f.hosts = d.decodeHosts(e) },
 	})
 	return f
 }
@@ -164,6 +167,7 @@ func (d *decoder) decodeNode(name sval, value ast.Node, what string) *rawNode {
 		"bird":         func(e entry) { n.bird = d.decodeBird(e, what) },
 		"capabilities": func(e entry) { n.caps = d.decodeCaps(e, what) },
 		"gateway6":     func(e entry) { n.gateway6, _ = d.str(e) },
+		"host":         func(e entry) { n.host, _ = d.str(e) },
 	})
 	return n
 }
@@ -320,6 +324,7 @@ func merge(def, n *rawNode) *rawNode {
 	pickS(&m.rootfs, def.rootfs)
 	pickS(&m.gateway, def.gateway)
 	pickS(&m.gateway6, def.gateway6)
+	pickS(&m.host, def.host)
 	pickB(&m.rootfsCopy, def.rootfsCopy)
 	pickB(&m.privileged, def.privileged)
 	pickB(&m.userNamespace, def.userNamespace)

@@ -80,6 +80,7 @@ func (r *resolver) run() (*Plan, error) {
 	pool6 := r.checkPool6()
 	r.names = newNamer(r.plan.Name)
 	r.checkImages()
+	r.checkHosts()
 	for _, b := range r.raw.bridges {
 		r.addBridge(b)
 	}
@@ -89,6 +90,7 @@ func (r *resolver) run() (*Plan, error) {
 	for _, l := range r.raw.links {
 		r.addLink(l)
 	}
+	r.spanHosts()
 	if err := r.reserveSubnets(); err != nil {
 		return nil, err
 	}
@@ -196,6 +198,7 @@ func (r *resolver) addNode(rn *rawNode) {
 	r.nodes[name.v] = n
 	r.order = append(r.order, n)
 	r.nodeSettings(n)
+	r.nodeHost(n)
 	for _, ri := range n.raw.interfaces {
 		r.addBridgePort(n, ri)
 	}

@@ -37,7 +37,7 @@ var validationCases = []struct {
 name: t
 nodez: {}
 `, []string{
-		"testdata/t.yaml:2:1: unknown key \"nodez\" in the topology file; expected one of bridges, checks, defaults, images, ipv4_pool, ipv6, ipv6_pool, links, name, nodes",
+		"testdata/t.yaml:2:1: unknown key \"nodez\" in the topology file; expected one of bridges, checks, defaults, hosts, images, ipv4_pool, ipv6, ipv6_pool, links, name, nodes",
 	}},
 	{"unknown bridge key", false, `
 name: t
@@ -52,7 +52,7 @@ nodes:
   a:
     rootfz: busybox
 `, []string{
-		"testdata/t.yaml:4:5: unknown key \"rootfz\" in node a; expected one of binds, bird, capabilities, cmd, env, exec, frr, gateway, gateway6, interfaces, limits, privileged, rootfs, rootfs_copy, routes, sysctls, user_namespace",
+		"testdata/t.yaml:4:5: unknown key \"rootfz\" in node a; expected one of binds, bird, capabilities, cmd, env, exec, frr, gateway, gateway6, host, interfaces, limits, privileged, rootfs, rootfs_copy, routes, sysctls, user_namespace",
 	}},
 	{"unknown interface key", false, `
 name: t
@@ -517,7 +517,7 @@ nodes:
 `, []string{
 		"testdata/t.yaml:3:22: interface a:eth0: unknown bridge \"wan\"",
 		"testdata/t.yaml:3:22: interface b:eth0: unknown bridge \"wan\"",
-		"testdata/t.yaml:4:3: unknown key \"rootfz\" in defaults; expected one of binds, bird, capabilities, cmd, env, exec, frr, gateway, gateway6, interfaces, limits, privileged, rootfs, rootfs_copy, routes, sysctls, user_namespace",
+		"testdata/t.yaml:4:3: unknown key \"rootfz\" in defaults; expected one of binds, bird, capabilities, cmd, env, exec, frr, gateway, gateway6, host, interfaces, limits, privileged, rootfs, rootfs_copy, routes, sysctls, user_namespace",
 	}},
 	{"link ipv4", false, `
 name: t
