@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -323,16 +322,34 @@ func (k *kathara) interfaces(dev *katharaDev, rn *rawNode) {
 			ipv4:   sval{v: "none", pos: ifc.cd.pos, set: true},
 		})
 		if ifc.mac.set {
-			if hw, err := net.ParseMAC(ifc.mac.v); err != nil || len(hw) != 6 || hw[0]&1 == 1 {
+			if mac, ok := unicastMAC(ifc.mac.v); !ok {
 				k.errAt(ifc.mac.pos, "device %s: %q is not a unicast MAC address like 02:00:00:00:00:01", dev.name.v, ifc.mac.v)
 			} else {
 				if k.extras.macs[dev.name.v] == nil {
 					k.extras.macs[dev.name.v] = map[string]string{}
 				}
-				k.extras.macs[dev.name.v][name] = hw.String()
+				k.extras.macs[dev.name.v][name] = mac
 			}
 		}
 	}
+}
+
+// unicastMAC returns s, six hex pairs split by ':' or '-', in leolab's
+// form (lowercase, ':'), when it is a unicast MAC address. (Not net.ParseMAC:
+// package net would bring cgo's resolver into every binary that uses
+// topology, and with it per-thread syscalls the node init cannot do.)
+func unicastMAC(s string) (string, bool) {
+	parts := strings.FieldsFunc(s, func(r rune) bool { return r == ':' || r == '-' })
+	if len(parts) != 6 || len(s) != 17 {
+		return "", false
+	}
+	for i, p := range parts {
+		b, err := strconv.ParseUint(p, 16, 8)
+		if err != nil || len(p) != 2 || i == 0 && b&1 == 1 {
+			return "", false
+		}
+	}
+	return strings.ToLower(strings.Join(parts, ":")), true
 }
 
 // bridgeOf returns the bridge of collision domain cd, creating it: a plain
