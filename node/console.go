@@ -3,6 +3,7 @@ package node
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
@@ -17,19 +18,28 @@ const (
 )
 
 // console keeps a node's console log bounded: cmd writes into a pipe that
-// init copies to console.log, starting a new file (the old one kept as
-// console.log.1) whenever it reaches ConsoleMax.
+// init copies to console.log; whenever it reaches ConsoleMax, its contents
+// move to console.log.1 and console.log starts again empty. Init holds two
+// file descriptors for that, both opened before the pivot: the log read
+// back and console.log.1 — never a descriptor of a host directory.
 type console struct {
-	dir  int // the node's state dir, opened before the pivot; -1 if unreachable
+	cur  int // console.log, for reading back (init's stdout writes it); -1 if unreachable
+	old  int // console.log.1; -1 if unreachable
 	size int64
 }
 
-// openConsole opens the state dir while the host is still visible. A user
-// namespace init may not reach it: its log is then cut at ConsoleMax.
+// openConsole opens the two files while the host is still visible. A user
+// namespace init may not reach them: its log is then cut at ConsoleMax.
 func openConsole(stateDir string) *console {
-	c := &console{dir: -1}
-	if fd, err := unix.Open(stateDir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
-		c.dir = fd
+	c := &console{cur: -1, old: -1}
+	cur, err := unix.Open(filepath.Join(stateDir, ConsoleLog), unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err == nil {
+		old, err := unix.Open(filepath.Join(stateDir, ConsoleLogOld), unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+		if err == nil {
+			c.cur, c.old = cur, old
+		} else {
+			unix.Close(cur)
+		}
 	}
 	var st unix.Stat_t
 	if unix.Fstat(1, &st) == nil {
@@ -64,15 +74,15 @@ func (c *console) write(p []byte) {
 	c.size += int64(n)
 }
 
-// rotate renames console.log to console.log.1 and makes a fresh
-// console.log init's stdout and stderr. Where it cannot (the directory is
-// out of reach), the log is cut at its bound, saying so once.
+// rotate moves console.log's contents to console.log.1 and empties
+// console.log. Where it cannot (the files are out of reach), the log is
+// cut at its bound, saying so once.
 func (c *console) rotate() bool {
-	if c.dir >= 0 && c.renew() {
+	if c.cur >= 0 && c.renew() {
 		c.size = 0
 		return true
 	}
-	c.dir = -1
+	c.cur = -1
 	if c.size < ConsoleMax {
 		msg := []byte("leolab-init: console log full, output dropped from here\n")
 		n, _ := unix.Write(1, msg)
@@ -82,19 +92,37 @@ func (c *console) rotate() bool {
 }
 
 func (c *console) renew() bool {
-	if err := unix.Renameat(c.dir, ConsoleLog, c.dir, ConsoleLogOld); err != nil {
+	if err := c.copyToOld(); err != nil {
 		fmt.Fprintf(os.Stderr, "leolab-init: rotate console log: %v\n", err)
 		return false
 	}
-	fd, err := unix.Openat(c.dir, ConsoleLog, unix.O_WRONLY|unix.O_CREAT|unix.O_APPEND|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
-	if err != nil {
+	// Init's stdout and stderr share one open file: one truncate and one
+	// seek start the log again for both (init's own messages included).
+	if err := unix.Ftruncate(1, 0); err != nil {
 		fmt.Fprintf(os.Stderr, "leolab-init: rotate console log: %v\n", err)
 		return false
 	}
-	// Both stdio fds of init now write the new file (init's own messages
-	// included); commands get theirs explicitly.
-	unix.Dup3(fd, 1, 0)
-	unix.Dup3(fd, 2, 0)
-	unix.Close(fd)
+	unix.Seek(1, 0, 0)
 	return true
+}
+
+// copyToOld replaces console.log.1's contents with console.log's.
+func (c *console) copyToOld() error {
+	if err := unix.Ftruncate(c.old, 0); err != nil {
+		return err
+	}
+	buf := make([]byte, 64<<10)
+	for off := int64(0); ; {
+		n, err := unix.Pread(c.cur, buf, off)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+		if _, err := unix.Pwrite(c.old, buf[:n], off); err != nil {
+			return err
+		}
+		off += int64(n)
+	}
 }
