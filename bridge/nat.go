@@ -3,6 +3,7 @@ package bridge
 import (
 	"bufio"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -140,13 +141,8 @@ func SetupNAT(lab, chain string, bridges []topology.Bridge) error {
 		return fmt.Errorf("create nat chain %s: %w", chain, err)
 	}
 	for _, b := range nat {
-		net := b.Subnet.Masked().String()
-		// ! -o BRIDGE, as Docker does: frames bridged between two nodes
-		// of the LAN pass POSTROUTING too (br_netfilter), and one sent to a
-		// node routing to another lab network must keep its source.
-		spec := append([]string{"-s", net, "!", "-d", net, "!", "-o", b.Device}, comment(lab)...)
-		if err := ipt.Append("nat", chain, append(spec, "-j", "MASQUERADE")...); err != nil {
-			return fmt.Errorf("masquerade %s in %s: %w", net, chain, err)
+		if err := masquerade(ipt, lab, chain, b.Subnet, b.Device); err != nil {
+			return err
 		}
 	}
 	if err := insertJump(ipt, "nat", "POSTROUTING", jumpSpec(lab, chain)); err != nil {
@@ -328,4 +324,18 @@ func legacyTableLoaded(table string) bool {
 func isLegacy(path string) bool {
 	out, err := exec.Command(path, "--version").Output()
 	return err == nil && strings.Contains(string(out), "(legacy)")
+}
+
+// masquerade appends to chain the rule masquerading subnet's traffic that
+// leaves by another device than its bridge (IPv4 or IPv6, by ipt). ! -o
+// BRIDGE, as Docker does: frames bridged between two nodes of the LAN pass
+// POSTROUTING too (br_netfilter), and one sent to a node routing to another
+// lab network must keep its source.
+func masquerade(ipt *iptables.IPTables, lab, chain string, subnet netip.Prefix, bridgeDev string) error {
+	net := subnet.Masked().String()
+	spec := append([]string{"-s", net, "!", "-d", net, "!", "-o", bridgeDev}, comment(lab)...)
+	if err := ipt.Append("nat", chain, append(spec, "-j", "MASQUERADE")...); err != nil {
+		return fmt.Errorf("masquerade %s in %s: %w", net, chain, err)
+	}
+	return nil
 }

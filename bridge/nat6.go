@@ -108,13 +108,8 @@ func SetupNAT6(lab, chain string, bridges []topology.Bridge) error {
 		return fmt.Errorf("create ip6tables nat chain %s: %w", chain, err)
 	}
 	for _, b := range nat {
-		net := b.Subnet6.Masked().String()
-		// ! -o BRIDGE, as Docker does: frames bridged between two nodes
-		// of the LAN pass POSTROUTING too (br_netfilter), and one sent to a
-		// node routing to another lab network must keep its source.
-		spec := append([]string{"-s", net, "!", "-d", net, "!", "-o", b.Device}, comment(lab)...)
-		if err := ipt.Append("nat", chain, append(spec, "-j", "MASQUERADE")...); err != nil {
-			return fmt.Errorf("masquerade %s in %s: %w", net, chain, err)
+		if err := masquerade(ipt, lab, chain, b.Subnet6, b.Device); err != nil {
+			return err
 		}
 	}
 	if err := insertJump(ipt, "nat", "POSTROUTING", jumpSpec(lab, chain)); err != nil {
