@@ -302,21 +302,8 @@ var defaultRoute6 = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
 // natGateway6 is the ::1 of the node's only nat bridge with IPv6, if it has
 // an IPv6 address on exactly one.
 func natGateway6(n *nodeState) (netip.Addr, bool) {
-	var found *bridgeState
-	for _, ifc := range n.ifaces {
-		b := ifc.bridge
-		if b == nil || !b.out.NAT || !ifc.v6.addr.IsValid() || !b.out.Gateway6.IsValid() || b == found {
-			continue
-		}
-		if found != nil {
-			return netip.Addr{}, false
-		}
-		found = b
-	}
-	if found == nil {
-		return netip.Addr{}, false
-	}
-	return found.out.Gateway6, true
+	return natGatewayOf(n, func(ifc *ifaceState) bool { return ifc.v6.addr.IsValid() },
+		func(b *bridgeState) netip.Addr { return b.out.Gateway6 })
 }
 
 // resolveVia6 turns a gateway6 or an IPv6 route's via into an address: an

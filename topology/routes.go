@@ -64,10 +64,17 @@ func (r *resolver) resolveRoutes(n *nodeState) {
 // natGateway is the .1 of the node's only nat bridge, if it has exactly one
 // nat bridge on which it has an address.
 func natGateway(n *nodeState) (netip.Addr, bool) {
+	return natGatewayOf(n, func(ifc *ifaceState) bool { return ifc.addr.IsValid() },
+		func(b *bridgeState) netip.Addr { return b.out.Gateway })
+}
+
+// natGatewayOf is the gateway (gw) of the node's only nat bridge that has
+// one and on which the node has an address (addressed), for either family.
+func natGatewayOf(n *nodeState, addressed func(*ifaceState) bool, gw func(*bridgeState) netip.Addr) (netip.Addr, bool) {
 	var found *bridgeState
 	for _, ifc := range n.ifaces {
 		b := ifc.bridge
-		if b == nil || !b.out.NAT || !ifc.addr.IsValid() || !b.out.Gateway.IsValid() || b == found {
+		if b == nil || !b.out.NAT || !addressed(ifc) || !gw(b).IsValid() || b == found {
 			continue
 		}
 		if found != nil {
@@ -78,7 +85,7 @@ func natGateway(n *nodeState) (netip.Addr, bool) {
 	if found == nil {
 		return netip.Addr{}, false
 	}
-	return found.out.Gateway, true
+	return gw(found), true
 }
 
 // resolveVia turns a gateway or via value into an address: an IP on a
