@@ -9,8 +9,8 @@ DEMO    := labs/examples/demo.yaml
 # (cmd/leolab-fetch) first and embeds both in leolab: still one static
 # binary; nodes start without the CLI's dependencies, and the CLI starts
 # without the fetcher's (go-containerregistry, net/http, TLS).
-INITBIN  := internal/initbin/leolab-init
-FETCHBIN := internal/fetchbin/leolab-fetch
+INITBIN  := internal/embedded/initbin/leolab-init
+FETCHBIN := internal/embedded/fetchbin/leolab-fetch
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(INITBIN) ./cmd/leolab-init
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(FETCHBIN) ./cmd/leolab-fetch

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"leolab/internal/graph"
+	"leolab/render"
 	"leolab/topology"
 )
 
@@ -67,7 +67,7 @@ func renderGraph(plan *topology.Plan, format string) ([]byte, error) {
 	if format == "mermaid" {
 		text = "mermaid"
 	}
-	out, err := graph.Render(plan, text)
+	out, err := render.Graph(plan, text)
 	if err != nil || format != "svg" {
 		return []byte(out), err
 	}

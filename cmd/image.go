@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"leolab/internal/debspec"
+	"leolab/internal/spec/debspec"
 )
 
 func newImageCmd(g *globals) *cobra.Command {

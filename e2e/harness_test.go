@@ -42,8 +42,8 @@ func TestMain(m *testing.M) {
 	binary = filepath.Join(dir, "leolab")
 	// Built as make build does (the node init embedded), plus the fault hook.
 	for _, args := range [][]string{
-		{"build", "-o", "../internal/initbin/leolab-init", "../cmd/leolab-init"},
-		{"build", "-o", "../internal/fetchbin/leolab-fetch", "../cmd/leolab-fetch"},
+		{"build", "-o", "../internal/embedded/initbin/leolab-init", "../cmd/leolab-init"},
+		{"build", "-o", "../internal/embedded/fetchbin/leolab-fetch", "../cmd/leolab-fetch"},
 		{"build", "-tags", "leolabfault,leolab_embed_init,leolab_embed_fetch", "-o", binary, ".."},
 	} {
 		build := exec.Command("go", args...)

@@ -12,7 +12,7 @@ import (
 	"sync"
 
 	"leolab/bridge"
-	"leolab/internal/mountspec"
+	"leolab/internal/spec/mountspec"
 	"leolab/node"
 	"leolab/rootfs"
 	"leolab/topology"

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"leolab/internal/nodespec"
+	"leolab/internal/spec/nodespec"
 	"leolab/rootfs"
 	"leolab/topology"
 )

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"leolab/internal/nodespec"
+	"leolab/internal/spec/nodespec"
 	"leolab/topology"
 )
 

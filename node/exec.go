@@ -10,7 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
-	"leolab/internal/ctlwire"
+	"leolab/internal/wire/ctlwire"
 )
 
 // Exec runs a command inside a running node by asking its init (already in

@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"leolab/internal/ctlwire"
+	"leolab/internal/wire/ctlwire"
 )
 
 // serve starts accepting exec requests on the inherited control listener.

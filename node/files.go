@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"leolab/internal/nodespec"
+	"leolab/internal/spec/nodespec"
 )
 
 // writeFiles creates spec.Files inside the node, after the pivot (so every

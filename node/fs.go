@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"leolab/internal/nodespec"
+	"leolab/internal/spec/nodespec"
 )
 
 // checkRootDirs refuses a root whose /proc, /sys or /dev is a symlink or not

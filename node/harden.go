@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"leolab/internal/nodespec"
+	"leolab/internal/spec/nodespec"
 )
 
 // applySysctls writes each net.* key under /proc/sys (which shows this

@@ -5,7 +5,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"leolab/internal/nodespec"
+	"leolab/internal/spec/nodespec"
 )
 
 // TestKeptCapMask: the default set, additions, drops (a name in both is

@@ -10,8 +10,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"leolab/internal/ctlwire"
-	"leolab/internal/nodespec"
+	"leolab/internal/spec/nodespec"
+	"leolab/internal/wire/ctlwire"
 )
 
 // Fds init inherits from its parent.

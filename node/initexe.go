@@ -7,9 +7,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"leolab/internal/initbin"
-	"leolab/internal/memfd"
-	"leolab/internal/nodespec"
+	"leolab/internal/embedded/initbin"
+	"leolab/internal/embedded/memfd"
+	"leolab/internal/spec/nodespec"
 )
 
 // initExe is the program every node's init is started from: the embedded

@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"leolab/internal/memfd"
+	"leolab/internal/embedded/memfd"
 )
 
 // TestCheckInitExeNoticesAReusedFd: once the init program's fd names

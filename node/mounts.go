@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"leolab/internal/mountspec"
+	"leolab/internal/spec/mountspec"
 )
 
 // rootMounts is spec.RootMounts, or a recursive bind of Root on itself.

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"leolab/internal/mountspec"
+	"leolab/internal/spec/mountspec"
 	"leolab/topology"
 )
 

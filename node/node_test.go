@@ -6,7 +6,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"leolab/internal/nodespec"
+	"leolab/internal/spec/nodespec"
 	"os"
 	"path/filepath"
 	"strings"

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"io"
 
-	"leolab/internal/mountspec"
-	"leolab/internal/nodespec"
+	"leolab/internal/spec/mountspec"
+	"leolab/internal/spec/nodespec"
 )
 
 // Spec is everything the runtime needs to spawn one node.

@@ -14,8 +14,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"leolab/internal/ctlwire"
-	"leolab/internal/nodespec"
+	"leolab/internal/spec/nodespec"
+	"leolab/internal/wire/ctlwire"
 )
 
 // Start spawns the node's init and returns once init has built the node's

@@ -3,7 +3,7 @@ package node
 import (
 	"testing"
 
-	"leolab/internal/nodespec"
+	"leolab/internal/spec/nodespec"
 )
 
 // TestTmpfsSize: limits.tmpfs wins, else the memory limit, else the default.

@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"leolab/internal/ctlwire"
+	"leolab/internal/wire/ctlwire"
 )
 
 // Tty is a command running on a pty of a node, for callers that relay the

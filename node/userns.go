@@ -7,8 +7,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"leolab/internal/ctlwire"
-	"leolab/internal/mountspec"
+	"leolab/internal/spec/mountspec"
+	"leolab/internal/wire/ctlwire"
 )
 
 // idmappedRootMounts makes each root mount as a detached mount whose ids are

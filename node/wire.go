@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 
-	"leolab/internal/ctlwire"
+	"leolab/internal/wire/ctlwire"
 )
 
-// conn is a control connection (internal/ctlwire) carrying this package's
+// conn is a control connection (internal/wire/ctlwire) carrying this package's
 // messages: the exec messages in their own encoding, everything else
 // (init's config and sync messages) as JSON.
 type conn struct {
@@ -92,7 +92,7 @@ type initConfig struct {
 	Spawner bool `json:"spawner,omitempty"`
 }
 
-// execRequest and execEvent are the exec messages (internal/ctlwire).
+// execRequest and execEvent are the exec messages (internal/wire/ctlwire).
 type (
 	execRequest = ctlwire.ExecRequest
 	execEvent   = ctlwire.ExecEvent

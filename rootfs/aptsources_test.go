@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"leolab/internal/debspec"
+	"leolab/internal/spec/debspec"
 )
 
 const hostSourcesList = `# comment

@@ -19,7 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"leolab/internal/debspec"
+	"leolab/internal/spec/debspec"
 )
 
 // Debian images (rootfs: debian:SUITE+PKG…) are built once by mmdebstrap

@@ -13,9 +13,9 @@ import (
 	"sync"
 	"time"
 
-	"leolab/internal/fetchbin"
-	"leolab/internal/fetchproto"
-	"leolab/internal/memfd"
+	"leolab/internal/embedded/fetchbin"
+	"leolab/internal/embedded/memfd"
+	"leolab/internal/wire/fetchproto"
 )
 
 // OCI layouts, docker archives and registry images are read by a separate

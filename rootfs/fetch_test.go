@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"leolab/internal/fetchbin"
-	"leolab/internal/fetchproto"
+	"leolab/internal/embedded/fetchbin"
+	"leolab/internal/wire/fetchproto"
 )
 
 // prepareFake prepares the image a fake fetcher (main_test.go) streams.

@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"leolab/internal/mountspec"
+	"leolab/internal/spec/mountspec"
 )
 
 // The `host` image is a small cached skeleton tree: empty mount points, the

@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"leolab/internal/mountspec"
+	"leolab/internal/spec/mountspec"
 )
 
 // Node layer layout under nodeDir (names reserved by this package):

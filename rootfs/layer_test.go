@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"leolab/internal/mountspec"
+	"leolab/internal/spec/mountspec"
 )
 
 func TestBusyboxErrors(t *testing.T) {

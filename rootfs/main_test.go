@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"leolab/internal/fetchproto"
+	"leolab/internal/wire/fetchproto"
 	"leolab/rootfs/ocifetch"
 )
 

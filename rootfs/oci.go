@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"leolab/internal/fetchproto"
+	"leolab/internal/wire/fetchproto"
 )
 
 // prepareOCI caches an OCI image layout (a directory, or a tar of one) by

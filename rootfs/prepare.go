@@ -17,7 +17,7 @@ import (
 
 	"github.com/ulikunitz/xz"
 
-	"leolab/internal/debspec"
+	"leolab/internal/spec/debspec"
 )
 
 // Prepare resolves source (a value of a node's `rootfs:`) into a cached

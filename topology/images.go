@@ -7,7 +7,7 @@ import (
 
 	"github.com/goccy/go-yaml/ast"
 
-	"leolab/internal/debspec"
+	"leolab/internal/spec/debspec"
 )
 
 // Root filesystems built from Debian packages, and image mappings.

@@ -4,7 +4,7 @@ import (
 	"net/netip"
 	"time"
 
-	"leolab/internal/nodespec"
+	"leolab/internal/spec/nodespec"
 )
 
 // Plan is a fully resolved lab: every default applied and every address,

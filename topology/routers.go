@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	"leolab/internal/debspec"
-	"leolab/internal/nodespec"
+	"leolab/internal/spec/debspec"
+	"leolab/internal/spec/nodespec"
 )
 
 // FRR runs FRRouting as a node's main process (watchfrr supervising the

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"leolab/internal/debspec"
+	"leolab/internal/spec/debspec"
 )
 
 // The patterns compile on first use: every leolab command links this

@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"os"
 
-	"leolab/internal/fetchproto"
+	"leolab/internal/wire/fetchproto"
 	"leolab/rootfs/ocifetch"
 )
 

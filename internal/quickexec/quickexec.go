@@ -4,7 +4,7 @@
 // Go initialises a program's packages one at a time: among those whose
 // imports are all initialised, the first by import path goes next (Go
 // spec, "Package initialization"). This package, internal/labdir,
-// internal/ctlwire and internal/nodespec import only packages that os and os/signal need anyway
+// internal/wire/ctlwire and internal/spec/nodespec import only packages that os and os/signal need anyway
 // (errors, io, io/fs, path, sync, syscall), which initialise early, while
 // every heavy dependency of the CLI (cobra, goccy/go-yaml, netlink,
 // go-iptables, xz, encoding/json) needs fmt and reflect, which come after
@@ -28,9 +28,9 @@ import (
 	"os"
 	"path"
 
-	"leolab/internal/ctlwire"
 	"leolab/internal/labdir"
-	"leolab/internal/nodespec"
+	"leolab/internal/spec/nodespec"
+	"leolab/internal/wire/ctlwire"
 )
 
 func init() {

@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
-	"leolab/internal/fetchproto"
+	"leolab/internal/wire/fetchproto"
 )
 
 // resolve finds the image kind and target name for platform ("os/arch")

@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"leolab/internal/fetchproto"
+	"leolab/internal/wire/fetchproto"
 )
 
 // MaybeRun runs the fetcher and exits when this process was started as one

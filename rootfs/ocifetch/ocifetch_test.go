@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"leolab/internal/fetchproto"
+	"leolab/internal/wire/fetchproto"
 )
 
 // closeInherited closes exactly the fds without close-on-exec.

@@ -1,8 +1,4 @@
-// Package graph renders a resolved topology Plan as a diagram: Graphviz dot
-// or Mermaid. Nodes and bridges are vertices; bridge ports and links are
-// edges labelled with interface names and addresses. It is pure text
-// generation and never touches the host.
-package graph
+package render
 
 import (
 	"fmt"
@@ -17,7 +13,7 @@ var Formats = []string{"dot", "mermaid"}
 
 // Render draws p in format "dot" or "mermaid". The output is deterministic:
 // bridges, nodes and links in plan order.
-func Render(p *topology.Plan, format string) (string, error) {
+func Graph(p *topology.Plan, format string) (string, error) {
 	switch format {
 	case "dot":
 		return dot(p), nil

@@ -1,4 +1,4 @@
-package graph
+package render
 
 import (
 	"net/netip"
@@ -35,7 +35,7 @@ func plan() *topology.Plan {
 }
 
 func TestRenderDot(t *testing.T) {
-	got, err := Render(plan(), "dot")
+	got, err := Graph(plan(), "dot")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func TestRenderDot(t *testing.T) {
 }
 
 func TestRenderMermaid(t *testing.T) {
-	got, err := Render(plan(), "mermaid")
+	got, err := Graph(plan(), "mermaid")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,14 +75,14 @@ func TestRenderMermaid(t *testing.T) {
 }
 
 func TestRenderUnknownFormat(t *testing.T) {
-	if _, err := Render(plan(), "svg"); err == nil {
-		t.Fatal("Render(svg) succeeded, want an error")
+	if _, err := Graph(plan(), "svg"); err == nil {
+		t.Fatal("Graph(svg) succeeded, want an error")
 	}
 }
 
 func TestRenderQuotes(t *testing.T) {
 	p := &topology.Plan{Name: `a"b\c`}
-	got, _ := Render(p, "dot")
+	got, _ := Graph(p, "dot")
 	if want := "graph \"a\\\"b\\\\c\" {\n  node [fontname=\"monospace\"];\n}\n"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
@@ -95,7 +95,7 @@ func TestRenderDualStack(t *testing.T) {
 	p.Nodes[0].Interfaces[0].IPv6 = pfx("fd00:1::2/64")
 	p.Links[0].Subnet6 = pfx("fd00:8000::/64")
 	p.Nodes[1].Interfaces[1].IPv6 = pfx("fd00:8000::1/64")
-	got, err := Render(p, "dot")
+	got, err := Graph(p, "dot")
 	if err != nil {
 		t.Fatal(err)
 	}
