@@ -100,7 +100,7 @@ func (d *deployment) record(context.Context) error {
 
 // writeHosts writes the lab's /etc/hosts once; every init copies it.
 func (d *deployment) writeHosts(context.Context) error {
-	if err := os.WriteFile(d.hosts, []byte(hostsFile(d.st.Plan, d.st.Remote)), 0o644); err != nil {
+	if err := os.WriteFile(d.hosts, []byte(hostsFile(d.st.Plan, d.st.Plan.Remote)), 0o644); err != nil {
 		return fmt.Errorf("write hosts file: %w", err)
 	}
 	return nil
@@ -141,8 +141,8 @@ func (d *deployment) prepareImages(ctx context.Context) error {
 // or a private one for isolated labs), the bridges, and the iptables chains.
 func (d *deployment) createHostSide(context.Context) error {
 	var err error
-	if d.st.LabNetns != "" {
-		d.host, err = bridge.CreateLabNS(d.st.LabNetns)
+	if d.st.Plan.LabNetns != "" {
+		d.host, err = bridge.CreateLabNS(d.st.Plan.LabNetns)
 	} else {
 		d.host, err = bridge.OpenHost()
 	}
@@ -157,7 +157,7 @@ func (d *deployment) createHostSide(context.Context) error {
 			return fmt.Errorf("bridge %s: %w", b.Name, err)
 		}
 	}
-	if d.st.LabNetns != "" || len(d.st.Plan.Bridges) == 0 {
+	if d.st.Plan.LabNetns != "" || len(d.st.Plan.Bridges) == 0 {
 		return nil
 	}
 	return d.setupIptables()
@@ -165,10 +165,10 @@ func (d *deployment) createHostSide(context.Context) error {
 
 func (d *deployment) setupIptables() error {
 	p := d.st.Plan
-	if err := bridge.SetupForward(p.Name, d.st.NATChain, p.Bridges); err != nil {
+	if err := bridge.SetupForward(p.Name, d.st.Plan.NATChain, p.Bridges); err != nil {
 		return fmt.Errorf("forward rules: %w", err)
 	}
-	if err := bridge.SetupForward6(p.Name, d.st.NATChain, p.Bridges); err != nil {
+	if err := bridge.SetupForward6(p.Name, d.st.Plan.NATChain, p.Bridges); err != nil {
 		return fmt.Errorf("ipv6 forward rules: %w", err)
 	}
 	var natBridges []topology.Bridge
@@ -201,10 +201,10 @@ func (d *deployment) setupIptables() error {
 	if err := writeState(d.m.statePath(p.Name), d.st); err != nil {
 		return err
 	}
-	if err := bridge.SetupNAT(p.Name, d.st.NATChain, natBridges); err != nil {
+	if err := bridge.SetupNAT(p.Name, d.st.Plan.NATChain, natBridges); err != nil {
 		return fmt.Errorf("nat: %w", err)
 	}
-	if err := bridge.SetupNAT6(p.Name, d.st.NATChain, natBridges); err != nil {
+	if err := bridge.SetupNAT6(p.Name, d.st.Plan.NATChain, natBridges); err != nil {
 		return fmt.Errorf("nat66: %w", err)
 	}
 	return nil

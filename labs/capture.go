@@ -40,8 +40,8 @@ func (m *Manager) CaptureBridge(lab, name string) (capture.Endpoint, error) {
 				continue
 			}
 			ep := capture.Endpoint{Name: "bridge:" + b.Name, Dev: b.Device}
-			if st.LabNetns != "" {
-				ep.Netns = "/run/netns/" + st.LabNetns
+			if st.Plan.LabNetns != "" {
+				ep.Netns = "/run/netns/" + st.Plan.LabNetns
 			}
 			found = append(found, ep)
 			labsWith = append(labsWith, st.Plan.Name)

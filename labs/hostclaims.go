@@ -64,12 +64,12 @@ func claimFile(root, lab string) string {
 // claimOf lists what st's lab will register on the host.
 func claimOf(root string, st *State) *Claim {
 	p := st.Plan
-	c := &Claim{Root: root, Lab: p.Name, UIDStart: st.UIDStart, UIDCount: st.UIDCount, HostNetns: hostNetns()}
+	c := &Claim{Root: root, Lab: p.Name, UIDStart: p.UIDs.Start, UIDCount: p.UIDs.Count, HostNetns: hostNetns()}
 	for _, n := range p.Nodes {
 		c.Netns = append(c.Netns, topology.NetnsName(p.Name, n.Name))
 	}
-	if st.LabNetns != "" {
-		c.Netns = append(c.Netns, st.LabNetns)
+	if p.LabNetns != "" {
+		c.Netns = append(c.Netns, p.LabNetns)
 		return c
 	}
 	for _, b := range p.Bridges {
@@ -83,11 +83,8 @@ func claimOf(root string, st *State) *Claim {
 			c.Devices = append(c.Devices, ifc.HostDevice)
 		}
 	}
-	c.Subnets = planSubnets(p)
-	for _, b := range p.Bridges {
-		c.NAT = c.NAT || b.NAT // ip_forward stays on while this lab may need it
-		c.NAT6 = c.NAT6 || (b.NAT && b.Subnet6.IsValid())
-	}
+	c.Subnets = p.Subnets()
+	c.NAT, c.NAT6 = p.NAT, p.NAT6 // forwarding stays on while this lab may need it
 	return c
 }
 

@@ -104,7 +104,7 @@ func (m *Manager) view(st *State) LabView {
 	for _, n := range p.Nodes {
 		v.Nodes = append(v.Nodes, nodeView(st, phase, n))
 	}
-	for _, n := range st.Remote {
+	for _, n := range st.Plan.Remote {
 		nv := nodeView(st, phase, n)
 		nv.State, nv.Netns = "remote (host "+n.Host+")", ""
 		v.Nodes = append(v.Nodes, nv)

@@ -105,36 +105,29 @@ func TestLabLockWithinWaitsForARelease(t *testing.T) {
 	l.unlock(true)
 }
 
-func TestAllocUIDsNeverOverlaps(t *testing.T) {
-	var others []*State
-	for i := 0; i < 5; i++ {
-		start, err := allocUIDs(i+1, uidSpans(others, nil))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, o := range others {
-			lo, hi := uint64(o.UIDStart), uint64(o.UIDStart)+uint64(o.UIDCount)*idsPerNode
-			if uint64(start) < hi && uint64(start)+uint64(i+1)*idsPerNode > lo {
-				t.Fatalf("range %d overlaps %d..%d", start, lo, hi)
-			}
-		}
-		others = append(others, &State{UIDStart: start, UIDCount: i + 1})
-	}
-	if _, err := allocUIDs(1<<15, uidSpans(others, nil)); err == nil {
-		t.Error("huge request did not fail")
-	}
-}
-
-// TestAllocUIDsAvoidsOtherRootsClaims: an id block another root's lab
-// claimed is never handed out again.
-func TestAllocUIDsAvoidsOtherRootsClaims(t *testing.T) {
-	claims := []*Claim{{Root: "/other", Lab: "x", UIDStart: uidFirst, UIDCount: 2}}
-	start, err := allocUIDs(1, uidSpans(nil, claims))
+// TestUIDBlockAvoidsOtherLabsAndRootsClaims: resolving against the real
+// host view never hands out an id block another lab of this root, or
+// another root's lab (its claim), holds.
+func TestUIDBlockAvoidsOtherLabsAndRootsClaims(t *testing.T) {
+	dec, err := topology.Decode("t.yaml", []byte("name: uidt\nnodes:\n  a: {user_namespace: true}\n  b: {user_namespace: true}\n"), topology.Options{Isolated: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if start < uidFirst+2*idsPerNode {
-		t.Errorf("block at %d overlaps the claimed %d..%d", start, uidFirst, uidFirst+2*idsPerNode)
+	const first = 1 << 20
+	mine := &State{Plan: &topology.Plan{Name: "other", UIDs: topology.UIDBlock{Start: first, Count: 1}}}
+	claims := []*Claim{{Root: "/other", Lab: "x", UIDStart: first + 1<<16, UIDCount: 2}}
+	plan, err := topology.Resolve(dec, topology.Env{Host: hostView{others: []*State{mine}, claims: claims}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := plan.UIDs
+	if got.Count != 2 {
+		t.Fatalf("block %+v, want 2 nodes", got)
+	}
+	for _, u := range []topology.UIDBlock{mine.Plan.UIDs, {Start: claims[0].UIDStart, Count: claims[0].UIDCount}} {
+		if uint64(got.Start) < u.End() && got.End() > uint64(u.Start) {
+			t.Errorf("block %+v overlaps %+v", got, u)
+		}
 	}
 }
 
@@ -155,9 +148,7 @@ func TestHostsFileListsEveryNodeAndInterface(t *testing.T) {
 }
 
 func TestPeekNameReadsEditedFiles(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "t.yaml")
-	os.WriteFile(path, []byte("# lab\nname: routing   # comment\nnodes: [broken\n"), 0o644)
-	if got := PeekName(path); got != "routing" {
+	if got := PeekName([]byte("# lab\nname: routing   # comment\nnodes: [broken\n")); got != "routing" {
 		t.Errorf("PeekName = %q", got)
 	}
 }

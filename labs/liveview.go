@@ -57,7 +57,7 @@ func (m *Manager) Snapshot(lab string) (*Snapshot, error) {
 		return nil, err
 	}
 	v := m.view(st)
-	s := &Snapshot{View: v, Plan: st.Plan, LabNetns: st.LabNetns, Stamp: stamp, st: st, phase: v.Phase,
+	s := &Snapshot{View: v, Plan: st.Plan, LabNetns: st.Plan.LabNetns, Stamp: stamp, st: st, phase: v.Phase,
 		fixed: map[string]string{}}
 	for _, n := range v.Nodes {
 		s.fixed[n.Name] = n.State

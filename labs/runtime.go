@@ -38,8 +38,8 @@ func (m *Manager) resolveIface(lab, target string) (*ifaceRef, error) {
 		r := &ifaceRef{st: st, node: n, ifc: ifc, nodeNS: netnsPath(st.Plan.Name, n.Name)}
 		if ifc.Bridge != "" {
 			r.peerDev = ifc.HostDevice
-			if st.LabNetns != "" {
-				r.peerNS = "/run/netns/" + st.LabNetns
+			if st.Plan.LabNetns != "" {
+				r.peerNS = "/run/netns/" + st.Plan.LabNetns
 			}
 		} else {
 			peerNode, peerIf, _ := strings.Cut(ifc.Peer, ":")

@@ -4,25 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net/netip"
 	"strings"
 )
-
-// HostView reports what is already in use on the host; tests replace it.
-type HostView interface {
-	// UsedSubnets returns the IPv4 and IPv6 prefixes of host routes and of other
-	// running labs (never this lab's own). A default route (/0) is ignored.
-	UsedSubnets() ([]netip.Prefix, error)
-}
-
-// Options tune how a topology file is resolved.
-type Options struct {
-	Host           HostView   // nil = nothing in use
-	RootfsOverride string     // deploy --rootfs: replaces every node's rootfs
-	Isolated       bool       // deploy --isolated: nat: true is then an error and the host is not consulted
-	Images         []ImageMap // deploy --image: registry images replaced by other rootfs
-	Name           string     // deploy --name: replaces the lab's name, whatever the format
-}
 
 // Prefixes of the host-side device names a lab creates; sweeping relies on
 // them. Every name is prefix + LabTag + 6 hex digits: 14 bytes.

@@ -8,8 +8,10 @@ import (
 )
 
 // Plan is a fully resolved lab: every default applied and every address,
-// host device name, MAC and route decided. Nothing in a Plan refers back to
-// YAML positions; it is what labs applies and what the state file records.
+// host device name, MAC, route and host-side choice decided. Nothing in a
+// Plan refers back to YAML positions; it is what labs applies and what the
+// state file records, and it survives a JSON round trip unchanged (but for
+// Warnings), so a recorded plan can be compared with a new one.
 type Plan struct {
 	Name     string       `json:"name"`
 	File     string       `json:"file,omitempty"` // absolute path of the topology file
@@ -26,6 +28,20 @@ type Plan struct {
 	Hosts     []Host   `json:"hosts,omitempty"`
 	LocalHost string   `json:"local_host,omitempty"`
 	Warnings  []string `json:"-"` // validate warnings (cross-host MTU)
+
+	// Decided by Resolve for the host, so that the plan is the lab's
+	// whole desired state. LabNetns is the private namespace of an
+	// isolated lab's bridges; NATChain the iptables chain of any other;
+	// NAT and NAT6 say the host must forward IPv4 and IPv6 for it (a
+	// bridge masquerades, one with IPv6 too); UIDs is the host id block of
+	// its user-namespace nodes; Remote, for a share (LocalHost), the
+	// nodes other hosts run.
+	LabNetns string   `json:"lab_netns,omitempty"`
+	NATChain string   `json:"nat_chain,omitempty"`
+	NAT      bool     `json:"nat,omitempty"`
+	NAT6     bool     `json:"nat6,omitempty"`
+	UIDs     UIDBlock `json:"uids,omitzero"`
+	Remote   []Node   `json:"remote,omitempty"`
 }
 
 // Bridge is a Linux bridge owned by the lab.
