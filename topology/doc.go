@@ -7,12 +7,18 @@
 // (frr/bird config: a path) and the probe file (/usr/lib/frr/watchfrr,
 // /usr/sbin/bird) of a directory rootfs.
 //
-// Two stages: the raw stage (raw.go) decodes the goccy/go-yaml AST into
-// structs that keep the line:column of every value and checks types and
-// keys; the resolve stage (resolve.go, node.go, routes.go) checks meaning,
-// allocates addresses with package ipam and builds the Plan. Every
-// violation is collected and returned at once as Errors, sorted by
-// position.
+// Two steps for callers: Decode (load.go) parses the file's bytes and
+// checks every rule without consulting the host, so every located file
+// error arises there; Resolve (hostplan.go) plans the decoded file against
+// a HostView (routes, other labs' subnets, id blocks and netns names) and
+// takes every host-side decision (lab namespace, NAT chain, forwarding,
+// user-namespace id block, a lab across hosts' share) into the Plan, so a
+// Plan is the lab's whole desired state. Inside Decode, the raw stage
+// (raw.go) decodes the goccy/go-yaml AST into structs that keep the
+// line:column of every value and checks types and keys; the resolve stage
+// (resolve.go, node.go, routes.go) checks meaning, allocates addresses
+// with package ipam and builds the Plan. Every violation is collected and
+// returned at once as Errors, sorted by position.
 //
 // Defensive reading: files over MaxFileSize are refused, YAML tags are
 // refused outright, and nesting deeper than MaxDepth is refused on the
