@@ -165,10 +165,10 @@ func (d *deployment) createHostSide(context.Context) error {
 
 func (d *deployment) setupIptables() error {
 	p := d.st.Plan
-	if err := bridge.SetupForward(p.Name, d.st.Plan.NATChain, p.Bridges); err != nil {
+	if err := bridge.SetupForward(p.Name, p.NATChain, p.Bridges); err != nil {
 		return fmt.Errorf("forward rules: %w", err)
 	}
-	if err := bridge.SetupForward6(p.Name, d.st.Plan.NATChain, p.Bridges); err != nil {
+	if err := bridge.SetupForward6(p.Name, p.NATChain, p.Bridges); err != nil {
 		return fmt.Errorf("ipv6 forward rules: %w", err)
 	}
 	var natBridges []topology.Bridge
@@ -201,10 +201,10 @@ func (d *deployment) setupIptables() error {
 	if err := writeState(d.m.statePath(p.Name), d.st); err != nil {
 		return err
 	}
-	if err := bridge.SetupNAT(p.Name, d.st.Plan.NATChain, natBridges); err != nil {
+	if err := bridge.SetupNAT(p.Name, p.NATChain, natBridges); err != nil {
 		return fmt.Errorf("nat: %w", err)
 	}
-	if err := bridge.SetupNAT6(p.Name, d.st.Plan.NATChain, natBridges); err != nil {
+	if err := bridge.SetupNAT6(p.Name, p.NATChain, natBridges); err != nil {
 		return fmt.Errorf("nat66: %w", err)
 	}
 	return nil

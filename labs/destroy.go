@@ -169,8 +169,8 @@ func (m *Manager) stopNodes(st *State) error {
 func (m *Manager) removeHostSide(st *State) error {
 	p := st.Plan
 	var errs *multierror.Error
-	if st.Plan.LabNetns != "" {
-		errs = multierror.Append(errs, bridge.DeleteLabNS(st.Plan.LabNetns))
+	if p.LabNetns != "" {
+		errs = multierror.Append(errs, bridge.DeleteLabNS(p.LabNetns))
 		return errs.ErrorOrNil()
 	}
 	host, err := bridge.OpenHost()
@@ -182,10 +182,10 @@ func (m *Manager) removeHostSide(st *State) error {
 		errs = multierror.Append(errs, host.DeleteBridge(b.Device))
 	}
 	errs = multierror.Append(errs, host.SweepLinks(topology.AliasPrefix(p.Name)))
-	if st.Plan.NATChain != "" {
-		errs = multierror.Append(errs, bridge.TeardownNAT(st.Plan.NATChain))
+	if p.NATChain != "" {
+		errs = multierror.Append(errs, bridge.TeardownNAT(p.NATChain))
 		if planHasIPv6(p) { // only labs with IPv6 write ip6tables rules
-			errs = multierror.Append(errs, bridge.TeardownNAT6(st.Plan.NATChain))
+			errs = multierror.Append(errs, bridge.TeardownNAT6(p.NATChain))
 		}
 	}
 	errs = multierror.Append(errs, m.restoreForwardIfLast(p.Name))
