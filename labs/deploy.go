@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"leolab/labs/view"
 	"leolab/topology"
 )
 
@@ -23,10 +24,6 @@ type DeployOptions struct {
 	Rootfs      string              // overrides every node's rootfs
 	Images      []topology.ImageMap // --image: registry images mapped to other rootfs
 	Name        string              // --name: the lab's name, whatever the file says
-	// Check runs the lab's checks after bring-up, each retried for up to
-	// CheckTimeout; a failure fails the deploy but leaves the lab running.
-	Check        bool
-	CheckTimeout time.Duration
 	// Host is the host whose share of a lab across hosts (hosts:) this
 	// deploy brings up.
 	Host string
@@ -38,40 +35,41 @@ func (o DeployOptions) topologyOptions() topology.Options {
 }
 
 // Deploy validates file, plans it against the host and running labs, and
-// brings the whole lab up. On any failure, or when ctx is cancelled
-// (SIGINT/SIGTERM), everything created so far is removed.
-func (m *Manager) Deploy(ctx context.Context, file string, opts DeployOptions) error {
+// brings the whole lab up; it returns the running lab as inspect shows it.
+// On any failure, or when ctx is cancelled (SIGINT/SIGTERM), everything
+// created so far is removed.
+func (m *Manager) Deploy(ctx context.Context, file string, opts DeployOptions) (view.Lab, error) {
 	// Validate first, consulting nothing on the host: a bad file changes
 	// nothing. The file is read and parsed here, once.
 	data, err := topology.ReadFile(file)
 	if err != nil {
-		return err
+		return view.Lab{}, err
 	}
 	dec, err := topology.Decode(file, data, opts.topologyOptions())
 	if err != nil {
-		return err
+		return view.Lab{}, err
 	}
 	pre := dec.Draft
 	if w := EmptyLabWarning(pre); w != "" {
 		m.logf("%s", w)
 	}
 	if err := checkHostFlag(pre, opts.Host); err != nil {
-		return err
+		return view.Lab{}, err
 	}
 	for _, w := range pre.Warnings {
 		m.logf("%s", w)
 	}
 	lock, err := m.lockLab(pre.Name)
 	if err != nil {
-		return err
+		return view.Lab{}, err
 	}
 	defer lock.unlock(false)
 	if err := m.handleExisting(pre.Name, opts.Reconfigure); err != nil {
-		return err
+		return view.Lab{}, err
 	}
 	st, err := m.planAndRecord(dec, opts)
 	if err != nil {
-		return err
+		return view.Lab{}, err
 	}
 	if err := m.apply(ctx, st, opts); err != nil {
 		m.logf("deploy of %s failed, rolling back", st.Plan.Name)
@@ -79,16 +77,9 @@ func (m *Manager) Deploy(ctx context.Context, file string, opts DeployOptions) e
 			err = fmt.Errorf("%w\nrollback: %v", err, rbErr)
 		}
 		lock.unlock(true)
-		return err
+		return view.Lab{}, err
 	}
-	if !m.Quiet {
-		v := m.view(st)
-		PrintTable(m.out(), []LabView{v})
-	}
-	if opts.Check {
-		return m.runDeployChecks(ctx, st, opts)
-	}
-	return nil
+	return m.labView(st), nil
 }
 
 // handleExisting refuses to deploy over a lab of the same name, unless

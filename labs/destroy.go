@@ -184,7 +184,7 @@ func (m *Manager) removeHostSide(st *State) error {
 	errs = multierror.Append(errs, host.SweepLinks(topology.AliasPrefix(p.Name)))
 	if p.NATChain != "" {
 		errs = multierror.Append(errs, bridge.TeardownNAT(p.NATChain))
-		if planHasIPv6(p) { // only labs with IPv6 write ip6tables rules
+		if p.HasIPv6() { // only labs with IPv6 write ip6tables rules
 			errs = multierror.Append(errs, bridge.TeardownNAT6(p.NATChain))
 		}
 	}

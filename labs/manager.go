@@ -16,7 +16,6 @@ const DefaultRoot = labdir.DefaultRoot
 // Manager runs lab operations against one leolab root directory.
 type Manager struct {
 	Root     string
-	Out      io.Writer // tables and results; nil discards
 	Progress io.Writer // per-node progress; nil discards
 	Live     bool      // Progress is a terminal: one status line rewritten in place
 
@@ -24,13 +23,6 @@ type Manager struct {
 	MaxImageBytes   int64
 	MaxImageEntries int
 	Quiet           bool
-}
-
-func (m *Manager) out() io.Writer {
-	if m.Out == nil || m.Quiet {
-		return io.Discard
-	}
-	return m.Out
 }
 
 func (m *Manager) labsDir() string             { return labdir.Labs(m.Root) }

@@ -144,27 +144,3 @@ func reapplyRoutes(st *State, nodeName string) error {
 	}
 	return nil
 }
-
-// FormatNetem renders impairments for `netem show`.
-func FormatNetem(n *topology.Netem) string {
-	if n == nil {
-		return "no impairment"
-	}
-	var parts []string
-	if n.Delay > 0 {
-		parts = append(parts, "delay "+n.Delay.String())
-	}
-	if n.Jitter > 0 {
-		parts = append(parts, "jitter "+n.Jitter.String())
-	}
-	if n.LossPct > 0 {
-		parts = append(parts, fmt.Sprintf("loss %g%%", n.LossPct))
-	}
-	if n.RateBits > 0 {
-		parts = append(parts, fmt.Sprintf("rate %dbit", n.RateBits))
-	}
-	if len(parts) == 0 {
-		return "no impairment"
-	}
-	return strings.Join(parts, " ")
-}

@@ -135,6 +135,22 @@ func (n *Node) FirstAddr6() netip.Addr {
 // HasIPv6 reports whether any interface of the node carries IPv6.
 func (n *Node) HasIPv6() bool { return n.FirstAddr6().IsValid() }
 
+// HasIPv6 reports whether any bridge or link of the plan carries IPv6 (a
+// dual-stack lab: validate shows IPv6 columns, destroy clears ip6tables).
+func (p *Plan) HasIPv6() bool {
+	for _, b := range p.Bridges {
+		if b.Subnet6.IsValid() {
+			return true
+		}
+	}
+	for _, l := range p.Links {
+		if l.Subnet6.IsValid() {
+			return true
+		}
+	}
+	return false
+}
+
 // Link is a point-to-point veth link between two node interfaces.
 type Link struct {
 	Endpoints [2]Endpoint  `json:"endpoints"`
