@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"leolab/internal/hostnames"
 	"leolab/topology"
 )
 
@@ -155,9 +156,9 @@ func (m *Manager) planAndRecord(file string, data []byte, lab string, opts Deplo
 		Plan: plan, Nodes: map[string]*NodeState{}, Remote: remote,
 	}
 	if opts.Isolated {
-		st.LabNetns = topology.LabNetnsName(plan.Name)
+		st.LabNetns = hostnames.LabNetns(plan.Name)
 	} else {
-		st.NATChain = topology.NATChain(plan.Name)
+		st.Chain = hostnames.LabChain(plan.Name)
 	}
 	if err := checkHostNames(st, claims); err != nil {
 		return nil, err
@@ -191,11 +192,11 @@ func checkNetnsNames(plan *topology.Plan, others []*State) error {
 	taken := map[string]string{}
 	for _, st := range others {
 		for _, n := range st.Plan.Nodes {
-			taken[topology.NetnsName(st.Plan.Name, n.Name)] = st.Plan.Name
+			taken[hostnames.NodeNetns(st.Plan.Name, n.Name)] = st.Plan.Name
 		}
 	}
 	for _, n := range plan.Nodes {
-		name := topology.NetnsName(plan.Name, n.Name)
+		name := hostnames.NodeNetns(plan.Name, n.Name)
 		if other, ok := taken[name]; ok {
 			return fmt.Errorf("node %s: network namespace name %s is already used by lab %s", n.Name, name, other)
 		}

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"leolab/internal/hostnames"
 	"leolab/node"
 	"leolab/topology"
 )
@@ -119,7 +120,7 @@ func (m *Manager) view(st *State) LabView {
 }
 
 func nodeView(st *State, phase string, n topology.Node) NodeView {
-	nv := NodeView{Name: n.Name, State: "missing", Netns: topology.NetnsName(st.Plan.Name, n.Name),
+	nv := NodeView{Name: n.Name, State: "missing", Netns: hostnames.NodeNetns(st.Plan.Name, n.Name),
 		Rootfs: n.Rootfs, Interfaces: []InterfaceView{}, Host: n.Host}
 	if ns := st.Nodes[n.Name]; ns != nil && ns.Pid > 0 {
 		nv.Pid = ns.Pid

@@ -44,7 +44,7 @@ type State struct {
 	Created  time.Time             `json:"created"`
 	Plan     *topology.Plan        `json:"plan"`
 	LabNetns string                `json:"lab_netns,omitempty"` // isolated labs
-	NATChain string                `json:"nat_chain,omitempty"`
+	Chain    string                `json:"nat_chain,omitempty"` // hostnames.LabChain, in the nat and filter tables (the tag is its first name)
 	NAT      bool                  `json:"nat,omitempty"`
 	NAT6     bool                  `json:"nat6,omitempty"`      // NAT66 on: IPv6 forwarding saved
 	UIDStart uint32                `json:"uid_start,omitempty"` // first host id of the lab's user-namespace block

@@ -31,8 +31,9 @@ type Plan struct {
 // Bridge is a Linux bridge owned by the lab.
 type Bridge struct {
 	Name    string       `json:"name"`
-	Device  string       `json:"device"` // host device name, <= 15 bytes
-	Alias   string       `json:"alias"`  // leolab:LAB:bridge:NAME
+	Device  string       `json:"device"`        // host device name, <= 15 bytes
+	Alias   string       `json:"alias"`         // leolab:LAB:bridge:NAME
+	MAC     string       `json:"mac,omitempty"` // fixed, so the gateway's MAC never follows its ports (hostnames.BridgeMAC)
 	Subnet  netip.Prefix `json:"subnet"`
 	Gateway netip.Addr   `json:"gateway,omitzero"` // .1 when gateway: true, else invalid
 	NAT     bool         `json:"nat"`

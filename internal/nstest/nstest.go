@@ -8,6 +8,7 @@ package nstest
 import (
 	"bytes"
 	"fmt"
+	"leolab/internal/hostnames"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -138,10 +139,10 @@ func leaks(prefix string) []string {
 			out = append(out, fmt.Sprintf("link %s (alias %q)", a.Name, a.Alias))
 		}
 	}
-	if ents, err := os.ReadDir("/run/netns"); err == nil {
+	if ents, err := os.ReadDir(hostnames.NetnsDir); err == nil {
 		for _, e := range ents {
 			if strings.Contains(e.Name(), prefix) {
-				out = append(out, "netns /run/netns/"+e.Name())
+				out = append(out, "netns "+hostnames.NetnsPath(e.Name()))
 			}
 		}
 	}
