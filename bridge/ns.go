@@ -3,7 +3,6 @@ package bridge
 import (
 	"errors"
 	"fmt"
-	"leolab/internal/hostnames"
 	"os"
 	"runtime"
 
@@ -11,6 +10,8 @@ import (
 	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"leolab/internal/hostnames"
 )
 
 // Host is the network namespace that holds a lab's bridges and the host-side

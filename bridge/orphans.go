@@ -2,9 +2,10 @@ package bridge
 
 import (
 	"fmt"
-	"leolab/internal/hostnames"
 	"sort"
 	"strings"
+
+	"leolab/internal/hostnames"
 )
 
 // Chains lists the leolab chains present in the nat and filter tables of

@@ -10,7 +10,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"leolab/internal/hostnames"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +23,8 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+
+	"leolab/internal/hostnames"
 )
 
 // binary is the leolab binary under test, built once with the fault hook.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"leolab/internal/hostnames"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/vishvananda/netlink"
+
+	"leolab/internal/hostnames"
 )
 
 // Host-wide claims. Every leolab root on a host shares one kernel: one set

@@ -2,8 +2,9 @@ package labs
 
 import (
 	"io"
-	"leolab/internal/hostnames"
 	"runtime"
+
+	"leolab/internal/hostnames"
 )
 
 // DefaultRoot is the data and state directory when neither --root nor

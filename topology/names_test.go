@@ -2,10 +2,11 @@ package topology
 
 import (
 	"fmt"
-	"leolab/internal/hostnames"
 	"regexp"
 	"strings"
 	"testing"
+
+	"leolab/internal/hostnames"
 )
 
 func TestDeviceNamesGolden(t *testing.T) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"leolab/internal/hostnames"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"leolab/internal/hostnames"
 )
 
 // starTopology is an n-node lab on one bridge, every node with one interface.

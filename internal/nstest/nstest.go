@@ -8,7 +8,6 @@ package nstest
 import (
 	"bytes"
 	"fmt"
-	"leolab/internal/hostnames"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +17,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+
+	"leolab/internal/hostnames"
 )
 
 // RequireRoot skips t unless it runs as root.
