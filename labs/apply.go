@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"leolab/bridge"
+	"leolab/internal/hostnames"
 	"leolab/internal/spec/mountspec"
 	"leolab/node"
 	"leolab/rootfs"
@@ -44,7 +45,7 @@ func (m *Manager) apply(ctx context.Context, st *State, opts DeployOptions) erro
 		m: m, st: st, opts: opts,
 		images:   map[string]rootfs.Image{},
 		procs:    make([]*node.Process, len(st.Plan.Nodes)),
-		hosts:    filepath.Join(m.labDir(st.Plan.Name), "hosts"),
+		hosts:    hostnames.HostsPath(m.Root, st.Plan.Name),
 		workers:  opts.MaxWorkers,
 		byName:   make(map[string]*topology.Node, len(st.Plan.Nodes)),
 		progress: m.newProgress(st.Plan.Name, len(st.Plan.Nodes)),
@@ -165,10 +166,10 @@ func (d *deployment) createHostSide(context.Context) error {
 
 func (d *deployment) setupIptables() error {
 	p := d.st.Plan
-	if err := bridge.SetupForward(p.Name, p.NATChain, p.Bridges); err != nil {
+	if err := bridge.SetupForward(p.Name, p.Chain, p.Bridges); err != nil {
 		return fmt.Errorf("forward rules: %w", err)
 	}
-	if err := bridge.SetupForward6(p.Name, p.NATChain, p.Bridges); err != nil {
+	if err := bridge.SetupForward6(p.Name, p.Chain, p.Bridges); err != nil {
 		return fmt.Errorf("ipv6 forward rules: %w", err)
 	}
 	var natBridges []topology.Bridge
@@ -201,10 +202,10 @@ func (d *deployment) setupIptables() error {
 	if err := writeState(d.m.statePath(p.Name), d.st); err != nil {
 		return err
 	}
-	if err := bridge.SetupNAT(p.Name, p.NATChain, natBridges); err != nil {
+	if err := bridge.SetupNAT(p.Name, p.Chain, natBridges); err != nil {
 		return fmt.Errorf("nat: %w", err)
 	}
-	if err := bridge.SetupNAT6(p.Name, p.NATChain, natBridges); err != nil {
+	if err := bridge.SetupNAT6(p.Name, p.Chain, natBridges); err != nil {
 		return fmt.Errorf("nat66: %w", err)
 	}
 	return nil
@@ -315,7 +316,7 @@ func (d *deployment) registerNetns(ctx context.Context) error {
 	nodes := d.st.Plan.Nodes
 	return forEach(ctx, d.workers, len(nodes), func(i int) error {
 		n := &nodes[i]
-		if err := bridge.RegisterNetns(topology.NetnsName(d.st.Plan.Name, n.Name), d.procs[n.Index].Pid); err != nil {
+		if err := bridge.RegisterNetns(hostnames.NodeNetns(d.st.Plan.Name, n.Name), d.procs[n.Index].Pid); err != nil {
 			return fmt.Errorf("node %s: %w", n.Name, err)
 		}
 		return nil

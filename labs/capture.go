@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"leolab/capture"
+	"leolab/internal/hostnames"
 )
 
 // CaptureEndpoint resolves NODE:IFACE (NODE may be LAB/NODE; lab, when
@@ -41,7 +42,7 @@ func (m *Manager) CaptureBridge(lab, name string) (capture.Endpoint, error) {
 			}
 			ep := capture.Endpoint{Name: "bridge:" + b.Name, Dev: b.Device}
 			if st.Plan.LabNetns != "" {
-				ep.Netns = "/run/netns/" + st.Plan.LabNetns
+				ep.Netns = hostnames.NetnsPath(st.Plan.LabNetns)
 			}
 			found = append(found, ep)
 			labsWith = append(labsWith, st.Plan.Name)

@@ -9,6 +9,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"leolab/internal/hostnames"
 	"leolab/topology"
 )
 
@@ -55,7 +56,7 @@ func (h hostView) UsedNetns() (map[string]string, error) {
 	taken := map[string]string{}
 	for _, st := range h.others {
 		for _, n := range st.Plan.Nodes {
-			taken[topology.NetnsName(st.Plan.Name, n.Name)] = st.Plan.Name
+			taken[hostnames.NodeNetns(st.Plan.Name, n.Name)] = st.Plan.Name
 		}
 	}
 	return taken, nil

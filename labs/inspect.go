@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 
+	"leolab/internal/hostnames"
 	"leolab/labs/view"
 	"leolab/node"
 	"leolab/topology"
@@ -65,7 +66,7 @@ func (m *Manager) labView(st *State) view.Lab {
 
 // nodeView is node n of st as inspect shows it.
 func nodeView(st *State, phase string, n topology.Node) view.Node {
-	nv := view.Node{Name: n.Name, State: "missing", Netns: topology.NetnsName(st.Plan.Name, n.Name),
+	nv := view.Node{Name: n.Name, State: "missing", Netns: hostnames.NodeNetns(st.Plan.Name, n.Name),
 		Rootfs: n.Rootfs, Interfaces: []view.Interface{}, Host: n.Host}
 	if ns := st.Nodes[n.Name]; ns != nil && ns.Pid > 0 {
 		nv.Pid = ns.Pid

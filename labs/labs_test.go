@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"leolab/internal/hostnames"
 	"leolab/topology"
 )
 
@@ -245,7 +246,7 @@ func TestViewDualStack(t *testing.T) {
 	if l := v.Links[0]; l.Subnet6 != "fd00:8000::/64" || l.Subnet != "" {
 		t.Errorf("link: %+v", l)
 	}
-	if n := v.Nodes[0]; n.State != "missing" || n.Pid != 0 || n.Netns != topology.NetnsName("d", "h1") {
+	if n := v.Nodes[0]; n.State != "missing" || n.Pid != 0 || n.Netns != hostnames.NodeNetns("d", "h1") {
 		t.Errorf("node without a pid: %+v", n)
 	}
 }

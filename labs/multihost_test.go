@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"leolab/internal/hostnames"
 	"leolab/topology"
 )
 
@@ -34,7 +35,7 @@ func TestClaimsOfDevicesAndSubnetsArePerNetworkNamespace(t *testing.T) {
 		t.Errorf("subnets of this namespace: %v", got)
 	}
 	plan.Nodes = []topology.Node{{Name: "h1"}}
-	other.Netns = []string{topology.NetnsName("mhc", "h1")}
+	other.Netns = []string{hostnames.NodeNetns("mhc", "h1")}
 	if err := checkHostNames(st, []*Claim{other}); err == nil || !strings.Contains(err.Error(), "network namespace mhc-h1") {
 		t.Errorf("netns names are global: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/go-multierror"
 
 	"leolab/bridge"
+	"leolab/internal/hostnames"
 	"leolab/topology"
 )
 
@@ -39,7 +40,7 @@ func (m *Manager) resolveIface(lab, target string) (*ifaceRef, error) {
 		if ifc.Bridge != "" {
 			r.peerDev = ifc.HostDevice
 			if st.Plan.LabNetns != "" {
-				r.peerNS = "/run/netns/" + st.Plan.LabNetns
+				r.peerNS = hostnames.NetnsPath(st.Plan.LabNetns)
 			}
 		} else {
 			peerNode, peerIf, _ := strings.Cut(ifc.Peer, ":")
@@ -50,7 +51,9 @@ func (m *Manager) resolveIface(lab, target string) (*ifaceRef, error) {
 	return nil, fmt.Errorf("node %s has no interface %s", n.Name, ifName)
 }
 
-func netnsPath(lab, node string) string { return "/run/netns/" + topology.NetnsName(lab, node) }
+func netnsPath(lab, node string) string {
+	return hostnames.NetnsPath(hostnames.NodeNetns(lab, node))
+}
 
 // SetNetem applies n (nil clears) to both ends of NODE:IFACE, or to
 // neither: when one end refuses it, both keep the impairments they had.

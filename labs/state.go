@@ -70,7 +70,7 @@ func (st *State) migrate(old legacyState) {
 	if old.LabNetns == "" && old.NATChain == "" && old.UIDCount == 0 && old.Remote == nil {
 		return
 	}
-	p.LabNetns, p.NATChain, p.Remote = old.LabNetns, old.NATChain, old.Remote
+	p.LabNetns, p.Chain, p.Remote = old.LabNetns, old.NATChain, old.Remote
 	p.UIDs = topology.UIDBlock{Start: old.UIDStart, Count: old.UIDCount}
 	p.CompleteRecorded()
 }

@@ -26,7 +26,7 @@ func TestReadStateMovesOlderDecisionsIntoThePlan(t *testing.T) {
  "nat_chain":"LEOLAB-ABCDEF","nat":true,"nat6":true,"uid_start":1048576,"uid_count":1,
  "remote":[{"name":"r","index":1,"rootfs":"busybox","interfaces":[],"host":"b"}],
  "nodes":{"a":{"pid":42,"start_time":7}}}`,
-			topology.Plan{NATChain: "LEOLAB-ABCDEF", NAT: true, NAT6: true,
+			topology.Plan{Chain: "LEOLAB-ABCDEF", NAT: true, NAT6: true,
 				UIDs:   topology.UIDBlock{Start: 1 << 20, Count: 1},
 				Remote: []topology.Node{{Name: "r", Index: 1, Rootfs: "busybox", Interfaces: []topology.Interface{}, Host: "b"}}}},
 		{"isolated", `{"version":1,"phase":"running","created":"2026-01-02T03:04:05Z",
@@ -43,7 +43,7 @@ func TestReadStateMovesOlderDecisionsIntoThePlan(t *testing.T) {
 			t.Fatalf("%s: %v", c.name, err)
 		}
 		p := st.Plan
-		got := topology.Plan{Isolated: p.Isolated, LabNetns: p.LabNetns, NATChain: p.NATChain, NAT: p.NAT, NAT6: p.NAT6, UIDs: p.UIDs, Remote: p.Remote}
+		got := topology.Plan{Isolated: p.Isolated, LabNetns: p.LabNetns, Chain: p.Chain, NAT: p.NAT, NAT6: p.NAT6, UIDs: p.UIDs, Remote: p.Remote}
 		if !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%s: decisions %+v, want %+v", c.name, got, c.want)
 		}
@@ -76,8 +76,8 @@ func TestStateRecordsTheResolvedPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if plan.Bridges[0].Subnet == netip.MustParsePrefix("172.20.1.0/24") || plan.UIDs.Count != 1 || plan.NATChain == "" || !plan.NAT {
-		t.Fatalf("plan: subnet %v uids %+v chain %q nat %v", plan.Bridges[0].Subnet, plan.UIDs, plan.NATChain, plan.NAT)
+	if plan.Bridges[0].Subnet == netip.MustParsePrefix("172.20.1.0/24") || plan.UIDs.Count != 1 || plan.Chain == "" || !plan.NAT {
+		t.Fatalf("plan: subnet %v uids %+v chain %q nat %v", plan.Bridges[0].Subnet, plan.UIDs, plan.Chain, plan.NAT)
 	}
 	path := filepath.Join(t.TempDir(), "state.json")
 	if err := writeState(path, &State{Version: stateVersion, Phase: PhaseRunning, Plan: plan}); err != nil {

@@ -52,8 +52,9 @@
 //     RFC 2526 anycast addresses are refused. A route whose to is IPv6
 //     takes an IPv6 via; gateway6 is the IPv6 default route; "default"
 //     stays IPv4's (::/0 is IPv6's).
-//   - The node name "bridge" is reserved: aliases of bridges are
-//     leolab:LAB:bridge:NAME.
+//   - Host device names, MACs and aliases come from internal/hostnames
+//     (aliases leolab:LAB:bridge:NAME, leolab:LAB:vxlan:NAME and
+//     leolab:LAB:node:NODE:IFACE, so any node name is allowed).
 //   - limits.tmpfs (SPEC §6: tmpfs sizes inside a node are bounded) is a
 //     size like limits.memory and caps each tmpfs of the node; the plan
 //     holds only what the file sets, and a node without it gets its memory

@@ -2,6 +2,7 @@ package topology
 
 import (
 	"fmt"
+	"leolab/internal/hostnames"
 	"net/netip"
 	"sort"
 )
@@ -134,11 +135,11 @@ func checkShareSubnets(p *Plan, host HostView) error {
 // whether the host must forward for it: NAT when a bridge masquerades,
 // NAT6 when such a bridge also carries IPv6.
 func (p *Plan) decideHostSide() {
-	p.LabNetns, p.NATChain = "", ""
+	p.LabNetns, p.Chain = "", ""
 	if p.Isolated {
-		p.LabNetns = LabNetnsName(p.Name)
+		p.LabNetns = hostnames.LabNetns(p.Name)
 	} else {
-		p.NATChain = NATChain(p.Name)
+		p.Chain = hostnames.LabChain(p.Name)
 	}
 	p.NAT, p.NAT6 = natOf(p.Bridges)
 }
@@ -173,7 +174,7 @@ func checkNetnsNames(p *Plan, host HostView) error {
 		return fmt.Errorf("read network namespaces of other labs: %w", err)
 	}
 	for _, n := range p.Nodes {
-		name := NetnsName(p.Name, n.Name)
+		name := hostnames.NodeNetns(p.Name, n.Name)
 		if other, ok := taken[name]; ok {
 			return fmt.Errorf("node %s: network namespace name %s is already used by lab %s", n.Name, name, other)
 		}

@@ -3,6 +3,7 @@ package topology
 import (
 	"encoding/json"
 	"errors"
+	"leolab/internal/hostnames"
 	"math/rand"
 	"net/netip"
 	"path/filepath"
@@ -63,8 +64,8 @@ func TestResolveRecordsEveryDecision(t *testing.T) {
 	if p.UIDs != want || p.UIDs.NodeBase(1) != uidFirst+2*idsPerNode {
 		t.Errorf("uids %+v, want %+v", p.UIDs, want)
 	}
-	if p.Isolated || p.LabNetns != "" || p.NATChain != NATChain("lab1") || !p.NAT || !p.NAT6 {
-		t.Errorf("host lab: isolated %v netns %q chain %q nat %v nat6 %v", p.Isolated, p.LabNetns, p.NATChain, p.NAT, p.NAT6)
+	if p.Isolated || p.LabNetns != "" || p.Chain != hostnames.LabChain("lab1") || !p.NAT || !p.NAT6 {
+		t.Errorf("host lab: isolated %v netns %q chain %q nat %v nat6 %v", p.Isolated, p.LabNetns, p.Chain, p.NAT, p.NAT6)
 	}
 
 	iso := strings.Replace(src, "nat: true, ", "", 1)
@@ -72,8 +73,8 @@ func TestResolveRecordsEveryDecision(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !p.Isolated || p.LabNetns != LabNetnsName("lab1") || p.NATChain != "" || p.NAT || p.NAT6 || p.UIDs != want {
-		t.Errorf("isolated lab: isolated %v netns %q chain %q nat %v nat6 %v uids %+v", p.Isolated, p.LabNetns, p.NATChain, p.NAT, p.NAT6, p.UIDs)
+	if !p.Isolated || p.LabNetns != hostnames.LabNetns("lab1") || p.Chain != "" || p.NAT || p.NAT6 || p.UIDs != want {
+		t.Errorf("isolated lab: isolated %v netns %q chain %q nat %v nat6 %v uids %+v", p.Isolated, p.LabNetns, p.Chain, p.NAT, p.NAT6, p.UIDs)
 	}
 
 	p, err = Resolve(mustDecode(t, "name: t\nnodes: {a: {}}\n", Options{}), Env{Host: host})

@@ -31,13 +31,14 @@ type Plan struct {
 
 	// Decided by Resolve for the host, so that the plan is the lab's
 	// whole desired state. LabNetns is the private namespace of an
-	// isolated lab's bridges; NATChain the iptables chain of any other;
+	// isolated lab's bridges; Chain the iptables chain of any other (the
+	// same name in the nat and filter tables: masquerade and forward rules);
 	// NAT and NAT6 say the host must forward IPv4 and IPv6 for it (a
 	// bridge masquerades, one with IPv6 too); UIDs is the host id block of
 	// its user-namespace nodes; Remote, for a share (LocalHost), the
 	// nodes other hosts run.
 	LabNetns string   `json:"lab_netns,omitempty"`
-	NATChain string   `json:"nat_chain,omitempty"`
+	Chain    string   `json:"nat_chain,omitempty"` // the tag keeps its first name
 	NAT      bool     `json:"nat,omitempty"`
 	NAT6     bool     `json:"nat6,omitempty"`
 	UIDs     UIDBlock `json:"uids,omitzero"`
@@ -47,8 +48,9 @@ type Plan struct {
 // Bridge is a Linux bridge owned by the lab.
 type Bridge struct {
 	Name    string       `json:"name"`
-	Device  string       `json:"device"` // host device name, <= 15 bytes
-	Alias   string       `json:"alias"`  // leolab:LAB:bridge:NAME
+	Device  string       `json:"device"`        // host device name, <= 15 bytes
+	Alias   string       `json:"alias"`         // leolab:LAB:bridge:NAME
+	MAC     string       `json:"mac,omitempty"` // fixed, so the gateway's MAC never follows its ports (hostnames.BridgeMAC)
 	Subnet  netip.Prefix `json:"subnet"`
 	Gateway netip.Addr   `json:"gateway,omitzero"` // .1 when gateway: true, else invalid
 	NAT     bool         `json:"nat"`

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"leolab/bridge"
+	"leolab/internal/hostnames"
 	"leolab/labs"
 	"leolab/labs/view"
 	"leolab/render"
@@ -330,7 +331,7 @@ func (h *hub) collect() statsMsg {
 		ls := labStats{Nodes: snap.NodeStates(), Ifaces: map[string]ifaceStats{}}
 		portsNS := ""
 		if snap.LabNetns != "" {
-			portsNS = "/run/netns/" + snap.LabNetns
+			portsNS = hostnames.NetnsPath(snap.LabNetns)
 		}
 		for _, n := range snap.Plan.Nodes {
 			if ls.Nodes[n.Name] != "running" {
