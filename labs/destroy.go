@@ -240,7 +240,7 @@ func (m *Manager) removeLabDir(lab string, nodes []string) error {
 	}
 	dir := m.labDir(lab)
 	state := m.statePath(lab)
-	if err := removeTreeSameDev(dir, state); err != nil {
+	if err := rootfs.RemoveContents(dir, filepath.Base(state)); err != nil {
 		return err
 	}
 	if err := os.Remove(state); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -248,58 +248,6 @@ func (m *Manager) removeLabDir(lab string, nodes []string) error {
 	}
 	if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove lab dir: %w", err)
-	}
-	return nil
-}
-
-// removeTreeSameDev removes dir's contents except keep, refusing to descend
-// into anything on another device (a mount point) or to follow symlinks.
-func removeTreeSameDev(dir, keep string) error {
-	top, err := os.Lstat(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return removeChildren(dir, devOf(top), keep)
-}
-
-func removeChildren(dir string, dev uint64, keep string) error {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", dir, err)
-	}
-	for _, e := range entries {
-		path := filepath.Join(dir, e.Name())
-		if path == keep {
-			continue
-		}
-		if err := removeEntry(path, dev); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func removeEntry(path string, dev uint64) error {
-	fi, err := os.Lstat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if devOf(fi) != dev {
-		return fmt.Errorf("refusing to remove %s: it is a mount point (unmount it first)", path)
-	}
-	if fi.IsDir() {
-		if err := removeChildren(path, dev, ""); err != nil {
-			return err
-		}
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("remove %s: %w", path, err)
 	}
 	return nil
 }

@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/hashicorp/go-multierror"
 	"github.com/vishvananda/netlink"
@@ -66,13 +65,6 @@ func stopInitsOf(lab string) error {
 		errs = multierror.Append(errs, node.Stop(p.pid, st, stopGrace))
 	}
 	return errs.ErrorOrNil()
-}
-
-func devOf(fi fs.FileInfo) uint64 {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return st.Dev
-	}
-	return 0
 }
 
 // cgroupBases are the places a lab's cgroups may live: the v2 root or

@@ -247,6 +247,52 @@ func TestRemoveNodeLayerKeepsMounts(t *testing.T) {
 	}
 }
 
+// TestRemoveContentsKeepsMountsAndKept: RemoveContents (a lab directory's
+// teardown) removes everything but the kept entry and never deletes
+// through a mount point.
+func TestRemoveContentsKeepsMountsAndKept(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	keep := writeFile(t, filepath.Join(dir, "state.json"), nil)
+	os.MkdirAll(filepath.Join(dir, "nodes", "a"), 0o755)
+	writeFile(t, filepath.Join(dir, "nodes", "a", "f"), nil)
+	if err := RemoveContents(dir, "state.json"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Errorf("kept file removed: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "nodes")); !os.IsNotExist(err) {
+		t.Errorf("nodes dir not removed: %v", err)
+	}
+	if err := RemoveContents(filepath.Join(dir, "missing")); err != nil {
+		t.Errorf("missing dir: %v", err)
+	}
+
+	// A host directory mounted inside the tree must survive.
+	mnt := filepath.Join(dir, "nodes", "b", "bind")
+	os.MkdirAll(mnt, 0o755)
+	inMountNS(t, func() error {
+		if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, ""); err != nil {
+			return err
+		}
+		sentinel := filepath.Join(mnt, "precious")
+		if err := os.WriteFile(sentinel, []byte("x"), 0o600); err != nil {
+			return err
+		}
+		if err := RemoveContents(dir, "state.json"); err == nil || !strings.Contains(err.Error(), "nodes/b/bind: it is a mount point") {
+			return fmt.Errorf("remove across a mount point: err = %v", err)
+		}
+		if _, err := os.Stat(sentinel); err != nil {
+			return fmt.Errorf("file under the mount point removed: %v", err)
+		}
+		return nil
+	})
+	if m := mountsUnder(t, dir); len(m) != 0 {
+		t.Errorf("mounts leaked on the host: %v", m)
+	}
+}
+
 func TestHostMounts(t *testing.T) {
 	needRoot(t)
 	tmp := t.TempDir()
