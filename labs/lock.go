@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"leolab/internal/flock"
 )
 
 // ErrLocked is returned when another leolab process holds a lab's lock.
@@ -47,30 +49,17 @@ func lockFile(path string, wait bool) (*fileLock, error) {
 		if err != nil {
 			return nil, fmt.Errorf("lock %s: %w", path, err)
 		}
-		how := unix.LOCK_EX
-		if !wait {
-			how |= unix.LOCK_NB
-		}
-		if err := flockRetry(int(f.Fd()), how); err != nil {
+		if err := flock.Exclusive(f, wait); err != nil {
 			f.Close()
-			if errors.Is(err, unix.EWOULDBLOCK) {
+			if errors.Is(err, flock.ErrHeld) {
 				return nil, ErrLocked
 			}
-			return nil, fmt.Errorf("lock %s: %w", path, err)
+			return nil, err
 		}
 		if sameFile(f, path) {
 			return &fileLock{f: f, path: path}, nil
 		}
 		f.Close() // the file was replaced while we waited: lock the new one
-	}
-}
-
-func flockRetry(fd, how int) error {
-	for {
-		err := unix.Flock(fd, how)
-		if !errors.Is(err, unix.EINTR) {
-			return err
-		}
 	}
 }
 
@@ -160,9 +149,6 @@ func (m *Manager) labBusy(lab string) bool {
 	if err != nil {
 		return false // no lock file: nobody holds it
 	}
-	defer f.Close()
-	if err := flockRetry(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		return errors.Is(err, unix.EWOULDBLOCK)
-	}
-	return false // closing the file releases the lock just taken
+	defer f.Close() // releases the lock if Held took it
+	return flock.Held(f)
 }
