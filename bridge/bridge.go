@@ -13,6 +13,7 @@ import (
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
+	"leolab/internal/nldump"
 	"leolab/topology"
 )
 
@@ -134,15 +135,7 @@ func (h *Host) SweepLinks(aliasPrefix string) error {
 
 // listLinks dumps all links, retrying dumps the kernel interrupted.
 func listLinks(h *netlink.Handle) ([]netlink.Link, error) {
-	var err error
-	for range 5 {
-		var links []netlink.Link
-		links, err = h.LinkList()
-		if !errors.Is(err, netlink.ErrDumpInterrupted) {
-			return links, err
-		}
-	}
-	return nil, err
+	return nldump.Retry(h.LinkList)
 }
 
 func isNotFound(err error) bool {

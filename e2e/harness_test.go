@@ -24,6 +24,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
+	"leolab/internal/nldump"
 	"leolab/topology"
 )
 
@@ -307,10 +308,7 @@ func set(xs []string) map[string]bool {
 }
 
 func links(t *testing.T) []string {
-	ls, err := netlink.LinkList()
-	for i := 0; i < 20 && errors.Is(err, netlink.ErrDumpInterrupted); i++ {
-		ls, err = netlink.LinkList() // links changed during the dump: read again
-	}
+	ls, err := nldump.Retry(netlink.LinkList)
 	if err != nil {
 		t.Fatalf("list links: %v", err)
 	}

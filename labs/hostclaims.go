@@ -15,6 +15,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
+	"leolab/internal/nldump"
 	"leolab/topology"
 )
 
@@ -250,10 +251,7 @@ func hostNames(links bool) (netns, devices map[string]bool, err error) {
 	if !links {
 		return netns, devices, nil
 	}
-	list, err := netlink.LinkList()
-	for i := 0; i < 20 && errors.Is(err, netlink.ErrDumpInterrupted); i++ {
-		list, err = netlink.LinkList() // links changed during the dump: read again
-	}
+	list, err := nldump.Retry(netlink.LinkList)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list host links: %w", err)
 	}

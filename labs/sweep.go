@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-multierror"
 	"github.com/vishvananda/netlink"
 
+	"leolab/internal/nldump"
 	"leolab/node"
 	"leolab/topology"
 )
@@ -105,10 +106,7 @@ func orphanLabNames(known map[string]bool) ([]string, error) {
 	for _, p := range findInits() {
 		found[p.lab] = true
 	}
-	links, err := netlink.LinkList()
-	for i := 0; i < 20 && errors.Is(err, netlink.ErrDumpInterrupted); i++ {
-		links, err = netlink.LinkList() // links changed during the dump: read again
-	}
+	links, err := nldump.Retry(netlink.LinkList)
 	if err != nil {
 		return nil, err
 	}
