@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"leolab/internal/nstest"
+	"leolab/internal/sysctl"
 	"leolab/topology"
 )
 
@@ -255,7 +256,7 @@ func setSysctls(ns netns.NsHandle, sysctls []topology.Sysctl) error {
 	}
 	return inNetns(ns, func() error {
 		for _, s := range sysctls {
-			if err := writeSysctl(s.Key, s.Value); err != nil {
+			if err := sysctl.Write(s.Key, s.Value); err != nil {
 				return err
 			}
 		}

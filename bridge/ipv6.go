@@ -8,6 +8,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"leolab/internal/sysctl"
 	"leolab/topology"
 )
 
@@ -43,7 +44,7 @@ func PrepareIPv6(ns *NodeNS) error {
 	}
 	return inNetns(ns.ns, func() error {
 		for _, s := range nodeIPv6Defaults {
-			if err := writeSysctl(s.key, s.value); err != nil {
+			if err := sysctl.Write(s.key, s.value); err != nil {
 				return err
 			}
 		}
@@ -92,7 +93,7 @@ func (h *Host) bridgeIPv6(link netlink.Link, gw netip.Addr, bits int) error {
 	dev := link.Attrs().Name
 	write := func() error {
 		for _, k := range []string{"accept_ra", "router_solicitations"} {
-			if err := writeSysctl("net.ipv6.conf."+dev+"."+k, "0"); err != nil {
+			if err := sysctl.Write("net.ipv6.conf."+sysctl.Component(dev)+"."+k, "0"); err != nil {
 				return err
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"leolab/internal/nstest"
+	"leolab/internal/sysctl"
 	"leolab/topology"
 )
 
@@ -115,7 +116,7 @@ func sysctlIn(n *NodeNS, key string) (string, error) {
 	var v string
 	err := inNetns(n.ns, func() error {
 		var err error
-		v, err = readSysctl(key)
+		v, err = sysctl.Read(key)
 		return err
 	})
 	return v, err

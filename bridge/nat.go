@@ -13,6 +13,7 @@ import (
 	"github.com/coreos/go-iptables/iptables"
 	"github.com/hashicorp/go-multierror"
 
+	"leolab/internal/sysctl"
 	"leolab/topology"
 )
 
@@ -150,7 +151,7 @@ func SetupNAT(lab, chain string, bridges []topology.Bridge) error {
 	}
 	// Forwarding goes on last, once masquerading is in place, so lab
 	// traffic never leaves the host with its private source address.
-	return writeSysctl(ipForwardKey, "1")
+	return sysctl.Write(ipForwardKey, "1")
 }
 
 // RestoreIPForward sets net.ipv4.ip_forward back to prev, as read by
@@ -159,21 +160,13 @@ func RestoreIPForward(prev string) error {
 	if prev == "" {
 		return nil
 	}
-	return writeSysctl(ipForwardKey, prev)
+	return sysctl.Write(ipForwardKey, prev)
 }
 
 // IPForward returns the current net.ipv4.ip_forward ("0" or "1"), so the
 // caller can tell whether something else changed it since SetupNAT.
 func IPForward() (string, error) {
-	return readSysctl(ipForwardKey)
-}
-
-func readSysctl(key string) (string, error) {
-	b, err := os.ReadFile(sysctlPath(key))
-	if err != nil {
-		return "", fmt.Errorf("read sysctl %s: %w", key, err)
-	}
-	return strings.TrimSpace(string(b)), nil
+	return sysctl.Read(ipForwardKey)
 }
 
 // TeardownNAT removes chain from the nat and filter tables: every jump to it

@@ -11,6 +11,7 @@ import (
 	"github.com/coreos/go-iptables/iptables"
 	"github.com/hashicorp/go-multierror"
 
+	"leolab/internal/sysctl"
 	"leolab/topology"
 )
 
@@ -116,11 +117,11 @@ func SetupNAT6(lab, chain string, bridges []topology.Bridge) error {
 		return fmt.Errorf("ip6tables: %w", err)
 	}
 	// As for IPv4: forwarding only once masquerading is in place.
-	return writeSysctl(ip6ForwardKey, "1")
+	return sysctl.Write(ip6ForwardKey, "1")
 }
 
 // IP6Forward returns the current net.ipv6.conf.all.forwarding.
-func IP6Forward() (string, error) { return readSysctl(ip6ForwardKey) }
+func IP6Forward() (string, error) { return sysctl.Read(ip6ForwardKey) }
 
 // RestoreIP6Forward sets net.ipv6.conf.all.forwarding back to prev; ""
 // does nothing.
@@ -128,7 +129,7 @@ func RestoreIP6Forward(prev string) error {
 	if prev == "" {
 		return nil
 	}
-	return writeSysctl(ip6ForwardKey, prev)
+	return sysctl.Write(ip6ForwardKey, prev)
 }
 
 // TeardownNAT6 is TeardownNAT in ip6tables: chain's jumps, rules and the

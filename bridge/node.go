@@ -3,10 +3,7 @@ package bridge
 import (
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"runtime"
-	"strings"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -44,17 +41,6 @@ func toRoute(r topology.Route) *netlink.Route {
 		route.Dst = prefixAddr(r.To.Masked().Addr(), r.To.Bits()).IPNet
 	}
 	return route
-}
-
-func sysctlPath(key string) string {
-	return filepath.Join("/proc/sys", strings.ReplaceAll(key, ".", "/"))
-}
-
-func writeSysctl(key, value string) error {
-	if err := os.WriteFile(sysctlPath(key), []byte(value), 0o644); err != nil {
-		return fmt.Errorf("sysctl %s=%s: %w", key, value, err)
-	}
-	return nil
 }
 
 // inNetns runs fn on a fresh OS thread that has joined ns. The thread is
