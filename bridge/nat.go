@@ -115,6 +115,30 @@ func insertJump(ipt *iptables.IPTables, table, parent string, spec []string) err
 	return nil
 }
 
+// NATBridges returns the bridges with nat on, in order: those SetupNAT
+// masquerades.
+func NATBridges(bridges []topology.Bridge) []topology.Bridge {
+	var nat []topology.Bridge
+	for _, b := range bridges {
+		if b.NAT {
+			nat = append(nat, b)
+		}
+	}
+	return nat
+}
+
+// NAT6Bridges returns the nat bridges with an IPv6 subnet, in order: those
+// SetupNAT6 masquerades.
+func NAT6Bridges(bridges []topology.Bridge) []topology.Bridge {
+	var nat []topology.Bridge
+	for _, b := range NATBridges(bridges) {
+		if b.Subnet6.IsValid() {
+			nat = append(nat, b)
+		}
+	}
+	return nat
+}
+
 // SetupNAT writes the lab's nat chain (MASQUERADE of every nat bridge's
 // subnet towards anything outside that subnet, one jump from POSTROUTING)
 // and then enables net.ipv4.ip_forward. The filter chain is SetupForward's;
@@ -129,12 +153,7 @@ func SetupNAT(lab, chain string, bridges []topology.Bridge) error {
 	if err != nil {
 		return err
 	}
-	var nat []topology.Bridge
-	for _, b := range bridges {
-		if b.NAT {
-			nat = append(nat, b)
-		}
-	}
+	nat := NATBridges(bridges)
 	if len(nat) == 0 {
 		return nil
 	}

@@ -92,12 +92,7 @@ func SetupForward6(lab, chain string, bridges []topology.Bridge) error {
 // NET ! -d NET ! -o BRIDGE -j MASQUERADE; ip6tables -t nat -I POSTROUTING -j CHAIN;
 // sysctl -w net.ipv6.conf.all.forwarding=1
 func SetupNAT6(lab, chain string, bridges []topology.Bridge) error {
-	var nat []topology.Bridge
-	for _, b := range bridges {
-		if b.NAT && b.Subnet6.IsValid() {
-			nat = append(nat, b)
-		}
-	}
+	nat := NAT6Bridges(bridges)
 	if len(nat) == 0 {
 		return nil
 	}

@@ -171,14 +171,8 @@ func (d *deployment) setupIptables() error {
 	if err := bridge.SetupForward6(p.Name, d.st.NATChain, p.Bridges); err != nil {
 		return fmt.Errorf("ipv6 forward rules: %w", err)
 	}
-	var natBridges []topology.Bridge
-	nat6 := false
-	for _, b := range p.Bridges {
-		if b.NAT {
-			natBridges = append(natBridges, b)
-			nat6 = nat6 || b.Subnet6.IsValid()
-		}
-	}
+	natBridges := bridge.NATBridges(p.Bridges)
+	nat6 := len(bridge.NAT6Bridges(natBridges)) > 0
 	if len(natBridges) == 0 {
 		return nil
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
+	"leolab/bridge"
 	"leolab/internal/nldump"
 	"leolab/topology"
 )
@@ -85,10 +86,9 @@ func claimOf(root string, st *State) *Claim {
 		}
 	}
 	c.Subnets = planSubnets(p)
-	for _, b := range p.Bridges {
-		c.NAT = c.NAT || b.NAT // ip_forward stays on while this lab may need it
-		c.NAT6 = c.NAT6 || (b.NAT && b.Subnet6.IsValid())
-	}
+	// ip_forward stays on while this lab may need it.
+	c.NAT = len(bridge.NATBridges(p.Bridges)) > 0
+	c.NAT6 = len(bridge.NAT6Bridges(p.Bridges)) > 0
 	return c
 }
 
