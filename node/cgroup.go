@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/go-multierror"
 	"golang.org/x/sys/unix"
 
 	"leolab/internal/spec/nodespec"
@@ -208,22 +209,22 @@ func joinCgroups(dirs []string, pid int) error {
 // lab's and leolab's parents when they are empty. Idempotent: a cgroup that
 // is not there is success. Call it after the node's processes are gone.
 func RemoveCgroups(lab, name string) error {
-	var errs []error
+	var errs *multierror.Error
 	for _, root := range cgroupRoots() {
 		node := filepath.Join(root, "leolab", lab, name)
 		if err := rmdirCgroup(filepath.Join(node, procsCgroup)); err != nil {
-			errs = append(errs, err)
+			errs = multierror.Append(errs, err)
 			continue
 		}
 		if err := rmdirCgroup(node); err != nil {
-			errs = append(errs, err)
+			errs = multierror.Append(errs, err)
 			continue
 		}
 		// Parents are shared with other nodes and labs: busy is fine.
 		unix.Rmdir(filepath.Dir(node))
 		unix.Rmdir(filepath.Join(root, "leolab"))
 	}
-	return errors.Join(errs...)
+	return errs.ErrorOrNil()
 }
 
 // cgroupRoots lists every hierarchy a node cgroup may have been made in.

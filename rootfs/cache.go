@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hashicorp/go-multierror"
 	"golang.org/x/sys/unix"
 
 	"leolab/internal/flock"
@@ -375,19 +376,19 @@ func (s *Store) Prune(keep func(digest string) bool) ([]string, error) {
 	}
 	s.sweep()
 	var removed []string
-	var errs []error
+	var errs *multierror.Error
 	for _, im := range list {
 		if keep != nil && keep(im.Digest) {
 			continue
 		}
 		if err := s.removeImage(im.Digest); err != nil {
-			errs = append(errs, err)
+			errs = multierror.Append(errs, err)
 			continue
 		}
 		removed = append(removed, im.Digest)
 	}
 	s.pruneIndex()
-	return removed, errors.Join(errs...)
+	return removed, errs.ErrorOrNil()
 }
 
 // removeImage unpublishes digest with one rename (under its lock, so no
