@@ -178,7 +178,7 @@ func (d *deployment) setupIptables() error {
 	}
 	// Intent first: the value to restore is on disk before SetupNAT turns
 	// forwarding on, so a deploy killed in between still restores it.
-	lock, err := d.m.lockIPAM()
+	lock, err := d.m.lockClaimsAndForwarding()
 	if err != nil {
 		return err
 	}

@@ -111,14 +111,14 @@ func (m *Manager) handleExisting(lab string, reconfigure bool) error {
 }
 
 // planAndRecord resolves the plan against the host and running labs under
-// the global IPAM lock, and writes the state file before anything is
+// lockClaimsAndForwarding, and writes the state file before anything is
 // created, so a crash from here on leaves a state destroy can finish.
 func (m *Manager) planAndRecord(file string, data []byte, lab string, opts DeployOptions) (*State, error) {
-	ipam, err := m.lockIPAM()
+	lock, err := m.lockClaimsAndForwarding()
 	if err != nil {
 		return nil, err
 	}
-	defer ipam.unlock(false)
+	defer lock.unlock(false)
 	others, err := m.states(lab)
 	if err != nil {
 		return nil, err

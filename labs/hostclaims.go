@@ -116,7 +116,7 @@ func (m *Manager) writeClaim(st *State) error {
 // dropClaim removes lab's claim, taking the host lock; the lock's release
 // removes the host directory once no claim is left.
 func (m *Manager) dropClaim(lab string) error {
-	lock, err := m.lockIPAM()
+	lock, err := m.lockClaimsAndForwarding()
 	if err != nil {
 		return err
 	}

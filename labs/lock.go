@@ -128,11 +128,14 @@ func (m *Manager) lockLabWithin(lab string, wait time.Duration) (*fileLock, erro
 	return l, nil
 }
 
-// lockIPAM takes the host-wide lock (one for every leolab root on the
-// host) that serialises planning, claims and ip_forward, so parallel
-// deploys under any roots never take the same subnet, name or id range.
-// Its release removes the host directory once no lab claims anything.
-func (m *Manager) lockIPAM() (*fileLock, error) {
+// lockClaimsAndForwarding takes the host-wide lock (one for every leolab
+// root on the host) that guards the host's lab claims (and so the planning
+// that reads them: parallel deploys under any roots never take the same
+// subnet, name or id range) and the saved ip_forward and IPv6 forwarding
+// settings. Its file keeps its old name, ipam.lock, so that leolab
+// binaries of either name exclude each other. Its release removes the host
+// directory once no lab claims anything.
+func (m *Manager) lockClaimsAndForwarding() (*fileLock, error) {
 	l, err := lockFile(hostLockPath(), true)
 	if err != nil {
 		return nil, err
