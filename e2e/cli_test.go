@@ -167,3 +167,51 @@ func repeatedSegment(msg string) string {
 	}
 	return ""
 }
+
+// TestLogLevelDebugShowsSteps: --log-level debug logs every deploy and
+// destroy step through slog on stderr; the default level logs none.
+func TestLogLevelDebugShowsSteps(t *testing.T) {
+	e := newEnv(t)
+	topo := e.writeTopo("rcdebug.yaml", `name: rcdebug
+nodes:
+  a: {}
+`)
+	steps := func(stderr, verb string) []string {
+		var out []string
+		for _, line := range strings.Split(stderr, "\n") {
+			if strings.Contains(line, "level=DEBUG") && strings.Contains(line, `msg="`+verb+` step"`) &&
+				strings.Contains(line, "lab=rcdebug") {
+				out = append(out, line)
+			}
+		}
+		return out
+	}
+	r := e.run("--log-level", "debug", "deploy", topo)
+	if r.code != 0 {
+		t.Fatalf("deploy: exit %d: %s", r.code, r.stderr)
+	}
+	got := steps(r.stderr, "deploy")
+	if len(got) == 0 || !strings.Contains(strings.Join(got, "\n"), `step="start nodes"`) {
+		t.Errorf("deploy --log-level debug: no step lines (start nodes) on stderr:\n%s", r.stderr)
+	}
+	r = e.run("--log-level", "debug", "destroy", "--lab", "rcdebug")
+	if r.code != 0 {
+		t.Fatalf("destroy: exit %d: %s", r.code, r.stderr)
+	}
+	got = steps(r.stderr, "destroy")
+	if len(got) == 0 || !strings.Contains(strings.Join(got, "\n"), `step="stop nodes"`) {
+		t.Errorf("destroy --log-level debug: no step lines (stop nodes) on stderr:\n%s", r.stderr)
+	}
+
+	r = e.run("deploy", topo)
+	if r.code != 0 {
+		t.Fatalf("deploy: exit %d: %s", r.code, r.stderr)
+	}
+	d := e.run("destroy", "--lab", "rcdebug")
+	if d.code != 0 {
+		t.Fatalf("destroy: exit %d: %s", d.code, d.stderr)
+	}
+	if strings.Contains(r.stderr+d.stderr, "level=DEBUG") {
+		t.Errorf("default log level printed debug lines:\n%s%s", r.stderr, d.stderr)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -75,6 +76,7 @@ func (m *Manager) apply(ctx context.Context, st *State, opts DeployOptions) erro
 			return fmt.Errorf("deploy %s interrupted before %s: %w", st.Plan.Name, s.name, err)
 		}
 		faultHook(s.name)
+		slog.Debug("deploy step", "lab", st.Plan.Name, "step", s.name)
 		if err := s.fn(ctx); err != nil {
 			return err
 		}

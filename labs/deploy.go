@@ -267,7 +267,6 @@ func (st *State) nodeUIDBase(ordinal int) uint32 {
 	return st.UIDStart + uint32(ordinal)*idsPerNode
 }
 
-// logf reports a step of the whole operation on the progress stream.
 // EmptyLabWarning is a warning for a lab without nodes, which validates
 // and deploys (its bridges alone) but is most likely a mistake; "" for
 // any other lab.
@@ -278,6 +277,8 @@ func EmptyLabWarning(p *topology.Plan) string {
 	return fmt.Sprintf("warning: lab %s has no nodes (nodes: is empty or missing); only its bridges are created", p.Name)
 }
 
+// logf reports a step of the whole operation on the progress stream (not
+// through slog: it is the user's output, which -q silences).
 func (m *Manager) logf(format string, args ...any) {
 	if m.Quiet || m.Progress == nil {
 		return

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,21 +88,32 @@ func (m *Manager) destroyLocked(lab string) error {
 func (m *Manager) teardown(st *State) error {
 	p := st.Plan
 	var errs *multierror.Error
+	destroyStep(p.Name, "stop nodes")
 	errs = multierror.Append(errs, m.stopNodes(st))
+	destroyStep(p.Name, "unregister netns")
 	errs = multierror.Append(errs, forAll(teardownWorkers, len(p.Nodes), func(i int) error {
 		return bridge.UnregisterNetns(topology.NetnsName(p.Name, p.Nodes[i].Name))
 	}))
+	destroyStep(p.Name, "remove host side")
 	errs = multierror.Append(errs, m.removeHostSide(st))
+	destroyStep(p.Name, "remove cgroups")
 	errs = multierror.Append(errs, forAll(teardownWorkers, len(p.Nodes), func(i int) error {
 		return node.RemoveCgroups(p.Name, p.Nodes[i].Name)
 	}))
 	if err := errs.ErrorOrNil(); err != nil {
 		return fmt.Errorf("destroy %s: %w", p.Name, err)
 	}
+	destroyStep(p.Name, "remove lab dir")
 	if err := m.removeLabDir(p.Name, nodeNames(p)); err != nil {
 		return fmt.Errorf("destroy %s: %w", p.Name, err)
 	}
+	destroyStep(p.Name, "drop claim")
 	return m.dropClaim(p.Name) // last: until here, its names are still in use
+}
+
+// destroyStep logs a step of a destroy at debug level (--log-level debug).
+func destroyStep(lab, step string) {
+	slog.Debug("destroy step", "lab", lab, "step", step)
 }
 
 // shutdownGrace bounds each node's shutdown commands.
@@ -255,6 +267,7 @@ func (m *Manager) removeLabDir(lab string, nodes []string) error {
 // sweepLab destroys a lab whose state file is missing or unreadable, by the
 // names leolab derives from the lab name alone.
 func (m *Manager) sweepLab(lab string) error {
+	destroyStep(lab, "sweep by name (no readable state)")
 	var errs *multierror.Error
 	errs = multierror.Append(errs, stopInitsOf(lab))
 	errs = multierror.Append(errs, sweepNetns(lab, m.claimedNetns(lab)))
