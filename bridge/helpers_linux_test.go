@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"leolab/internal/nstest"
+	"leolab/internal/nsthread"
 	"leolab/internal/sysctl"
 	"leolab/topology"
 )
@@ -254,7 +255,7 @@ func setSysctls(ns netns.NsHandle, sysctls []topology.Sysctl) error {
 			return fmt.Errorf("sysctl %s: only net.* is per node", s.Key)
 		}
 	}
-	return inNetns(ns, func() error {
+	return nsthread.Do(ns, func() error {
 		for _, s := range sysctls {
 			if err := sysctl.Write(s.Key, s.Value); err != nil {
 				return err

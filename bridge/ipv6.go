@@ -8,6 +8,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"leolab/internal/nsthread"
 	"leolab/internal/sysctl"
 	"leolab/topology"
 )
@@ -42,7 +43,7 @@ func PrepareIPv6(ns *NodeNS) error {
 	if err := ns.open(); err != nil {
 		return err
 	}
-	return inNetns(ns.ns, func() error {
+	return nsthread.Do(ns.ns, func() error {
 		for _, s := range nodeIPv6Defaults {
 			if err := sysctl.Write(s.key, s.value); err != nil {
 				return err
@@ -103,7 +104,7 @@ func (h *Host) bridgeIPv6(link netlink.Link, gw netip.Addr, bits int) error {
 	if h.path == "" {
 		err = write()
 	} else {
-		err = inNetns(h.ns, write)
+		err = nsthread.Do(h.ns, write)
 	}
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"leolab/internal/nstest"
+	"leolab/internal/nsthread"
 	"leolab/internal/sysctl"
 	"leolab/topology"
 )
@@ -114,7 +115,7 @@ func wantIPv6(t *testing.T, h *netlink.Handle, name string, want ...string) {
 
 func sysctlIn(n *NodeNS, key string) (string, error) {
 	var v string
-	err := inNetns(n.ns, func() error {
+	err := nsthread.Do(n.ns, func() error {
 		var err error
 		v, err = sysctl.Read(key)
 		return err

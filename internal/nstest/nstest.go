@@ -20,6 +20,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"leolab/internal/nldump"
+	"leolab/internal/nsthread"
 )
 
 // RequireRoot skips t unless it runs as root.
@@ -90,23 +91,8 @@ func New(t testing.TB) NS {
 }
 
 // Do runs fn on a fresh OS thread inside ns (or wherever the calling
-// process's threads are when ns is netns.None()). The thread is discarded
-// afterwards, so no goroutine ever inherits its namespace. Sockets created
-// in fn stay in ns after Do returns.
-func Do(ns netns.NsHandle, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
-		if ns.IsOpen() {
-			if err := netns.Set(ns); err != nil {
-				errc <- fmt.Errorf("enter netns: %w", err)
-				return
-			}
-		}
-		errc <- fn()
-	}()
-	return <-errc
-}
+// process's threads are when ns is netns.None()): nsthread.Do.
+func Do(ns netns.NsHandle, fn func() error) error { return nsthread.Do(ns, fn) }
 
 // CheckLeaks records the process's open namespace descriptors now and, in
 // t.Cleanup, fails t if any link, address holder, /run/netns entry, mount or
