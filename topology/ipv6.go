@@ -311,27 +311,7 @@ func natGateway6(n *nodeState) (netip.Addr, bool) {
 // node's IPv6 address on the first IPv6 subnet both share) or a bridge name
 // (its ::1).
 func (r *resolver) resolveVia6(n *nodeState, v sval, key string) (netip.Addr, bool) {
-	if a, err := netip.ParseAddr(v.v); err == nil {
-		return r.viaAddr6(n, v, key, a)
-	}
-	if other := r.nodes[v.v]; other != nil {
-		return r.viaNode6(n, other, v, key)
-	}
-	if b := r.bridges[v.v]; b != nil {
-		if !b.out.Gateway6.IsValid() {
-			r.errAt(v.pos, "%s %s: bridge %s has no IPv6 gateway (no subnet6, or gateway: false)", key, v.v, b.out.Name)
-			return netip.Addr{}, false
-		}
-		for _, ifc := range n.ifaces {
-			if ifc.bridge == b && ifc.v6.addr.IsValid() {
-				return b.out.Gateway6, true
-			}
-		}
-		r.errAt(v.pos, "%s %s: node %s has no IPv6 address on bridge %s", key, v.v, n.out.Name, b.out.Name)
-		return netip.Addr{}, false
-	}
-	r.errAt(v.pos, "%s %q is not an IPv6 address, a node or a bridge", key, v.v)
-	return netip.Addr{}, false
+	return r.resolveViaIn(via6, n, v, key)
 }
 
 func (r *resolver) viaAddr6(n *nodeState, v sval, key string, a netip.Addr) (netip.Addr, bool) {
@@ -371,25 +351,5 @@ func (r *resolver) viaAddr6(n *nodeState, v sval, key string, a netip.Addr) (net
 		}
 		r.errAt(v.pos, "%s %s is not on an IPv6 subnet %s is attached to (%s)", key, a, name, strings.Join(subnets, ", "))
 	}
-	return netip.Addr{}, false
-}
-
-func (r *resolver) viaNode6(n, other *nodeState, v sval, key string) (netip.Addr, bool) {
-	if other == n {
-		r.errAt(v.pos, "%s %s is the node itself", key, v.v)
-		return netip.Addr{}, false
-	}
-	theirs := map[netip.Prefix]netip.Addr{}
-	for i := len(other.ifaces) - 1; i >= 0; i-- { // backwards: the first one wins
-		if p := other.ifaces[i].v6.addr; p.IsValid() {
-			theirs[p.Masked()] = p.Addr()
-		}
-	}
-	for _, mine := range n.ifaces {
-		if a, ok := theirs[mine.v6.addr.Masked()]; ok && mine.v6.addr.IsValid() {
-			return a, true
-		}
-	}
-	r.errAt(v.pos, "%s %s: nodes %s and %s share no IPv6 subnet on which both have an address", key, v.v, n.out.Name, other.out.Name)
 	return netip.Addr{}, false
 }
