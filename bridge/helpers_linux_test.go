@@ -208,6 +208,18 @@ func noIPv6(t *testing.T, h *netlink.Handle, name string) {
 	}
 }
 
+// enterHost moves the test into a throwaway namespace (nstest.Enter) that
+// stands in for the host, and opens it as one; it is closed when the test
+// ends.
+func enterHost(t *testing.T) *Host {
+	t.Helper()
+	nstest.Enter(t, leak)
+	host, err := OpenHost()
+	must(t, err)
+	t.Cleanup(func() { host.Close() })
+	return host
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {

@@ -15,15 +15,7 @@ import (
 // where the kernel lacks netem, a --loss is also refused for real.
 func TestNetemSetFailureKeepsLink(t *testing.T) {
 	e := newEnv(t)
-	topo := e.writeTopo("rcnetem.yaml", `name: rcnetem
-nodes:
-  a: {}
-  b: {}
-links:
-  - endpoints: [a:eth1, b:eth1]
-`)
-	e.must("deploy", topo)
-	defer e.must("destroy", "--lab", "rcnetem")
+	e.deployPair("rcnetem")
 	e.must("netem", "set", "a:eth1", "--rate", "1mbit")
 	unchanged := func(after string) {
 		t.Helper()
@@ -50,6 +42,14 @@ links:
 	}
 }
 
+// deployPair deploys lab: nodes a and b joined by a link a:eth1–b:eth1;
+// it is destroyed when the test ends.
+func (e *env) deployPair(lab string) {
+	e.t.Helper()
+	e.must("deploy", e.writeTopo(lab+".yaml", "name: "+lab+"\nnodes:\n  a: {}\n  b: {}\nlinks:\n  - endpoints: [a:eth1, b:eth1]\n"))
+	e.t.Cleanup(func() { e.must("destroy", "--lab", lab) })
+}
+
 // TestNetemBadValuesExitTwo: netem values the kernel would refuse are usage
 // errors (exit 2) naming the flag, before anything is looked up; values
 // the kernel takes, like 1tbit, are accepted (issue 14 item 8).
@@ -64,15 +64,7 @@ func TestNetemBadValuesExitTwo(t *testing.T) {
 			t.Errorf("netem set %v: exit %d, stderr %q; want 2 naming %s", args, r.code, r.stderr, args[0])
 		}
 	}
-	topo := e.writeTopo("rcrate.yaml", `name: rcrate
-nodes:
-  a: {}
-  b: {}
-links:
-  - endpoints: [a:eth1, b:eth1]
-`)
-	e.must("deploy", topo)
-	defer e.must("destroy", "--lab", "rcrate")
+	e.deployPair("rcrate")
 	e.must("netem", "set", "a:eth1", "--rate", "1tbit")
 	if out := e.must("netem", "show", "b:eth1"); !strings.Contains(out, "rate 1000000000000bit") {
 		t.Errorf("netem show after --rate 1tbit: %q", out)

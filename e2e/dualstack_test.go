@@ -122,14 +122,10 @@ func (e *env) ping6(node, target string) bool {
 	return e.run("exec", node, "--", "ping", "-6", "-c", "1", "-W", "2", target).code == 0
 }
 
+// reachable6 is reachable over IPv6.
 func (e *env) reachable6(node, target string) bool {
 	e.t.Helper()
-	for range 5 {
-		if e.ping6(node, target) {
-			return true
-		}
-	}
-	return false
+	return fiveTries(func() bool { return e.ping6(node, target) })
 }
 
 // labView6 is the IPv6 part of `inspect --format json`.

@@ -84,8 +84,13 @@ func (e *env) ping(node, target string) bool {
 // a moment for its carrier to reach the bridge.
 func (e *env) reachable(node, target string) bool {
 	e.t.Helper()
+	return fiveTries(func() bool { return e.ping(node, target) })
+}
+
+// fiveTries reports whether ok holds at one of up to five tries.
+func fiveTries(ok func() bool) bool {
 	for range 5 {
-		if e.ping(node, target) {
+		if ok() {
 			return true
 		}
 	}

@@ -208,7 +208,17 @@ func (e *env) run(args ...string) result {
 
 func (e *env) runEnv(extraEnv []string, args ...string) result {
 	e.t.Helper()
-	cmd := exec.Command(binary, append([]string{"--root", e.root}, args...)...)
+	r, err := runCmd(exec.Command(binary, append([]string{"--root", e.root}, args...)...), extraEnv)
+	if err != nil {
+		e.t.Fatalf("run leolab %v: %v", args, err)
+	}
+	return r
+}
+
+// runCmd runs cmd with extraEnv added to this process's environment and
+// returns its output and exit status (128+N when killed by signal N); err
+// is only for a command that could not be run at all.
+func runCmd(cmd *exec.Cmd, extraEnv []string) (result, error) {
 	cmd.Env = append(os.Environ(), extraEnv...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -221,9 +231,9 @@ func (e *env) runEnv(extraEnv []string, args ...string) result {
 			code = 128 + int(ws.Signal())
 		}
 	} else if err != nil {
-		e.t.Fatalf("run leolab %v: %v", args, err)
+		return result{}, err
 	}
-	return result{code: code, stdout: out.String(), stderr: errb.String()}
+	return result{code: code, stdout: out.String(), stderr: errb.String()}, nil
 }
 
 // must runs leolab and fails the test unless it exits 0.
