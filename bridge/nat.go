@@ -27,16 +27,28 @@ const (
 
 // IPTablesPath resolves the iptables binary selected by $LEOLAB_IPTABLES.
 func IPTablesPath() (string, error) {
-	name := "iptables"
-	switch v := os.Getenv(IPTablesEnv); v {
-	case "":
-	case "nft", "legacy":
-		name = "iptables-" + v
-	default:
+	return selectedBinary("iptables", func(v string) (string, error) {
 		if !filepath.IsAbs(v) {
 			return "", fmt.Errorf("%s=%q: want nft, legacy or an absolute path", IPTablesEnv, v)
 		}
-		name = v
+		return v, nil
+	})
+}
+
+// selectedBinary finds the binary of family bin (iptables, ip6tables) that
+// $LEOLAB_IPTABLES selects: bin itself when unset, bin-nft or bin-legacy,
+// or what path makes of any other value.
+func selectedBinary(bin string, path func(v string) (string, error)) (string, error) {
+	name := bin
+	switch v := os.Getenv(IPTablesEnv); v {
+	case "":
+	case "nft", "legacy":
+		name = bin + "-" + v
+	default:
+		var err error
+		if name, err = path(v); err != nil {
+			return "", err
+		}
 	}
 	p, err := exec.LookPath(name)
 	if err != nil {

@@ -3,8 +3,6 @@ package bridge
 import (
 	"fmt"
 	"net/netip"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -23,23 +21,13 @@ const ip6ForwardKey = "net.ipv6.conf.all.forwarding"
 // choice: ip6tables, ip6tables-nft, ip6tables-legacy, or for an absolute
 // path /DIR/iptables… the /DIR/ip6tables… next to it.
 func IP6TablesPath() (string, error) {
-	name := "ip6tables"
-	switch v := os.Getenv(IPTablesEnv); v {
-	case "":
-	case "nft", "legacy":
-		name = "ip6tables-" + v
-	default:
+	return selectedBinary("ip6tables", func(v string) (string, error) {
 		base := filepath.Base(v)
 		if !filepath.IsAbs(v) || !strings.HasPrefix(base, "iptables") {
 			return "", fmt.Errorf("%s=%q: want nft, legacy or an absolute path to an iptables binary (for its ip6tables)", IPTablesEnv, v)
 		}
-		name = filepath.Join(filepath.Dir(v), "ip6"+base)
-	}
-	p, err := exec.LookPath(name)
-	if err != nil {
-		return "", fmt.Errorf("find %s: %w", name, err)
-	}
-	return p, nil
+		return filepath.Join(filepath.Dir(v), "ip6"+base), nil
+	})
 }
 
 // SetupForward6 is SetupForward in ip6tables, for the bridges with an IPv6
