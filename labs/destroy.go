@@ -204,40 +204,18 @@ func (m *Manager) removeHostSide(st *State) error {
 	return errs.ErrorOrNil()
 }
 
-// otherNAT6Labs reports whether a lab other than lab, under any root, uses
-// NAT66. Callers hold the host lock.
-func (m *Manager) otherNAT6Labs(lab string) bool {
+// otherLabsNAT reports whether a lab other than lab, under any root, uses
+// NAT, and whether one uses NAT66. Callers hold lockClaimsAndForwarding.
+func (m *Manager) otherLabsNAT(lab string) (nat, nat6 bool) {
 	others, _ := m.states(lab)
 	for _, o := range others {
-		if o.NAT6 {
-			return true
-		}
+		nat, nat6 = nat || o.NAT, nat6 || o.NAT6
 	}
 	claims, _ := m.liveClaims(lab)
 	for _, c := range claims {
-		if c.NAT6 {
-			return true
-		}
+		nat, nat6 = nat || c.NAT, nat6 || c.NAT6
 	}
-	return false
-}
-
-// otherNATLabs reports whether a lab other than lab, under any root, uses
-// NAT. Callers hold the host lock.
-func (m *Manager) otherNATLabs(lab string) bool {
-	others, _ := m.states(lab)
-	for _, o := range others {
-		if o.NAT {
-			return true
-		}
-	}
-	claims, _ := m.liveClaims(lab)
-	for _, c := range claims {
-		if c.NAT {
-			return true
-		}
-	}
-	return false
+	return nat, nat6
 }
 
 // removeLabDir removes the node layers, then the lab directory, then the

@@ -70,12 +70,13 @@ func (m *Manager) restoreForwardIfLast(except string) error {
 		return err
 	}
 	defer lock.unlock(false)
-	if !m.otherNATLabs(except) {
+	nat, nat6 := m.otherLabsNAT(except)
+	if !nat {
 		if err := restoreSetting(ipv4Forward); err != nil {
 			return err
 		}
 	}
-	if !m.otherNAT6Labs(except) {
+	if !nat6 {
 		return restoreSetting(ipv6Forward)
 	}
 	return nil

@@ -96,17 +96,13 @@ func removeAt(dirfd int, mnt mountOf, name, display string) error {
 }
 
 func removeChildren(dirfd int, mnt mountOf, name, display string) error {
-	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if errors.Is(err, unix.ENOENT) {
-		return nil
+	f, err := openDir(dirfd, name, display, unix.O_NOFOLLOW)
+	if f == nil {
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("open %s: %w", display, err)
-	}
-	f := os.NewFile(uintptr(fd), display)
 	defer f.Close()
 	// Re-check on the open fd: something mounted between stat and open is refused.
-	if _, m, err := statMount(fd, "", unix.AT_EMPTY_PATH); err != nil || m != mnt {
+	if _, m, err := statMount(int(f.Fd()), "", unix.AT_EMPTY_PATH); err != nil || m != mnt {
 		return fmt.Errorf("refusing to remove %s: it is a mount point", display)
 	}
 	return removeEntries(f, mnt, display, nil)
@@ -133,16 +129,12 @@ func removeEntries(dir *os.File, mnt mountOf, display string, keep map[string]bo
 // nothing on another mount than dir's is entered or deleted and no symlink
 // is followed. A missing dir is not an error.
 func RemoveContents(dir string, keep ...string) error {
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if errors.Is(err, unix.ENOENT) {
-		return nil
+	f, err := openDir(unix.AT_FDCWD, dir, dir, 0)
+	if f == nil {
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("open %s: %w", dir, err)
-	}
-	f := os.NewFile(uintptr(fd), dir)
 	defer f.Close()
-	_, mnt, err := statMount(fd, "", unix.AT_EMPTY_PATH)
+	_, mnt, err := statMount(int(f.Fd()), "", unix.AT_EMPTY_PATH)
 	if err != nil {
 		return fmt.Errorf("stat %s: %w", dir, err)
 	}
@@ -151,4 +143,17 @@ func RemoveContents(dir string, keep ...string) error {
 		skip[k] = true
 	}
 	return removeEntries(f, mnt, dir, skip)
+}
+
+// openDir opens directory name (relative to dirfd) with extra open flags;
+// a missing one gives nil and no error.
+func openDir(dirfd int, name, display string, flags int) (*os.File, error) {
+	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|flags, 0)
+	if errors.Is(err, unix.ENOENT) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", display, err)
+	}
+	return os.NewFile(uintptr(fd), display), nil
 }
