@@ -110,59 +110,51 @@ func parseAddr6(s string) (netip.Addr, int, error) {
 
 // bridgeSettings6 reads a bridge's subnet6.
 func (r *resolver) bridgeSettings6(st *bridgeState) {
-	v := st.raw.subnet6
-	if !v.set {
-		return
-	}
-	if v.v == "none" {
-		st.v6.none = true
-		return
-	}
-	p, err := parseSubnet6(v.v, 126)
-	if err != nil {
-		r.errAt(v.pos, "%v", err)
-		st.v6.none = true // no automatic one either
-		return
-	}
-	st.out.Subnet6, st.v6.static = p, true
+	r.setting6(st.raw.subnet6, &st.v6.none, func(v string) error {
+		p, err := parseSubnet6(v, 126)
+		if err == nil {
+			st.out.Subnet6, st.v6.static = p, true
+		}
+		return err
+	})
 }
 
 // portSettings6 reads a bridge port's ipv6.
 func (r *resolver) portSettings6(ifc *ifaceState) {
-	v := ifc.raw.ipv6
-	if !v.set {
-		return
-	}
-	if v.v == "none" {
-		ifc.v6.none = true
-		return
-	}
-	a, bits, err := parseAddr6(v.v)
-	if err != nil {
-		r.errAt(v.pos, "%v", err)
-		ifc.v6.none = true
-		return
-	}
-	ifc.v6.static, ifc.v6.bits = a, bits
+	r.setting6(ifc.raw.ipv6, &ifc.v6.none, func(v string) error {
+		a, bits, err := parseAddr6(v)
+		if err == nil {
+			ifc.v6.static, ifc.v6.bits = a, bits
+		}
+		return err
+	})
 }
 
 // linkSettings6 reads a link's subnet6.
 func (r *resolver) linkSettings6(l *linkState) {
-	v := l.raw.subnet6
+	r.setting6(l.raw.subnet6, &l.v6.none, func(v string) error {
+		p, err := parseSubnet6(v, 127)
+		if err == nil {
+			l.out.Subnet6, l.v6.static = p, true
+		}
+		return err
+	})
+}
+
+// setting6 reads an ipv6 or subnet6 value: unset does nothing; "none", or
+// a value parse refuses (reported; no automatic one either), sets *none.
+func (r *resolver) setting6(v sval, none *bool, parse func(string) error) {
 	if !v.set {
 		return
 	}
 	if v.v == "none" {
-		l.v6.none = true
+		*none = true
 		return
 	}
-	p, err := parseSubnet6(v.v, 127)
-	if err != nil {
+	if err := parse(v.v); err != nil {
 		r.errAt(v.pos, "%v", err)
-		l.v6.none = true
-		return
+		*none = true
 	}
-	l.out.Subnet6, l.v6.static = p, true
 }
 
 // reserveSubnets6 takes this lab's static subnet6s in file order, each
