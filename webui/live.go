@@ -31,11 +31,12 @@ type hub struct {
 	prev   map[string]counters
 	prevT  time.Time
 	last   map[string]labStats // the live state the pages have
+	host   *hostLinks          // the host's links, followed while pages listen
 }
 
 func newHub(m *labs.Manager, only string, interval time.Duration) *hub {
 	return &hub{m: m, only: only, interval: interval, subs: map[chan []byte]bool{},
-		snaps: map[string]*labs.Snapshot{}, prev: map[string]counters{}}
+		snaps: map[string]*labs.Snapshot{}, prev: map[string]counters{}, host: newHostLinks()}
 }
 
 // subscribe returns a channel of messages (the current topology first)
@@ -85,6 +86,7 @@ func (h *hub) reset() {
 		snap.Close()
 		delete(h.snaps, n)
 	}
+	h.host.close()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.subs) == 0 {
@@ -98,22 +100,34 @@ func (h *hub) reset() {
 func (h *hub) tick() {
 	h.tickMu.Lock()
 	defer h.tickMu.Unlock()
-	changed := h.refresh()
+	// The topology goes out before the live state is read: the pages
+	// start drawing meanwhile.
+	whole := false
+	if h.refresh() || h.topoNil() {
+		topo := mustJSON(h.topologyMsg())
+		h.mu.Lock()
+		h.topo = topo
+		h.broadcast(topo, true)
+		h.mu.Unlock()
+		whole = true
+	}
 	stats := h.collect()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	delta, whole := diffStats(h.last, stats.Labs)
+	delta, gone := diffStats(h.last, stats.Labs)
 	h.last = stats.Labs
-	if changed || h.topo == nil {
-		h.topo = mustJSON(h.topologyMsg())
-		h.broadcast(h.topo, true)
-		whole = true
-	}
+	whole = whole || gone
 	if !whole {
 		stats.Labs = delta
 	}
 	stats.Full = whole
 	h.broadcast(mustJSON(stats), false)
+}
+
+func (h *hub) topoNil() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.topo == nil
 }
 
 // diffStats is what changed from old to now; whole when something went
@@ -316,7 +330,7 @@ func (h *hub) collect() statsMsg {
 		d, ok := dumps[path]
 		if !ok {
 			if path == "" {
-				d = readHost()
+				d = h.host.read()
 			} else {
 				d = readNamespace(path)
 			}
