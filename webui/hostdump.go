@@ -25,11 +25,13 @@ import (
 // socket's queue overflowed) means a new full dump.
 // Equivalent to: ip -s link show; tc qdisc show; ip monitor link
 type hostLinks struct {
-	fd     int // the event socket; -1 when closed
-	synced bool
-	links  map[int32]*hostLink // by ifindex
-	dirty  map[int32]bool      // impairment to read again
-	buf    []byte
+	fd       int // the event socket; -1 when closed
+	synced   bool
+	links    map[int32]*hostLink // by ifindex
+	byName   map[string]int32
+	dirty    map[int32]bool     // impairment to read again
+	counters map[int32]counters // this tick's, by ifindex
+	buf      []byte
 }
 
 // hostLink is one host link's name and state (Up, Oper, Netem).
@@ -40,38 +42,62 @@ type hostLink struct {
 
 func newHostLinks() *hostLinks { return &hostLinks{fd: -1} }
 
-// read returns every host link by name with its state and counters.
-func (h *hostLinks) read() map[string]linkInfo {
+// linkTable finds a namespace's links by name, as read this tick.
+type linkTable interface {
+	get(name string) (linkInfo, bool)
+}
+
+// linkMap is a linkTable read with one dump.
+type linkMap map[string]linkInfo
+
+func (m linkMap) get(name string) (linkInfo, bool) {
+	li, ok := m[name]
+	return li, ok
+}
+
+// read brings the host's links up to date for this tick.
+func (h *hostLinks) read() linkTable {
 	if h.fd < 0 && h.open() != nil {
-		return readHost() // no events: a full dump each time
+		return linkMap(readHost()) // no events: a full dump each time
 	}
 	h.drain()
 	if !h.synced {
 		h.sync()
 	}
 	h.readNetems()
-	out := make(map[string]linkInfo, len(h.links))
-	ok := readCounters(func(idx int32, c counters) {
-		if l := h.links[idx]; l != nil {
-			out[l.name] = linkInfo{st: l.st, c: c}
-		}
-	})
-	if !ok {
-		return readHost()
+	if h.counters == nil {
+		h.counters = map[int32]counters{}
 	}
-	for _, l := range h.links {
-		if _, ok := out[l.name]; !ok {
-			out[l.name] = linkInfo{st: l.st} // no counters (yet)
-		}
+	clear(h.counters)
+	if !readCounters(func(idx int32, c counters) { h.counters[idx] = c }) {
+		return linkMap(readHost())
 	}
-	return out
+	return h
 }
+
+// get is a host link's state and counters (zero until the kernel gave them).
+func (h *hostLinks) get(name string) (linkInfo, bool) {
+	idx, ok := h.byName[name]
+	if !ok {
+		return linkInfo{}, false
+	}
+	return linkInfo{st: h.links[idx].st, c: h.counters[idx]}, true
+}
+
+// eventBuffer is the event socket's receive buffer: about 4000 link
+// events.
+const eventBuffer = 16 << 20
 
 // open subscribes to link and qdisc events; the first read syncs.
 func (h *hostLinks) open() error {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, unix.NETLINK_ROUTE)
 	if err != nil {
 		return err
+	}
+	// Room for a second of events while other labs on the host come and go
+	// (a lost event costs a full dump); memory is used only while queued.
+	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, eventBuffer) != nil {
+		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, eventBuffer)
 	}
 	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: unix.RTMGRP_LINK | unix.RTMGRP_TC}); err != nil {
 		unix.Close(fd)
@@ -86,7 +112,7 @@ func (h *hostLinks) close() {
 	if h.fd >= 0 {
 		unix.Close(h.fd)
 	}
-	h.fd, h.synced, h.links, h.dirty = -1, false, nil, nil
+	h.fd, h.synced, h.links, h.byName, h.dirty, h.counters = -1, false, nil, nil, nil, nil
 }
 
 // drain applies the events queued since the last tick.
@@ -117,15 +143,16 @@ func (h *hostLinks) apply(m syscall.NetlinkMessage) {
 	switch m.Header.Type {
 	case unix.RTM_NEWLINK:
 		if idx, name, st, _, ok := parseLink(m.Data); ok {
-			old := h.links[idx]
-			if old != nil {
+			if old := h.links[idx]; old != nil {
 				st.Netem = old.st.Netem
+				h.forget(idx)
 			}
 			h.links[idx] = &hostLink{name: name, st: st}
+			h.byName[name] = idx
 		}
 	case unix.RTM_DELLINK:
 		if len(m.Data) >= unix.SizeofIfInfomsg {
-			delete(h.links, nl.DeserializeIfInfomsg(m.Data).Index)
+			h.forget(nl.DeserializeIfInfomsg(m.Data).Index)
 		}
 	case unix.RTM_NEWQDISC, unix.RTM_DELQDISC:
 		idx, kind, ok := parseQdisc(m.Data)
@@ -137,16 +164,25 @@ func (h *hostLinks) apply(m syscall.NetlinkMessage) {
 	}
 }
 
+// forget drops link idx (deleted, or renamed).
+func (h *hostLinks) forget(idx int32) {
+	if l := h.links[idx]; l != nil && h.byName[l.name] == idx {
+		delete(h.byName, l.name)
+	}
+	delete(h.links, idx)
+}
+
 // sync reads every link and qdisc afresh.
 func (h *hostLinks) sync() {
-	links := map[int32]*hostLink{}
+	links, byName := map[int32]*hostLink{}, map[string]int32{}
 	err := dumpLinks(func(idx int32, name string, st ifaceStats, _ counters) {
 		links[idx] = &hostLink{name: name, st: st}
+		byName[name] = idx
 	})
 	if err != nil {
 		return // try again next tick
 	}
-	h.links, h.dirty, h.synced = links, map[int32]bool{}, true
+	h.links, h.byName, h.dirty, h.synced = links, byName, map[int32]bool{}, true
 	for idx := range impairedLinks() {
 		h.dirty[idx] = true
 	}

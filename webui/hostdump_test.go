@@ -73,7 +73,8 @@ func TestHostLinksFollowEvents(t *testing.T) {
 		t.Helper()
 		deadline := time.Now().Add(20 * time.Second)
 		for {
-			full, got := readHost()[name], h.read()[name]
+			full := readHost()[name]
+			got, _ := h.read().get(name)
 			if ok(full) && full.st == got.st {
 				return
 			}
@@ -100,7 +101,7 @@ func TestHostLinksFollowEvents(t *testing.T) {
 	if err := netlink.LinkDel(veth); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := h.read()[name]; ok {
+	if _, ok := h.read().get(name); ok {
 		t.Errorf("%s still there once deleted", name)
 	}
 }

@@ -28,7 +28,8 @@ type hub struct {
 	topo   []byte // last topology message, sent to every new listener first
 	quit   chan struct{}
 	snaps  map[string]*labs.Snapshot
-	prev   map[string]counters
+	keys   map[string]ifaceKeys           // each lab's NODE:IFACE names, made once per snapshot
+	prev   map[string]map[string]counters // by lab, by NODE:IFACE
 	prevT  time.Time
 	last   map[string]labStats // the live state the pages have
 	host   *hostLinks          // the host's links, followed while pages listen
@@ -36,7 +37,8 @@ type hub struct {
 
 func newHub(m *labs.Manager, only string, interval time.Duration) *hub {
 	return &hub{m: m, only: only, interval: interval, subs: map[chan []byte]bool{},
-		snaps: map[string]*labs.Snapshot{}, prev: map[string]counters{}, host: newHostLinks()}
+		snaps: map[string]*labs.Snapshot{}, keys: map[string]ifaceKeys{}, prev: map[string]map[string]counters{},
+		host: newHostLinks()}
 }
 
 // subscribe returns a channel of messages (the current topology first)
@@ -85,6 +87,7 @@ func (h *hub) reset() {
 	for n, snap := range h.snaps {
 		snap.Close()
 		delete(h.snaps, n)
+		delete(h.keys, n)
 	}
 	h.host.close()
 	h.mu.Lock()
@@ -216,6 +219,7 @@ func (h *hub) refresh() bool {
 		if !seen[n] {
 			snap.Close()
 			delete(h.snaps, n)
+			delete(h.keys, n)
 			changed = true
 		}
 	}
@@ -324,57 +328,81 @@ func (h *hub) collect() statsMsg {
 	now := time.Now()
 	dt := now.Sub(h.prevT).Seconds()
 	msg := statsMsg{Type: "stats", Time: now.UnixMilli(), Labs: map[string]labStats{}}
-	next := map[string]counters{}
-	dumps := map[string]map[string]linkInfo{} // by namespace path, this tick only
-	dump := func(path string) map[string]linkInfo {
+	next := map[string]map[string]counters{}
+	dumps := map[string]linkTable{} // by namespace path, this tick only
+	dump := func(path string) linkTable {
 		d, ok := dumps[path]
 		if !ok {
 			if path == "" {
 				d = h.host.read()
 			} else {
-				d = readNamespace(path)
+				d = linkMap(readNamespace(path))
 			}
 			dumps[path] = d
 		}
 		return d
 	}
 	for name, snap := range h.snaps {
-		ls := labStats{Nodes: snap.NodeStates(), Ifaces: map[string]ifaceStats{}}
+		keys := h.keysOf(name, snap)
+		ls := labStats{Nodes: snap.NodeStates(), Ifaces: make(map[string]ifaceStats, len(h.prev[name]))}
+		prev, cur := h.prev[name], make(map[string]counters, len(h.prev[name]))
+		next[name] = cur
 		portsNS := ""
 		if snap.LabNetns != "" {
 			portsNS = "/run/netns/" + snap.LabNetns
 		}
-		for _, n := range snap.Plan.Nodes {
+		for i, n := range snap.Plan.Nodes {
 			if ls.Nodes[n.Name] != "running" {
 				continue
 			}
-			for _, ifc := range n.Interfaces {
+			for j, ifc := range n.Interfaces {
 				var li linkInfo
 				var ok bool
 				if ifc.Bridge != "" {
-					li, ok = dump(portsNS)[ifc.HostDevice]
+					li, ok = dump(portsNS).get(ifc.HostDevice)
 					li.c = counters{li.c.txB, li.c.rxB, li.c.txP, li.c.rxP}
 				} else {
-					li, ok = dump(labs.NetnsPath(name, n.Name))[ifc.Name]
+					li, ok = dump(labs.NetnsPath(name, n.Name)).get(ifc.Name)
 				}
 				if !ok {
 					continue
 				}
-				key := name + "/" + n.Name + ":" + ifc.Name
+				key := keys.of[i][j]
 				st := li.st
 				st.RxBytes, st.TxBytes = li.c.rxB, li.c.txB
-				if p, ok := h.prev[key]; ok && dt > 0 {
+				if p, ok := prev[key]; ok && dt > 0 {
 					st.RxBps, st.TxBps = rate(li.c.rxB, p.rxB, dt), rate(li.c.txB, p.txB, dt)
 					st.RxPps, st.TxPps = rate(li.c.rxP, p.rxP, dt), rate(li.c.txP, p.txP, dt)
 				}
-				next[key] = li.c
-				ls.Ifaces[n.Name+":"+ifc.Name] = st
+				cur[key] = li.c
+				ls.Ifaces[key] = st
 			}
 		}
 		msg.Labs[name] = ls
 	}
 	h.prev, h.prevT = next, now
 	return msg
+}
+
+// ifaceKeys are a snapshot's NODE:IFACE names, by node and interface
+// index in its plan: made once, not each tick.
+type ifaceKeys struct {
+	snap *labs.Snapshot
+	of   [][]string
+}
+
+func (h *hub) keysOf(lab string, snap *labs.Snapshot) ifaceKeys {
+	if k := h.keys[lab]; k.snap == snap {
+		return k
+	}
+	k := ifaceKeys{snap: snap, of: make([][]string, len(snap.Plan.Nodes))}
+	for i, n := range snap.Plan.Nodes {
+		for _, ifc := range n.Interfaces {
+			k.of[i] = append(k.of[i], n.Name+":"+ifc.Name)
+		}
+	}
+	h.keys[lab] = k
+	return k
 }
 
 func rate(now, before uint64, dt float64) float64 {
