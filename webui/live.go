@@ -320,7 +320,8 @@ type counters struct{ rxB, txB, rxP, txP uint64 }
 
 // collect reads the interfaces of every running node over netlink. A
 // bridge port is read from its bridge-side end, in the host's namespace
-// (or the isolated lab's): one dump covers every port of every lab there,
+// (or the isolated lab's): one read covers every port of every lab there
+// (in the host's, counters only: hostLinks follows the rest from events),
 // with the node end's counters mirrored (what one end sends the other
 // receives) and its state the same (a veth is up only when both ends are).
 // Point-to-point links are read inside the nodes that have them.
