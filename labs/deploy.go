@@ -72,7 +72,7 @@ func (m *Manager) Deploy(ctx context.Context, file string, opts DeployOptions) e
 	if err != nil {
 		return err
 	}
-	if err := m.apply(ctx, st, opts); err != nil {
+	if err := m.runDeployment(ctx, st, opts); err != nil {
 		m.logf("deploy of %s failed, rolling back", st.Plan.Name)
 		if rbErr := m.teardown(st); rbErr != nil {
 			err = fmt.Errorf("%w\nrollback: %v", err, rbErr)

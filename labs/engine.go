@@ -34,12 +34,12 @@ type deployment struct {
 	mu       sync.Mutex // guards st.Nodes
 }
 
-// apply creates every resource of the lab, in dependency order, each stage
+// runDeployment creates every resource of the lab, in dependency order, each stage
 // in parallel where the kernel allows: images, then the host side (lab
 // namespace, bridges, forwarding and NAT rules), then nodes with their bridge
 // ports, then point-to-point links (both nodes exist), then per-node routes,
 // release (sysctls, hardening, cmd) and exec lines.
-func (m *Manager) apply(ctx context.Context, st *State, opts DeployOptions) error {
+func (m *Manager) runDeployment(ctx context.Context, st *State, opts DeployOptions) error {
 	d := &deployment{
 		m: m, st: st, opts: opts,
 		images:   map[string]rootfs.Image{},
