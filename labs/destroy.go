@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -14,7 +15,6 @@ import (
 
 	"leolab/bridge"
 	"leolab/node"
-	"leolab/rootfs"
 	"leolab/topology"
 )
 
@@ -82,23 +82,32 @@ func (m *Manager) destroyLocked(lab string) error {
 }
 
 // teardown removes what st describes, continuing past failures; "already
-// gone" is success everywhere. The state file goes last, so a teardown
-// interrupted half-way can be run again.
+// gone" is success everywhere, so it serves as a deploy's rollback (after a
+// failure at any step) as well as destroy. It goes in the reverse of the
+// engine's order: netns names, nodes (their links and bridge ports go with
+// their namespaces), cgroups, node layers, then the host side they were
+// plugged into. The state file goes last, so a teardown interrupted
+// half-way can be run again.
 func (m *Manager) teardown(st *State) error {
 	p := st.Plan
+	net, run := m.network(), m.runner()
 	var errs *multierror.Error
+	errs = multierror.Append(errs, forAll(teardownWorkers, len(p.Nodes), func(i int) error {
+		return gone(net.UnregisterNetns(topology.NetnsName(p.Name, p.Nodes[i].Name)))
+	}))
 	errs = multierror.Append(errs, m.stopNodes(st))
 	errs = multierror.Append(errs, forAll(teardownWorkers, len(p.Nodes), func(i int) error {
-		return bridge.UnregisterNetns(topology.NetnsName(p.Name, p.Nodes[i].Name))
+		return gone(run.RemoveCgroups(p.Name, p.Nodes[i].Name))
 	}))
+	if errs.ErrorOrNil() == nil {
+		// Only once every init is gone: a live one may still use its layer.
+		errs = multierror.Append(errs, m.removeNodeLayers(p.Name, nodeNames(p)))
+	}
 	errs = multierror.Append(errs, m.removeHostSide(st))
-	errs = multierror.Append(errs, forAll(teardownWorkers, len(p.Nodes), func(i int) error {
-		return node.RemoveCgroups(p.Name, p.Nodes[i].Name)
-	}))
 	if err := errs.ErrorOrNil(); err != nil {
 		return fmt.Errorf("destroy %s: %w", p.Name, err)
 	}
-	if err := m.removeLabDir(p.Name, nodeNames(p)); err != nil {
+	if err := m.removeLabDir(p.Name); err != nil {
 		return fmt.Errorf("destroy %s: %w", p.Name, err)
 	}
 	return m.dropClaim(p.Name) // last: until here, its names are still in use
@@ -112,19 +121,20 @@ const shutdownGrace = 10 * time.Second
 // one. A command that fails or overruns is reported and the destroy goes on.
 func (m *Manager) runShutdown(st *State) {
 	p := st.Plan
+	run := m.runner()
 	forAll(teardownWorkers, len(p.Nodes), func(i int) error {
 		n := &p.Nodes[i]
 		ns := st.Nodes[n.Name]
 		if len(n.Shutdown) == 0 || ns == nil || ns.Pid <= 0 {
 			return nil
 		}
-		if cur, err := node.StartTimeOf(ns.Pid); err != nil || cur != ns.StartTime {
+		if cur, err := run.StartTimeOf(ns.Pid); err != nil || cur != ns.StartTime {
 			return nil // the node is gone: nothing to run it in
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 		defer cancel()
 		for _, line := range n.Shutdown {
-			code, out, err := runLine(ctx, m.socketPath(p.Name, n.Index), line)
+			code, out, err := run.Exec(ctx, m.socketPath(p.Name, n.Index), line)
 			if err != nil || code != 0 {
 				m.logf("node %s: shutdown %q: exit %d %v: %s", n.Name, line, code, err, out)
 			}
@@ -148,6 +158,8 @@ func (m *Manager) stopNodes(st *State) error {
 	for name := range st.Nodes {
 		names = append(names, name)
 	}
+	sort.Strings(names)
+	run := m.runner()
 	// Inits mostly wait for the kernel to tear their namespaces down: stop
 	// them side by side, not one after another.
 	errs := multierror.Append(nil, forAll(teardownWorkers, len(names), func(i int) error {
@@ -155,12 +167,12 @@ func (m *Manager) stopNodes(st *State) error {
 		if ns.Pid <= 0 {
 			return nil
 		}
-		if err := node.Stop(ns.Pid, ns.StartTime, stopGrace); err != nil {
+		if err := gone(run.Stop(ns.Pid, ns.StartTime, stopGrace)); err != nil {
 			return fmt.Errorf("node %s: %w", names[i], err)
 		}
 		return nil
 	}))
-	errs = multierror.Append(errs, stopInitsOf(st.Plan.Name))
+	errs = multierror.Append(errs, gone(run.StopStrays(st.Plan.Name)))
 	return errs.ErrorOrNil()
 }
 
@@ -168,24 +180,26 @@ func (m *Manager) stopNodes(st *State) error {
 // whole lab namespace of an isolated lab), and restores ip_forward.
 func (m *Manager) removeHostSide(st *State) error {
 	p := st.Plan
+	net := m.network()
 	var errs *multierror.Error
 	if st.LabNetns != "" {
-		errs = multierror.Append(errs, bridge.DeleteLabNS(st.LabNetns))
+		errs = multierror.Append(errs, gone(net.DeleteLabNS(st.LabNetns)))
 		return errs.ErrorOrNil()
 	}
-	host, err := bridge.OpenHost()
+	host, err := net.OpenHost("")
 	if err != nil {
 		return fmt.Errorf("open host netns: %w", err)
 	}
 	defer host.Close()
-	for _, b := range p.Bridges {
-		errs = multierror.Append(errs, host.DeleteBridge(b.Device))
+	// Bridges in reverse of the order they were added.
+	for i := len(p.Bridges) - 1; i >= 0; i-- {
+		errs = multierror.Append(errs, gone(host.DeleteBridge(p.Bridges[i].Device)))
 	}
-	errs = multierror.Append(errs, host.SweepLinks(topology.AliasPrefix(p.Name)))
+	errs = multierror.Append(errs, gone(host.SweepLinks(topology.AliasPrefix(p.Name))))
 	if st.NATChain != "" {
-		errs = multierror.Append(errs, bridge.TeardownNAT(st.NATChain))
+		errs = multierror.Append(errs, gone(net.TeardownNAT(st.NATChain, false)))
 		if planHasIPv6(p) { // only labs with IPv6 write ip6tables rules
-			errs = multierror.Append(errs, bridge.TeardownNAT6(st.NATChain))
+			errs = multierror.Append(errs, gone(net.TeardownNAT(st.NATChain, true)))
 		}
 	}
 	errs = multierror.Append(errs, m.restoreForwardIfLast(p.Name))
@@ -228,16 +242,17 @@ func (m *Manager) otherNATLabs(lab string) bool {
 	return false
 }
 
-// removeLabDir removes the node layers, then the lab directory, then the
-// state file, never crossing a mount point.
-func (m *Manager) removeLabDir(lab string, nodes []string) error {
-	var errs *multierror.Error
-	errs = multierror.Append(errs, forAll(teardownWorkers, len(nodes), func(i int) error {
-		return rootfs.RemoveNodeLayer(m.nodeDir(lab, nodes[i]))
-	}))
-	if err := errs.ErrorOrNil(); err != nil {
-		return err
-	}
+// removeNodeLayers removes the named nodes' layers (upper, work, copy).
+func (m *Manager) removeNodeLayers(lab string, nodes []string) error {
+	imgs := m.imageStore()
+	return forAll(teardownWorkers, len(nodes), func(i int) error {
+		return gone(imgs.RemoveNodeLayer(m.nodeDir(lab, nodes[i])))
+	})
+}
+
+// removeLabDir removes the lab directory, then the state file, never
+// crossing a mount point.
+func (m *Manager) removeLabDir(lab string) error {
 	dir := m.labDir(lab)
 	state := m.statePath(lab)
 	if err := removeTreeSameDev(dir, state); err != nil {
@@ -328,7 +343,10 @@ func (m *Manager) sweepLab(lab string) error {
 	if err := errs.ErrorOrNil(); err != nil {
 		return fmt.Errorf("sweep %s: %w", lab, err)
 	}
-	if err := m.removeLabDir(lab, nodes); err != nil {
+	if err := m.removeNodeLayers(lab, nodes); err != nil {
+		return err
+	}
+	if err := m.removeLabDir(lab); err != nil {
 		return err
 	}
 	return m.dropClaim(lab)
