@@ -15,13 +15,14 @@ import (
 // The engine and teardown tests run on a fakeWorld (fakes_test.go): no
 // root, nothing on the host touched, the leolab root a temporary directory.
 
-// seamsTopo has a node on each of two bridges, a link between them, a node
-// joining later (After), IPv6 (so forward6 rules and ipv6 settings), an
-// overlay and exec lines: every kind of call the engine makes.
+// seamsTopo has a node on each of two bridges, one with NAT, a link between
+// them, a node joining later (After), IPv6 (so NAT66, forward6 rules and
+// ipv6 settings), an overlay and exec lines: every kind of call the engine
+// makes.
 const seamsTopo = `name: seamt
 ipv6: true
 bridges:
-  lan1: {}
+  lan1: {nat: true}
   lan2: {}
 nodes:
   a: {interfaces: {eth0: lan1}, exec: ["echo a"]}
@@ -75,7 +76,7 @@ func TestEngineStepOrder(t *testing.T) {
 	// Each step's calls all come before the next step's first call.
 	steps := [][]string{
 		{"prepare "},
-		{"open host", "add bridge ", "vxlan port ", "forward ", "forward6 "},
+		{"open host", "add bridge ", "vxlan port ", "forward ", "forward6 ", "nat ", "nat6 "},
 		{"layer ", "lay over ", "start ", "ipv6 ", "add port "},
 		{"register netns "},
 		{"add link "},
@@ -161,7 +162,7 @@ func TestRollbackAfterFailureAtEachCall(t *testing.T) {
 		failedKinds[strings.Fields(w.failed)[0]] = true
 		checkRolledBack(t, m, w)
 	}
-	for _, k := range []string{"prepare", "open", "add", "forward", "forward6", "vxlan", "layer", "lay", "start", "ipv6", "register", "setup", "release", "exec"} {
+	for _, k := range []string{"prepare", "open", "add", "forward", "forward6", "nat", "nat6", "vxlan", "layer", "lay", "start", "ipv6", "register", "setup", "release", "exec"} {
 		if !failedKinds[k] {
 			t.Errorf("no failure injected at a %q call", k)
 		}
@@ -209,12 +210,15 @@ func checkRolledBack(t *testing.T, m *Manager, w *fakeWorld) {
 	if _, err := os.Stat(m.labDir("seamt")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("failure at %s: lab directory left: %v", w.failed, err)
 	}
+	if w.fwd != [2]string{"0", "0"} {
+		t.Errorf("failure at %s: forwarding left at %q", w.failed, w.fwd)
+	}
 }
 
 // creationStep orders the engine's steps by the kind of object each creates.
 func creationStep(key string) int {
 	switch strings.Fields(key)[0] {
-	case "labns", "bridge", "forward", "forward6":
+	case "labns", "bridge", "forward", "forward6", "nat", "nat6":
 		return 1 // create bridges
 	case "layer", "cgroup", "node":
 		return 2 // start nodes
@@ -255,6 +259,9 @@ func TestDestroyCountsGoneAsSuccess(t *testing.T) {
 	}
 	if _, err := os.Stat(m.labDir("seamt")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("lab directory left: %v", err)
+	}
+	if w.fwd != [2]string{"0", "0"} {
+		t.Errorf("forwarding left at %q", w.fwd)
 	}
 	if err := m.Destroy("seamt"); !errors.Is(err, ErrNoSuchLab) {
 		t.Errorf("second destroy: %v, want ErrNoSuchLab", err)

@@ -41,6 +41,7 @@ type fakeWorld struct {
 
 	nextPid int
 	pids    map[int]string // live node key by pid
+	fwd     [2]string      // ip_forward and IPv6 forwarding
 }
 
 // obj is one thing that exists in the fake world.
@@ -53,7 +54,7 @@ type obj struct {
 }
 
 func newFakeWorld(t *testing.T) *fakeWorld {
-	return &fakeWorld{t: t, live: map[string]obj{}, deps: map[string][]string{}, nextPid: 1000, pids: map[int]string{}}
+	return &fakeWorld{t: t, live: map[string]obj{}, deps: map[string][]string{}, nextPid: 1000, pids: map[int]string{}, fwd: [2]string{"0", "0"}}
 }
 
 // install makes m use w for everything the engine and teardown touch, and
@@ -181,16 +182,56 @@ func (w *fakeWorld) SetupForward(lab, chain string, bridges []topology.Bridge, v
 }
 
 func (w *fakeWorld) SetupNAT(lab, chain string, bridges []topology.Bridge, v6 bool) error {
-	w.t.Errorf("SetupNAT(%s): the tests use no NAT bridge", lab)
+	kind := "nat"
+	if v6 {
+		kind = "nat6"
+		if !planHasIPv6(&topology.Plan{Bridges: bridges}) {
+			return w.do("nat6 none") // as bridge.SetupNAT6: nothing to do
+		}
+	}
+	if err := w.do(kind + " " + chain); err != nil {
+		return err
+	}
+	w.create(kind+" "+chain, obj{lab: lab, kind: kind})
+	w.mu.Lock()
+	w.fwd[b2i(v6)] = "1"
+	w.mu.Unlock()
 	return nil
 }
 
+// TeardownNAT removes the lab's chain: its forward and NAT rules.
 func (w *fakeWorld) TeardownNAT(chain string, v6 bool) error {
-	kind := "forward"
+	suffix := ""
 	if v6 {
-		kind = "forward6"
+		suffix = "6"
 	}
-	return w.remove("teardown "+kind+" "+chain, kind+" "+chain)
+	errF := w.remove("teardown forward"+suffix+" "+chain, "forward"+suffix+" "+chain)
+	errN := w.remove("teardown nat"+suffix+" "+chain, "nat"+suffix+" "+chain)
+	if errF != nil && errN != nil {
+		return errF
+	}
+	return nil
+}
+
+func (w *fakeWorld) Forwarding(v6 bool) (string, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.fwd[b2i(v6)], nil
+}
+
+func (w *fakeWorld) RestoreForwarding(v6 bool, value string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.calls = append(w.calls, "restore forwarding")
+	w.fwd[b2i(v6)] = value
+	return nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (w *fakeWorld) PrepareIPv6(netns string) error {

@@ -37,6 +37,10 @@ type network interface {
 	SetupForward(lab, chain string, bridges []topology.Bridge, v6 bool) error
 	SetupNAT(lab, chain string, bridges []topology.Bridge, v6 bool) error
 	TeardownNAT(chain string, v6 bool) error
+	// Forwarding reads net.ipv4.ip_forward (v6: net.ipv6.conf.all.forwarding),
+	// which SetupNAT turns on; RestoreForwarding puts a value read before back.
+	Forwarding(v6 bool) (string, error)
+	RestoreForwarding(v6 bool, value string) error
 	PrepareIPv6(netns string) error
 	AddLink(netnsA, netnsB string, l topology.Link, ia, ib topology.Interface) error
 	SetupNode(netns string, n topology.Node) error
@@ -153,6 +157,20 @@ func (bridgeNetwork) TeardownNAT(chain string, v6 bool) error {
 		return bridge.TeardownNAT6(chain)
 	}
 	return bridge.TeardownNAT(chain)
+}
+
+func (bridgeNetwork) Forwarding(v6 bool) (string, error) {
+	if v6 {
+		return bridge.IP6Forward()
+	}
+	return bridge.IPForward()
+}
+
+func (bridgeNetwork) RestoreForwarding(v6 bool, value string) error {
+	if v6 {
+		return bridge.RestoreIP6Forward(value)
+	}
+	return bridge.RestoreIPForward(value)
 }
 
 func (bridgeNetwork) PrepareIPv6(netns string) error {
