@@ -3,4 +3,8 @@
 // state file, and destroys labs completely. It owns the layout of the leolab
 // root directory (labs/<lab>/state.json, locks, node directories) and is the
 // only library package that prints (progress and tables go to Manager.Out).
+//
+// The deploy engine (engine.go) runs ordered steps over a plan, or over
+// the part of one being added to a running lab; it and teardown reach the
+// kernel and the image cache only through the interfaces in seams.go.
 package labs
