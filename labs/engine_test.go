@@ -37,8 +37,17 @@ links:
 // on the host, and returns a manager on a fake world. The state is not on
 // disk yet: the engine's first step writes it.
 func newSeamsLab(t *testing.T) (*Manager, *State, *fakeWorld) {
+	return newSeamsLabIn(t, false)
+}
+
+// newSeamsLabIn is newSeamsLab, in a lab namespace of its own if isolated.
+func newSeamsLabIn(t *testing.T, isolated bool) (*Manager, *State, *fakeWorld) {
 	t.Helper()
-	plan, err := topology.Parse("seamt.yaml", []byte(seamsTopo), topology.Options{})
+	topo := seamsTopo
+	if isolated { // no NAT: the lab namespace has no way out
+		topo = strings.Replace(topo, "{nat: true}", "{}", 1)
+	}
+	plan, err := topology.Parse("seamt.yaml", []byte(topo), topology.Options{Isolated: isolated})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,6 +62,10 @@ func newSeamsLab(t *testing.T) (*Manager, *State, *fakeWorld) {
 	st := &State{
 		Version: stateVersion, Phase: PhaseDeploying, Plan: plan,
 		Nodes: map[string]*NodeState{}, NATChain: topology.NATChain(plan.Name),
+	}
+	if isolated {
+		plan.Isolated = true
+		st.LabNetns, st.NATChain = topology.LabNetnsName(plan.Name), ""
 	}
 	// Another lab's objects, which no step of this one may touch.
 	for _, k := range []string{"bridge other0", "node z", "netns other-z", "layer z"} {
@@ -143,14 +156,24 @@ func TestStateRecordedBeforeHostSide(t *testing.T) {
 // that was created and nothing else, the later steps' objects before the
 // earlier ones', and leaves no lab directory.
 func TestRollbackAfterFailureAtEachCall(t *testing.T) {
-	m, st, w := newSeamsLab(t)
+	testRollbackAfterFailureAtEachCall(t, false)
+}
+
+// TestIsolatedRollbackAfterFailureAtEachCall: the same for an isolated
+// lab, whose bridges are in a lab namespace removed as a whole.
+func TestIsolatedRollbackAfterFailureAtEachCall(t *testing.T) {
+	testRollbackAfterFailureAtEachCall(t, true)
+}
+
+func testRollbackAfterFailureAtEachCall(t *testing.T, isolated bool) {
+	m, st, w := newSeamsLabIn(t, isolated)
 	if err := m.runDeployment(context.Background(), st, serial); err != nil {
 		t.Fatal(err)
 	}
 	total := w.count
 	failedKinds := map[string]bool{}
 	for n := 1; n <= total; n++ {
-		m, st, w := newSeamsLab(t)
+		m, st, w := newSeamsLabIn(t, isolated)
 		w.failAt = n
 		err := m.deployOrRollback(context.Background(), st, serial)
 		if err == nil || !strings.Contains(err.Error(), "injected failure") {
@@ -162,7 +185,11 @@ func TestRollbackAfterFailureAtEachCall(t *testing.T) {
 		failedKinds[strings.Fields(w.failed)[0]] = true
 		checkRolledBack(t, m, w)
 	}
-	for _, k := range []string{"prepare", "open", "add", "forward", "forward6", "nat", "nat6", "vxlan", "layer", "lay", "start", "ipv6", "register", "setup", "release", "exec"} {
+	kinds := []string{"prepare", "open", "add", "vxlan", "layer", "lay", "start", "ipv6", "register", "setup", "release", "exec"}
+	if !isolated {
+		kinds = append(kinds, "forward", "forward6", "nat", "nat6")
+	}
+	for _, k := range kinds {
 		if !failedKinds[k] {
 			t.Errorf("no failure injected at a %q call", k)
 		}

@@ -112,21 +112,20 @@ func (w *fakeWorld) remove(call, key string) error {
 	return nil
 }
 
-// drop removes key and, for a node, the ports and links that die with its
-// network namespace (first: they go as it goes). Callers hold mu.
+// drop removes key and what dies with it (first: it goes as key goes): a
+// node's ports and links with its network namespace, a lab namespace's
+// bridges with it. Callers hold mu.
 func (w *fakeWorld) drop(key string) {
-	if strings.HasPrefix(key, "node ") {
-		var gone []string
-		for k, o := range w.live {
-			if o.owner == key || o.other == key {
-				gone = append(gone, k)
-			}
+	var with []string
+	for k, o := range w.live {
+		if o.owner == key || o.other == key {
+			with = append(with, k)
 		}
-		sort.Strings(gone)
-		for _, k := range gone {
-			delete(w.live, k)
-			w.removed = append(w.removed, k)
-		}
+	}
+	sort.Strings(with)
+	for _, k := range with {
+		delete(w.live, k)
+		w.removed = append(w.removed, k)
 	}
 	delete(w.live, key)
 	w.removed = append(w.removed, key)
@@ -155,15 +154,7 @@ func (w *fakeWorld) OpenHost(labNetns string) (hostSide, error) {
 }
 
 func (w *fakeWorld) DeleteLabNS(name string) error {
-	err := w.remove("delete labns "+name, "labns "+name)
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for k, o := range w.live { // its bridges go with it
-		if o.kind == "bridge" && o.owner == "labns "+name {
-			w.drop(k)
-		}
-	}
-	return err
+	return w.remove("delete labns "+name, "labns "+name)
 }
 
 func (w *fakeWorld) SetupForward(lab, chain string, bridges []topology.Bridge, v6 bool) error {
