@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 
+	"leolab/internal/hostnames"
 	"leolab/internal/spec/mountspec"
 	"leolab/node"
 	"leolab/rootfs"
@@ -76,7 +77,7 @@ func (m *Manager) newDeployment(st *State, opts DeployOptions) *deployment {
 		net: m.network(), nodes: m.runner(), imgs: m.imageStore(),
 		images:  map[string]rootfs.Image{},
 		procs:   make([]proc, len(st.Plan.Nodes)),
-		hosts:   filepath.Join(m.labDir(st.Plan.Name), "hosts"),
+		hosts:   hostnames.HostsPath(m.Root, st.Plan.Name),
 		workers: opts.MaxWorkers,
 		byName:  make(map[string]*topology.Node, len(st.Plan.Nodes)),
 	}
@@ -144,7 +145,7 @@ func (d *deployment) record(context.Context, part) error {
 // writeHosts writes the lab's /etc/hosts (every node of the plan); every
 // init copies it.
 func (d *deployment) writeHosts(context.Context, part) error {
-	if err := os.WriteFile(d.hosts, []byte(hostsFile(d.st.Plan, d.st.Remote)), 0o644); err != nil {
+	if err := os.WriteFile(d.hosts, []byte(hostsFile(d.st.Plan, d.st.Plan.Remote)), 0o644); err != nil {
 		return fmt.Errorf("write hosts file: %w", err)
 	}
 	return nil
@@ -188,7 +189,7 @@ func (d *deployment) prepareImages(ctx context.Context, pt part) error {
 // and the iptables chains for them.
 func (d *deployment) createHostSide(_ context.Context, pt part) error {
 	if d.host == nil {
-		h, err := d.net.OpenHost(d.st.LabNetns)
+		h, err := d.net.OpenHost(d.st.Plan.LabNetns)
 		if err != nil {
 			return fmt.Errorf("open lab network namespace: %w", err)
 		}
@@ -202,7 +203,7 @@ func (d *deployment) createHostSide(_ context.Context, pt part) error {
 			return fmt.Errorf("bridge %s: %w", b.Name, err)
 		}
 	}
-	if d.st.LabNetns != "" || len(pt.bridges) == 0 {
+	if d.st.Plan.LabNetns != "" || len(pt.bridges) == 0 {
 		return nil
 	}
 	return d.setupIptables(pt.bridges)
@@ -212,10 +213,10 @@ func (d *deployment) createHostSide(_ context.Context, pt part) error {
 // with nat: true.
 func (d *deployment) setupIptables(bridges []topology.Bridge) error {
 	p := d.st.Plan
-	if err := d.net.SetupForward(p.Name, d.st.NATChain, bridges, false); err != nil {
+	if err := d.net.SetupForward(p.Name, p.Chain, bridges, false); err != nil {
 		return fmt.Errorf("forward rules: %w", err)
 	}
-	if err := d.net.SetupForward(p.Name, d.st.NATChain, bridges, true); err != nil {
+	if err := d.net.SetupForward(p.Name, p.Chain, bridges, true); err != nil {
 		return fmt.Errorf("ipv6 forward rules: %w", err)
 	}
 	var natBridges []topology.Bridge
@@ -248,10 +249,10 @@ func (d *deployment) setupIptables(bridges []topology.Bridge) error {
 	if err := writeState(d.m.statePath(p.Name), d.st); err != nil {
 		return err
 	}
-	if err := d.net.SetupNAT(p.Name, d.st.NATChain, natBridges, false); err != nil {
+	if err := d.net.SetupNAT(p.Name, p.Chain, natBridges, false); err != nil {
 		return fmt.Errorf("nat: %w", err)
 	}
-	if err := d.net.SetupNAT(p.Name, d.st.NATChain, natBridges, true); err != nil {
+	if err := d.net.SetupNAT(p.Name, p.Chain, natBridges, true); err != nil {
 		return fmt.Errorf("nat66: %w", err)
 	}
 	return nil
@@ -367,7 +368,7 @@ func (d *deployment) registerNetns(ctx context.Context, pt part) error {
 	return forEach(ctx, d.workers, len(pt.nodes), func(i int) error {
 		n := pt.nodes[i]
 		pid, _ := d.procs[n.Index].ID()
-		if err := d.net.RegisterNetns(topology.NetnsName(d.st.Plan.Name, n.Name), pid); err != nil {
+		if err := d.net.RegisterNetns(hostnames.NodeNetns(d.st.Plan.Name, n.Name), pid); err != nil {
 			return fmt.Errorf("node %s: %w", n.Name, err)
 		}
 		return nil

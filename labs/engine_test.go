@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"leolab/internal/hostnames"
 	"leolab/topology"
 )
 
@@ -59,14 +60,10 @@ func newSeamsLabIn(t *testing.T, isolated bool) (*Manager, *State, *fakeWorld) {
 	if err := makeLabDir(m.labsDir(), m.labDir(plan.Name)); err != nil {
 		t.Fatal(err)
 	}
-	st := &State{
-		Version: stateVersion, Phase: PhaseDeploying, Plan: plan,
-		Nodes: map[string]*NodeState{}, NATChain: topology.NATChain(plan.Name),
+	if isolated != (plan.LabNetns != "") || isolated == (plan.Chain != "") {
+		t.Fatalf("isolated %v: plan has lab netns %q, chain %q", isolated, plan.LabNetns, plan.Chain)
 	}
-	if isolated {
-		plan.Isolated = true
-		st.LabNetns, st.NATChain = topology.LabNetnsName(plan.Name), ""
-	}
+	st := &State{Version: stateVersion, Phase: PhaseDeploying, Plan: plan, Nodes: map[string]*NodeState{}}
 	// Another lab's objects, which no step of this one may touch.
 	for _, k := range []string{"bridge other0", "node z", "netns other-z", "layer z"} {
 		w.live[k] = obj{lab: "other", kind: strings.Fields(k)[0]}
@@ -271,7 +268,7 @@ func TestDestroyCountsGoneAsSuccess(t *testing.T) {
 		}
 	}
 	w.drop("bridge " + st.Plan.Bridges[0].Device)
-	w.drop("netns " + topology.NetnsName("seamt", "a"))
+	w.drop("netns " + hostnames.NodeNetns("seamt", "a"))
 	w.mu.Unlock()
 	if err := m.Destroy("seamt"); err != nil {
 		t.Fatalf("destroy with parts already gone: %v", err)

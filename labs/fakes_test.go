@@ -161,7 +161,7 @@ func (w *fakeWorld) SetupForward(lab, chain string, bridges []topology.Bridge, v
 	kind := "forward"
 	if v6 {
 		kind = "forward6"
-		if !planHasIPv6(&topology.Plan{Bridges: bridges}) {
+		if !(&topology.Plan{Bridges: bridges}).HasIPv6() {
 			return w.do("forward6 none") // as bridge.SetupForward6: nothing to do
 		}
 	}
@@ -176,7 +176,7 @@ func (w *fakeWorld) SetupNAT(lab, chain string, bridges []topology.Bridge, v6 bo
 	kind := "nat"
 	if v6 {
 		kind = "nat6"
-		if !planHasIPv6(&topology.Plan{Bridges: bridges}) {
+		if !(&topology.Plan{Bridges: bridges}).HasIPv6() {
 			return w.do("nat6 none") // as bridge.SetupNAT6: nothing to do
 		}
 	}
@@ -190,8 +190,8 @@ func (w *fakeWorld) SetupNAT(lab, chain string, bridges []topology.Bridge, v6 bo
 	return nil
 }
 
-// TeardownNAT removes the lab's chain: its forward and NAT rules.
-func (w *fakeWorld) TeardownNAT(chain string, v6 bool) error {
+// TeardownChain removes the lab's chain: its forward and NAT rules.
+func (w *fakeWorld) TeardownChain(chain string, v6 bool) error {
 	suffix := ""
 	if v6 {
 		suffix = "6"

@@ -33,10 +33,10 @@ type network interface {
 	OpenHost(labNetns string) (hostSide, error)
 	DeleteLabNS(name string) error
 	// SetupForward and SetupNAT add the lab's IPv4 rules, and with v6 the
-	// IPv6 ones; TeardownNAT removes the lab's chain (v6: the ip6tables one).
+	// IPv6 ones; TeardownChain removes the lab's chain (v6: the ip6tables one).
 	SetupForward(lab, chain string, bridges []topology.Bridge, v6 bool) error
 	SetupNAT(lab, chain string, bridges []topology.Bridge, v6 bool) error
-	TeardownNAT(chain string, v6 bool) error
+	TeardownChain(chain string, v6 bool) error
 	// Forwarding reads net.ipv4.ip_forward (v6: net.ipv6.conf.all.forwarding),
 	// which SetupNAT turns on; RestoreForwarding puts a value read before back.
 	Forwarding(v6 bool) (string, error)
@@ -152,11 +152,11 @@ func (bridgeNetwork) SetupNAT(lab, chain string, bridges []topology.Bridge, v6 b
 	return bridge.SetupNAT(lab, chain, bridges)
 }
 
-func (bridgeNetwork) TeardownNAT(chain string, v6 bool) error {
+func (bridgeNetwork) TeardownChain(chain string, v6 bool) error {
 	if v6 {
-		return bridge.TeardownNAT6(chain)
+		return bridge.TeardownChain6(chain)
 	}
-	return bridge.TeardownNAT(chain)
+	return bridge.TeardownChain(chain)
 }
 
 func (bridgeNetwork) Forwarding(v6 bool) (string, error) {
