@@ -29,12 +29,12 @@ type deployment struct {
 	imgs     imageStore
 	host     hostSide
 	images   map[string]rootfs.Image // by rootfs source
-	procs    []proc                  // by node index; nil for nodes started by an earlier run
+	procs    map[string]proc         // by node name: the nodes this run started
 	hosts    string                  // file holding /etc/hosts for every node
 	workers  int
 	byName   map[string]*topology.Node // plan nodes by name, for links
 	progress *progressView
-	mu       sync.Mutex // guards st.Nodes
+	mu       sync.Mutex // guards st.Nodes and procs
 }
 
 // part is the share of a lab's plan one run of the engine creates: the
@@ -76,7 +76,7 @@ func (m *Manager) newDeployment(st *State, opts DeployOptions) *deployment {
 		m: m, st: st, opts: opts,
 		net: m.network(), nodes: m.runner(), imgs: m.imageStore(),
 		images:  map[string]rootfs.Image{},
-		procs:   make([]proc, len(st.Plan.Nodes)),
+		procs:   map[string]proc{},
 		hosts:   hostnames.HostsPath(m.Root, st.Plan.Name),
 		workers: opts.MaxWorkers,
 		byName:  make(map[string]*topology.Node, len(st.Plan.Nodes)),
@@ -129,9 +129,7 @@ func (d *deployment) run(ctx context.Context, pt part) error {
 // close releases the handles of the run; it removes nothing.
 func (d *deployment) close() {
 	for _, p := range d.procs {
-		if p != nil {
-			p.Close()
-		}
+		p.Close()
 	}
 	if d.host != nil {
 		d.host.Close()
@@ -264,7 +262,7 @@ func (d *deployment) startNodes(ctx context.Context, pt part) error {
 	ordinals := userNSOrdinals(d.st.Plan)
 	return forEach(ctx, d.workers, len(pt.nodes), func(i int) error {
 		n := pt.nodes[i]
-		if err := d.startNode(ctx, n, ordinals[n.Index]); err != nil {
+		if err := d.startNode(ctx, n, ordinals[n.Name]); err != nil {
 			return err // names the node
 		}
 		d.progress.nodeStarted(n.Name)
@@ -272,16 +270,13 @@ func (d *deployment) startNodes(ctx context.Context, pt part) error {
 	})
 }
 
-// userNSOrdinals numbers the plan's user-namespace nodes in file order (-1
-// for the others), by node index: each gets its own host id range.
-func userNSOrdinals(p *topology.Plan) []int {
-	out := make([]int, len(p.Nodes))
-	k := 0
-	for i, n := range p.Nodes {
-		out[i] = -1
+// userNSOrdinals numbers the plan's user-namespace nodes in file order, by
+// name: each gets its own host id range.
+func userNSOrdinals(p *topology.Plan) map[string]int {
+	out := map[string]int{}
+	for _, n := range p.Nodes {
 		if n.UserNamespace {
-			out[i] = k
-			k++
+			out[n.Name] = len(out)
 		}
 	}
 	return out
@@ -333,9 +328,9 @@ func (d *deployment) startNode(ctx context.Context, n *topology.Node, ordinal in
 	if err != nil {
 		return err // node.Start names the node
 	}
-	d.procs[n.Index] = p
 	pid, start := p.ID()
 	d.mu.Lock()
+	d.procs[n.Name] = p
 	d.st.Nodes[n.Name] = &NodeState{Pid: pid, StartTime: start}
 	d.mu.Unlock()
 	return d.plugPorts(n, p.NetnsPath())
@@ -367,7 +362,7 @@ func (d *deployment) plugPorts(n *topology.Node, netns string) error {
 func (d *deployment) registerNetns(ctx context.Context, pt part) error {
 	return forEach(ctx, d.workers, len(pt.nodes), func(i int) error {
 		n := pt.nodes[i]
-		pid, _ := d.procs[n.Index].ID()
+		pid, _ := d.procs[n.Name].ID()
 		if err := d.net.RegisterNetns(hostnames.NodeNetns(d.st.Plan.Name, n.Name), pid); err != nil {
 			return fmt.Errorf("node %s: %w", n.Name, err)
 		}
@@ -387,15 +382,14 @@ func (d *deployment) bridgeNamed(name string) topology.Bridge {
 // nodeNetns is the network namespace of the plan's node name: started by
 // this run, or running since an earlier one; "" for a node of another host.
 func (d *deployment) nodeNetns(name string) string {
-	n, ok := d.byName[name]
-	if !ok {
+	if _, ok := d.byName[name]; !ok {
 		return ""
-	}
-	if p := d.procs[n.Index]; p != nil {
-		return p.NetnsPath()
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if p := d.procs[name]; p != nil {
+		return p.NetnsPath()
+	}
 	if ns := d.st.Nodes[name]; ns != nil && ns.Pid > 0 {
 		return netnsOfPid(ns.Pid)
 	}
@@ -505,7 +499,7 @@ func (d *deployment) configureNodes(ctx context.Context, pt part) error {
 
 // configureNode adds the node's routes and releases its init.
 func (d *deployment) configureNode(ctx context.Context, n *topology.Node) error {
-	p := d.procs[n.Index]
+	p := d.procs[n.Name]
 	if err := d.net.SetupNode(p.NetnsPath(), *n); err != nil {
 		return err // SetupNode names the node
 	}
