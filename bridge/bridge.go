@@ -71,6 +71,15 @@ func (h *Host) AddBridge(b topology.Bridge) error {
 // setBridgeNoDelay sets IFLA_BR_STP_STATE=0 and IFLA_BR_FORWARD_DELAY=0,
 // which netlink.Bridge has no fields for.
 func (h *Host) setBridgeNoDelay(index int) error {
+	return h.changeBridge(index, func(data *nl.RtAttr) {
+		data.AddRtAttr(nl.IFLA_BR_STP_STATE, nl.Uint32Attr(0))
+		data.AddRtAttr(nl.IFLA_BR_FORWARD_DELAY, nl.Uint32Attr(0))
+	})
+}
+
+// changeBridge sends one RTM_NEWLINK for the bridge at index with the
+// IFLA_INFO_DATA attributes set adds.
+func (h *Host) changeBridge(index int, set func(data *nl.RtAttr)) error {
 	req := &nl.NetlinkRequest{
 		NlMsghdr: unix.NlMsghdr{
 			Len:   uint32(unix.SizeofNlMsghdr),
@@ -84,9 +93,7 @@ func (h *Host) setBridgeNoDelay(index int) error {
 	req.AddData(msg)
 	info := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
 	info.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("bridge"))
-	data := info.AddRtAttr(nl.IFLA_INFO_DATA, nil)
-	data.AddRtAttr(nl.IFLA_BR_STP_STATE, nl.Uint32Attr(0))
-	data.AddRtAttr(nl.IFLA_BR_FORWARD_DELAY, nl.Uint32Attr(0))
+	set(info.AddRtAttr(nl.IFLA_INFO_DATA, nil))
 	req.AddData(info)
 	_, err := req.Execute(unix.NETLINK_ROUTE, 0)
 	return err
