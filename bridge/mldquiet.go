@@ -213,9 +213,26 @@ func sendMLDQuery(index int) error {
 // otherQuerierPresent reports whether the bridge at dev currently believes
 // in another IPv6 querier (IFLA_BR_MCAST_QUERIER_STATE carries its timer).
 func (h *Host) otherQuerierPresent(dev string) (bool, error) {
+	left, err := h.querierTimer(dev)
+	return left > 0, err
+}
+
+// querierTimer is how long (1/100 s) the bridge at dev keeps believing in
+// another IPv6 querier; 0 when it believes in none.
+func (h *Host) querierTimer(dev string) (uint64, error) {
+	v, err := h.bridgeInfo(dev, unix.IFLA_BR_MCAST_QUERIER_STATE, querierStateIPv6Timer)
+	if err != nil || len(v) != 8 {
+		return 0, err
+	}
+	return binary.NativeEndian.Uint64(v), nil
+}
+
+// bridgeInfo is the value of the bridge attribute at path inside dev's
+// IFLA_INFO_DATA (nil when absent).
+func (h *Host) bridgeInfo(dev string, path ...uint16) ([]byte, error) {
 	link, err := h.handle.LinkByName(dev)
 	if err != nil {
-		return false, fmt.Errorf("find %s: %w", dev, err)
+		return nil, fmt.Errorf("find %s: %w", dev, err)
 	}
 	req := nl.NewNetlinkRequest(unix.RTM_GETLINK, unix.NLM_F_ACK)
 	req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: h.raw}
@@ -224,7 +241,7 @@ func (h *Host) otherQuerierPresent(dev string) (bool, error) {
 	req.AddData(msg)
 	msgs, err := req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWLINK)
 	if err != nil {
-		return false, fmt.Errorf("read %s: %w", dev, err)
+		return nil, fmt.Errorf("read %s: %w", dev, err)
 	}
 	for _, m := range msgs {
 		if len(m) < unix.SizeofIfInfomsg {
@@ -232,13 +249,13 @@ func (h *Host) otherQuerierPresent(dev string) (bool, error) {
 		}
 		attrs, err := nl.ParseRouteAttr(m[unix.SizeofIfInfomsg:])
 		if err != nil {
-			return false, fmt.Errorf("parse %s: %w", dev, err)
+			return nil, fmt.Errorf("parse %s: %w", dev, err)
 		}
-		if t, ok := nested(attrs, unix.IFLA_LINKINFO, nl.IFLA_INFO_DATA, unix.IFLA_BR_MCAST_QUERIER_STATE, querierStateIPv6Timer); ok && len(t) == 8 {
-			return binary.NativeEndian.Uint64(t) > 0, nil
+		if v, ok := nested(attrs, append([]uint16{unix.IFLA_LINKINFO, nl.IFLA_INFO_DATA}, path...)...); ok {
+			return v, nil
 		}
 	}
-	return false, nil
+	return nil, nil
 }
 
 // nested follows path through nested netlink attributes and returns the
