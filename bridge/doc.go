@@ -1,8 +1,9 @@
 // Package bridge applies a lab's resolved network wiring to the kernel: Linux
 // bridges, veth bridge ports and point-to-point veth links, addresses,
 // routes, node sysctls, netem impairments, link up/down, the lab network
-// namespace of isolated labs, /run/netns registrations and the per-lab
-// iptables chains (NAT and FORWARD acceptance).
+// namespace of isolated labs, /run/netns registrations, the per-lab
+// iptables chains (NAT and FORWARD acceptance) and the quiet start of
+// dual-stack bridges (mldquiet.go: no MLD flood while a deploy adds ports).
 //
 // It owns only devices, rules and registrations it is told about (by name,
 // alias or chain) and never decides names, addresses or routes itself: those
