@@ -3,10 +3,11 @@
 # same lab IPv4-only (issue 21): N busybox nodes on one bridge, deployed with
 # `leolab deploy -q` and destroyed, IPv4-only and with `ipv6: true`
 # alternately, RUNS times each (default 2). Prints one line per run:
-#   KIND N deploy SECONDS destroy SECONDS mcast FRAMES
-# (FRAMES: multicast frames the lab's bridge received while the lab came
-# up, i.e. flooded to its ports) and the ratio of the median dual-stack
-# deploy to the median IPv4 one. KINDS="ipv4 dual autoconf" adds a
+#   KIND N deploy SECONDS destroy SECONDS mcast FRAMES ports DELIVERED
+# (FRAMES: multicast frames the host side of the lab's bridge received
+# while the lab came up; DELIVERED: frames the bridge sent out of all its
+# ports, what the nodes' stacks had to take in, so a flood shows as N²)
+# and the ratio of the median dual-stack deploy to the median IPv4 one. KINDS="ipv4 dual autoconf" adds a
 # dual-stack lab whose nodes, once up, set the node sysctls
 # net.ipv6.conf.eth0.addr_gen_mode 0 and router_solicitations -1 (the
 # kernel's defaults, which leolab turns off). Uses bin/leolab (or $LEOLAB) and a throwaway --root; needs root.
@@ -45,10 +46,14 @@ for ((r = 1; r <= runs; r++)); do
 		t1=$(now)
 		dev=$("$leolab" --root "$work/root" inspect --lab "$lab" --format json | sed -n 's/.*"device": "\(.*\)".*/\1/p')
 		mcast=$(cat "/sys/class/net/$dev/statistics/multicast")
+		delivered=0
+		for p in "/sys/class/net/$dev/brif/"*; do
+			delivered=$((delivered + $(cat "/sys/class/net/${p##*/}/statistics/tx_packets")))
+		done
 		"$leolab" --root "$work/root" destroy --lab "$lab"
 		t2=$(now)
 		up=$(echo "$t1 - $t0" | bc) down=$(echo "$t2 - $t1" | bc)
-		printf '%s %d deploy %.2f destroy %.2f mcast %d\n' "$kind" "$n" "$up" "$down" "$mcast"
+		printf '%s %d deploy %.2f destroy %.2f mcast %d ports %d\n' "$kind" "$n" "$up" "$down" "$mcast" "$delivered"
 		deploys[$kind]+="$up "
 	done
 done

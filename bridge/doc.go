@@ -4,7 +4,8 @@
 // sysctls a topology gives a node are written by the node's own init, not
 // here), netem impairments, link up/down, the lab network
 // namespace of isolated labs, /run/netns registrations and the per-lab
-// iptables chains (NAT and FORWARD acceptance).
+// iptables chains (NAT and FORWARD acceptance) and the quiet start of
+// dual-stack bridges (mldquiet.go: no MLD flood while a deploy adds ports).
 //
 // It owns only devices, rules and registrations it is told about (by name,
 // alias or chain) and never decides names, addresses or routes itself: those

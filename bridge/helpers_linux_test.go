@@ -113,7 +113,7 @@ func tcpPeer(t *testing.T, server netns.NsHandle, addr netip.Addr, client netns.
 	t.Helper()
 	var ln net.Listener
 	err := nstest.Do(server, func() (err error) {
-		ln, err = net.Listen("tcp4", netip.AddrPortFrom(addr, 0).String())
+		ln, err = net.Listen("tcp", netip.AddrPortFrom(addr, 0).String())
 		return err
 	})
 	if err != nil {
@@ -133,7 +133,7 @@ func tcpPeer(t *testing.T, server netns.NsHandle, addr netip.Addr, client netns.
 	}()
 	var conn net.Conn
 	err = nstest.Do(client, func() (err error) {
-		conn, err = net.DialTimeout("tcp4", ln.Addr().String(), 5*time.Second)
+		conn, err = net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
 		return err
 	})
 	if err != nil {

@@ -28,10 +28,15 @@ import (
 
 // nodeIPv6Defaults are written in a node's namespace before its interfaces
 // exist, so each of them inherits them: no router solicitations, and
-// IPv6 addresses kept while an interface is down (link down/up).
+// IPv6 addresses kept while an interface is down (link down/up). For the
+// deploy only (see mldquiet.go), the node speaks MLDv1 and sends its
+// unsolicited reports at once, not over 10 s: the node's release puts the
+// kernel's defaults back (labs, ipv6ReleaseSysctls).
 var nodeIPv6Defaults = []struct{ key, value string }{
 	{"net.ipv6.conf.default.router_solicitations", "0"},
 	{"net.ipv6.conf.default.keep_addr_on_down", "1"},
+	{"net.ipv6.conf.all.force_mld_version", "1"},
+	{"net.ipv6.conf.default.mldv1_unsolicited_report_interval", "0"},
 }
 
 // PrepareIPv6 sets the node's default IPv6 device settings; call it before
@@ -39,6 +44,8 @@ var nodeIPv6Defaults = []struct{ key, value string }{
 // Equivalent to: ip netns exec NODE sysctl -w
 // net.ipv6.conf.default.router_solicitations=0
 // net.ipv6.conf.default.keep_addr_on_down=1
+// net.ipv6.conf.all.force_mld_version=1
+// net.ipv6.conf.default.mldv1_unsolicited_report_interval=0
 func PrepareIPv6(ns *NodeNS) error {
 	if err := ns.open(); err != nil {
 		return err

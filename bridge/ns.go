@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sync"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
@@ -22,6 +23,9 @@ type Host struct {
 	handle *netlink.Handle
 	raw    *nl.SocketHandle // for requests netlink.Handle has no call for
 	path   string           // /run/netns/NAME for a lab namespace, "" for the host
+
+	quietMu sync.Mutex
+	quiet   map[string]int // bridge device: quiet start attempts, or quietOn (mldquiet.go)
 }
 
 // OpenHost returns a Host for the calling thread's network namespace.

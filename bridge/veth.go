@@ -75,7 +75,7 @@ func (h *Host) AddPort(ns *NodeNS, b topology.Bridge, ifc topology.Interface) (r
 	if err := h.handle.LinkSetUp(host); err != nil {
 		return fmt.Errorf("bring up %s: %w", ifc.HostDevice, err)
 	}
-	return nil
+	return h.startQuiet(b)
 }
 
 // AddLink creates the point-to-point veth between ia in a's namespace and

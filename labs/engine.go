@@ -10,11 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 
 	"leolab/bridge"
 	"leolab/internal/hostnames"
 	"leolab/internal/spec/mountspec"
+	"leolab/internal/spec/nodespec"
 	"leolab/node"
 	"leolab/rootfs"
 	"leolab/topology"
@@ -114,6 +116,7 @@ func (d *deployment) run(ctx context.Context, pt part) error {
 		{"record state", d.record},
 		{"register netns", d.registerNetns},
 		{"create links", d.createLinks},
+		{"end quiet start", d.endQuietStart},
 		{"configure nodes", d.configureNodes},
 	}
 	for _, s := range steps {
@@ -302,6 +305,9 @@ func (d *deployment) startNode(ctx context.Context, n *topology.Node, ordinal in
 		return fmt.Errorf("node %s: %w", n.Name, err)
 	}
 	router := routerOf(n)
+	if n.HasIPv6() {
+		router.sysctls = withDefaults(router.sysctls, ipv6ReleaseSysctls(n))
+	}
 	spec := node.Spec{
 		Lab: lab, Name: n.Name, Hostname: n.Name,
 		StateDir: dir, Root: root, RootMounts: mounts,
@@ -347,6 +353,42 @@ func (d *deployment) plugPorts(n *topology.Node, netns string) error {
 		}
 		if err := d.host.AddPort(netns, d.bridgeNamed(ifc.Bridge), ifc); err != nil {
 			return fmt.Errorf("node %s: interface %s: %w", n.Name, ifc.Name, err)
+		}
+	}
+	return nil
+}
+
+// ipv6ReleaseSysctls puts back, at a dual-stack node's release, the
+// kernel's MLD defaults that bridge.PrepareIPv6 changed for the deploy
+// only (bridge/mldquiet.go): MLDv2, and unsolicited MLDv1 reports repeated
+// within 10 s, on each interface and for interfaces made later. A node's
+// own sysctls win.
+func ipv6ReleaseSysctls(n *topology.Node) []nodespec.Sysctl {
+	const repeat = "mldv1_unsolicited_report_interval"
+	out := []nodespec.Sysctl{
+		{Key: "net.ipv6.conf.all.force_mld_version", Value: "0"},
+		{Key: "net.ipv6.conf.default." + repeat, Value: "10000"},
+	}
+	for _, ifc := range n.Interfaces {
+		if !strings.Contains(ifc.Name, ".") { // a dot would split the key
+			out = append(out, nodespec.Sysctl{Key: "net.ipv6.conf." + ifc.Name + "." + repeat, Value: "10000"})
+		}
+	}
+	return out
+}
+
+// endQuietStart lets each dual-stack bridge flood IPv6 multicast again now
+// that all its ports exist, before any node's command runs (see
+// bridge.EndQuietStart).
+// A run that adds ports to a running lab's bridges quiets and ends them
+// the same way, so every bridge of the plan is asked.
+func (d *deployment) endQuietStart(context.Context, part) error {
+	if d.host == nil {
+		return nil
+	}
+	for _, b := range d.st.Plan.Bridges {
+		if err := d.host.EndQuietStart(b); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -90,6 +90,7 @@ func TestEngineStepOrder(t *testing.T) {
 		{"layer ", "lay over ", "start ", "ipv6 ", "add port "},
 		{"register netns "},
 		{"add link "},
+		{"end quiet start "},
 		{"setup ", "release ", "exec "},
 	}
 	step := func(call string) int {

@@ -296,6 +296,10 @@ func (h fakeHost) AddVXLANEnd(netns string, l topology.Link, ifc topology.Interf
 	return nil
 }
 
+func (h fakeHost) EndQuietStart(b topology.Bridge) error {
+	return h.w.do("end quiet start " + b.Device)
+}
+
 func (h fakeHost) DeleteBridge(device string) error {
 	return h.w.remove("delete bridge "+device, "bridge "+device)
 }

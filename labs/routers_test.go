@@ -60,3 +60,21 @@ func TestRouterOf(t *testing.T) {
 		t.Errorf("plain node = %+v", plain)
 	}
 }
+
+// A dual-stack node's release puts back the MLD defaults its deploy
+// changed (MLDv2; MLDv1 reports repeated within 10 s) on every interface
+// and for later ones, unless the node sets them itself.
+func TestIPv6ReleaseSysctls(t *testing.T) {
+	n := &topology.Node{Name: "a", Interfaces: []topology.Interface{{Name: "eth0"}, {Name: "l0"}, {Name: "eth0.10"}},
+		Sysctls: []nodespec.Sysctl{{Key: "net.ipv6.conf.all.force_mld_version", Value: "2"}}}
+	got := withDefaults(n.Sysctls, ipv6ReleaseSysctls(n))
+	want := []nodespec.Sysctl{
+		{Key: "net.ipv6.conf.default.mldv1_unsolicited_report_interval", Value: "10000"},
+		{Key: "net.ipv6.conf.eth0.mldv1_unsolicited_report_interval", Value: "10000"},
+		{Key: "net.ipv6.conf.l0.mldv1_unsolicited_report_interval", Value: "10000"},
+		{Key: "net.ipv6.conf.all.force_mld_version", Value: "2"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("release sysctls\n got %v\nwant %v", got, want)
+	}
+}

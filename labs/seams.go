@@ -54,6 +54,8 @@ type hostSide interface {
 	AddVXLANPort(lab string, b topology.Bridge) error
 	AddPort(netns string, b topology.Bridge, ifc topology.Interface) error
 	AddVXLANEnd(netns string, l topology.Link, ifc topology.Interface) error
+	// EndQuietStart ends the quiet start of a dual-stack bridge (bridge/mldquiet.go).
+	EndQuietStart(b topology.Bridge) error
 	DeleteBridge(device string) error
 	SweepLinks(aliasPrefix string) error
 	Close() error
@@ -219,9 +221,10 @@ func (b bridgeHost) AddVXLANEnd(netns string, l topology.Link, ifc topology.Inte
 	return b.h.AddVXLANEnd(ns, l, ifc)
 }
 
-func (b bridgeHost) DeleteBridge(device string) error    { return b.h.DeleteBridge(device) }
-func (b bridgeHost) SweepLinks(aliasPrefix string) error { return b.h.SweepLinks(aliasPrefix) }
-func (b bridgeHost) Close() error                        { return b.h.Close() }
+func (b bridgeHost) EndQuietStart(br topology.Bridge) error { return b.h.EndQuietStart(br) }
+func (b bridgeHost) DeleteBridge(device string) error       { return b.h.DeleteBridge(device) }
+func (b bridgeHost) SweepLinks(aliasPrefix string) error    { return b.h.SweepLinks(aliasPrefix) }
+func (b bridgeHost) Close() error                           { return b.h.Close() }
 
 // nodeRunner is runner on package node.
 type nodeRunner struct{}
