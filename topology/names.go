@@ -22,6 +22,10 @@ type Options struct {
 	Isolated       bool       // deploy --isolated: nat: true is then an error and the host is not consulted
 	Images         []ImageMap // deploy --image: registry images replaced by other rootfs
 	Name           string     // deploy --name: replaces the lab's name, whatever the format
+	// Previous is the plan of the running lab being changed (apply): its
+	// subnets and addresses are kept where the file does not pin others
+	// (sticky.go).
+	Previous *Plan
 }
 
 // Prefixes of the host-side device names a lab creates; sweeping relies on
