@@ -43,7 +43,7 @@ func (m *Manager) apply(ctx context.Context, st *State, opts DeployOptions) erro
 	d := &deployment{
 		m: m, st: st, opts: opts,
 		images:   map[string]rootfs.Image{},
-		procs:    make([]*node.Process, len(st.Plan.Nodes)),
+		procs:    make([]*node.Process, procSlots(st.Plan)),
 		hosts:    filepath.Join(m.labDir(st.Plan.Name), "hosts"),
 		workers:  opts.MaxWorkers,
 		byName:   make(map[string]*topology.Node, len(st.Plan.Nodes)),
@@ -164,16 +164,22 @@ func (d *deployment) createHostSide(context.Context) error {
 }
 
 func (d *deployment) setupIptables() error {
-	p := d.st.Plan
-	if err := bridge.SetupForward(p.Name, d.st.NATChain, p.Bridges); err != nil {
+	return d.m.setupIptables(d.st, d.st.Plan.Bridges)
+}
+
+// setupIptables writes the forward and NAT chains of st's lab for bridges
+// (all of them: the chains are rewritten whole, so apply calls it again).
+func (m *Manager) setupIptables(st *State, bridges []topology.Bridge) error {
+	p := st.Plan
+	if err := bridge.SetupForward(p.Name, st.NATChain, bridges); err != nil {
 		return fmt.Errorf("forward rules: %w", err)
 	}
-	if err := bridge.SetupForward6(p.Name, d.st.NATChain, p.Bridges); err != nil {
+	if err := bridge.SetupForward6(p.Name, st.NATChain, bridges); err != nil {
 		return fmt.Errorf("ipv6 forward rules: %w", err)
 	}
 	var natBridges []topology.Bridge
 	nat6 := false
-	for _, b := range p.Bridges {
+	for _, b := range bridges {
 		if b.NAT {
 			natBridges = append(natBridges, b)
 			nat6 = nat6 || b.Subnet6.IsValid()
@@ -184,27 +190,27 @@ func (d *deployment) setupIptables() error {
 	}
 	// Intent first: the value to restore is on disk before SetupNAT turns
 	// forwarding on, so a deploy killed in between still restores it.
-	lock, err := d.m.lockIPAM()
+	lock, err := m.lockIPAM()
 	if err != nil {
 		return err
 	}
 	defer lock.unlock(false)
-	if err := d.m.saveForward(); err != nil {
+	if err := m.saveForward(); err != nil {
 		return fmt.Errorf("nat: %w", err)
 	}
 	if nat6 {
-		if err := d.m.saveForward6(); err != nil {
+		if err := m.saveForward6(); err != nil {
 			return fmt.Errorf("nat66: %w", err)
 		}
 	}
-	d.st.NAT, d.st.NAT6 = true, nat6
-	if err := writeState(d.m.statePath(p.Name), d.st); err != nil {
+	st.NAT, st.NAT6 = true, st.NAT6 || nat6
+	if err := writeState(m.statePath(p.Name), st); err != nil {
 		return err
 	}
-	if err := bridge.SetupNAT(p.Name, d.st.NATChain, natBridges); err != nil {
+	if err := bridge.SetupNAT(p.Name, st.NATChain, natBridges); err != nil {
 		return fmt.Errorf("nat: %w", err)
 	}
-	if err := bridge.SetupNAT6(p.Name, d.st.NATChain, natBridges); err != nil {
+	if err := bridge.SetupNAT6(p.Name, st.NATChain, natBridges); err != nil {
 		return fmt.Errorf("nat66: %w", err)
 	}
 	return nil
@@ -331,11 +337,23 @@ func (d *deployment) bridgeNamed(name string) topology.Bridge {
 	return topology.Bridge{Name: name}
 }
 
+// nodeNS is the namespace of a node this deployment started, or else (a
+// running node an apply links to) its registered LAB-NODE.
 func (d *deployment) nodeNS(name string) *bridge.NodeNS {
-	if n, ok := d.byName[name]; ok {
+	if n, ok := d.byName[name]; ok && d.procs[n.Index] != nil {
 		return &bridge.NodeNS{Path: d.procs[n.Index].NetnsPath()}
 	}
-	return &bridge.NodeNS{}
+	return &bridge.NodeNS{Path: netnsPath(d.st.Plan.Name, name)}
+}
+
+// procSlots is the length of a procs slice indexed by Node.Index: after
+// applies, indexes are stable but not dense.
+func procSlots(p *topology.Plan) int {
+	n := len(p.Nodes)
+	for _, nd := range p.Nodes {
+		n = max(n, nd.Index+1)
+	}
+	return n
 }
 
 func (d *deployment) createLinks(ctx context.Context) error {
@@ -419,6 +437,9 @@ func (d *deployment) configureNodes(ctx context.Context) error {
 			return err
 		}
 		for _, dep := range n.After {
+			if done[dep] == nil {
+				continue // not configured by this run: running already (apply)
+			}
 			select {
 			case <-done[dep]:
 			case <-failed.Done():

@@ -85,7 +85,7 @@ func (m *Manager) destroyLocked(lab string) error {
 // gone" is success everywhere. The state file goes last, so a teardown
 // interrupted half-way can be run again.
 func (m *Manager) teardown(st *State) error {
-	p := st.Plan
+	p := st.everything()
 	var errs *multierror.Error
 	errs = multierror.Append(errs, m.stopNodes(st))
 	errs = multierror.Append(errs, forAll(teardownWorkers, len(p.Nodes), func(i int) error {
@@ -114,23 +114,27 @@ func (m *Manager) runShutdown(st *State) {
 	p := st.Plan
 	forAll(teardownWorkers, len(p.Nodes), func(i int) error {
 		n := &p.Nodes[i]
-		ns := st.Nodes[n.Name]
-		if len(n.Shutdown) == 0 || ns == nil || ns.Pid <= 0 {
-			return nil
-		}
-		if cur, err := node.StartTimeOf(ns.Pid); err != nil || cur != ns.StartTime {
-			return nil // the node is gone: nothing to run it in
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-		defer cancel()
-		for _, line := range n.Shutdown {
-			code, out, err := runLine(ctx, m.socketPath(p.Name, n.Index), line)
-			if err != nil || code != 0 {
-				m.logf("node %s: shutdown %q: exit %d %v: %s", n.Name, line, code, err, out)
-			}
-		}
+		m.runShutdownOf(p.Name, n, st.Nodes[n.Name])
 		return nil
 	})
+}
+
+// runShutdownOf runs one live node's shutdown commands.
+func (m *Manager) runShutdownOf(lab string, n *topology.Node, ns *NodeState) {
+	if len(n.Shutdown) == 0 || ns == nil || ns.Pid <= 0 {
+		return
+	}
+	if cur, err := node.StartTimeOf(ns.Pid); err != nil || cur != ns.StartTime {
+		return // the node is gone: nothing to run it in
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	for _, line := range n.Shutdown {
+		code, out, err := runLine(ctx, m.socketPath(lab, n.Index), line)
+		if err != nil || code != 0 {
+			m.logf("node %s: shutdown %q: exit %d %v: %s", n.Name, line, code, err, out)
+		}
+	}
 }
 
 func nodeNames(p *topology.Plan) []string {
@@ -167,7 +171,7 @@ func (m *Manager) stopNodes(st *State) error {
 // removeHostSide deletes bridges, host veth ends and iptables chains (or the
 // whole lab namespace of an isolated lab), and restores ip_forward.
 func (m *Manager) removeHostSide(st *State) error {
-	p := st.Plan
+	p := st.everything()
 	var errs *multierror.Error
 	if st.LabNetns != "" {
 		errs = multierror.Append(errs, bridge.DeleteLabNS(st.LabNetns))

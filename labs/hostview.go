@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -18,6 +19,9 @@ import (
 type hostView struct {
 	others []*State // the other labs' states, read once by the caller
 	claims []*Claim // every root's other labs, being created or running
+	// own are the subnets of the lab being changed (apply): their host
+	// routes are its own bridges, not something in the way.
+	own []netip.Prefix
 }
 
 func (h hostView) UsedSubnets() ([]netip.Prefix, error) {
@@ -25,6 +29,7 @@ func (h hostView) UsedSubnets() ([]netip.Prefix, error) {
 	if err != nil {
 		return nil, err
 	}
+	used = slices.DeleteFunc(used, func(p netip.Prefix) bool { return slices.Contains(h.own, p) })
 	for _, st := range h.others {
 		if st.Plan.Isolated {
 			continue

@@ -54,6 +54,15 @@ type State struct {
 	// Remote are the nodes other hosts run, for a lab across hosts whose
 	// share (Plan.LocalHost) this is.
 	Remote []topology.Node `json:"remote,omitempty"`
+	// Pending is the change an apply is making (reconcile.go): written
+	// before its first step, cleared with its last. While it is set, what
+	// runs lies between Plan and Pending.Target, so destroy removes both.
+	Pending *PendingChange `json:"pending,omitempty"`
+}
+
+// PendingChange is an apply in progress: the plan it turns the lab into.
+type PendingChange struct {
+	Target *topology.Plan `json:"target"`
 }
 
 // NodeState is what was created for one node and cannot be derived from

@@ -318,7 +318,7 @@ func (d *Diff) comparePorts(old, new *Plan, recreatedBridges map[string]bool) {
 			if ifc.Bridge == "" {
 				continue
 			}
-			if ni := nn.iface(ifc.Name); ni == nil || ni.Bridge == "" {
+			if ni := nn.Iface(ifc.Name); ni == nil || ni.Bridge == "" {
 				d.RemovePorts = append(d.RemovePorts, Endpoint{n.Name, ifc.Name})
 				d.add(Remove, "port", n.Name+":"+ifc.Name, "on "+ifc.Bridge)
 			}
@@ -334,7 +334,7 @@ func (d *Diff) comparePorts(old, new *Plan, recreatedBridges map[string]bool) {
 				continue
 			}
 			e := Endpoint{n.Name, ifc.Name}
-			oi := o.iface(ifc.Name)
+			oi := o.Iface(ifc.Name)
 			switch {
 			case oi == nil || oi.Bridge == "":
 				d.AddPorts = append(d.AddPorts, e)
@@ -391,8 +391,8 @@ func findNode(p *Plan, name string) *Node {
 	return nil
 }
 
-// iface is the node's interface of that name, or nil (also for a nil node).
-func (n *Node) iface(name string) *Interface {
+// Iface is the node's interface of that name, or nil (also for a nil node).
+func (n *Node) Iface(name string) *Interface {
 	if n == nil {
 		return nil
 	}
@@ -456,7 +456,7 @@ func linkRecreate(old, new *Plan, o, l *Link) string {
 		return "hosts changed"
 	}
 	for _, e := range l.Endpoints {
-		oi, ni := findNode(old, e.Node).iface(e.Iface), findNode(new, e.Node).iface(e.Iface)
+		oi, ni := findNode(old, e.Node).Iface(e.Iface), findNode(new, e.Node).Iface(e.Iface)
 		if oi == nil || ni == nil || oi.Link < 0 {
 			return "endpoint " + e.String() + " changed"
 		}
@@ -470,7 +470,7 @@ func linkRecreate(old, new *Plan, o, l *Link) string {
 // compareLinkEnds lists netem and MTU changes of a link that stays.
 func (d *Diff) compareLinkEnds(old, new *Plan, l Link) {
 	for _, e := range l.Endpoints {
-		oi, ni := findNode(old, e.Node).iface(e.Iface), findNode(new, e.Node).iface(e.Iface)
+		oi, ni := findNode(old, e.Node).Iface(e.Iface), findNode(new, e.Node).Iface(e.Iface)
 		if !NetemEqual(oi.Netem, ni.Netem) {
 			d.Netem = append(d.Netem, e)
 			d.add(InPlace, "netem", e.String(), NetemChange(oi.Netem, ni.Netem))

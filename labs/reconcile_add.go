@@ -1,0 +1,278 @@
+package labs
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"path/filepath"
+
+	"github.com/hashicorp/go-multierror"
+
+	"leolab/bridge"
+	"leolab/node"
+	"leolab/rootfs"
+	"leolab/topology"
+)
+
+// The additions and in-place changes of a converge (reconcile.go).
+
+// newDeployment is the deploy engine over the part of the target this
+// change starts: its plan holds only the nodes to start and the links to
+// create (all bridges, for lookups), its lookups see every target node, and
+// nodes it did not start are reached through their LAB-NODE namespace.
+func (r *reconciler) newDeployment() *deployment {
+	t := r.pc.target
+	d := r.pc.diff
+	start := map[string]bool{}
+	for _, n := range append(append([]string(nil), d.AddNodes...), d.RecreateNodes...) {
+		start[n] = true
+	}
+	sub := *t
+	sub.Nodes = nil
+	for _, n := range t.Nodes {
+		if start[n.Name] {
+			sub.Nodes = append(sub.Nodes, n)
+		}
+	}
+	sub.Links = nil
+	for _, l := range t.Links {
+		id := topology.IDOf(l)
+		if start[id[0].Node] || start[id[1].Node] || containsID(d.AddLinks, id) {
+			sub.Links = append(sub.Links, l)
+		}
+	}
+	scratch := &State{
+		Plan: &sub, Nodes: map[string]*NodeState{}, LabNetns: r.st.LabNetns, NATChain: r.st.NATChain,
+		UIDStart: r.st.UIDStart, UIDCount: r.st.UIDCount,
+	}
+	dep := &deployment{
+		m: r.m, st: scratch,
+		opts:     DeployOptions{MaxWorkers: r.workers},
+		images:   map[string]rootfs.Image{},
+		procs:    make([]*node.Process, procSlots(t)),
+		hosts:    filepath.Join(r.m.labDir(t.Name), "hosts"),
+		workers:  r.workers,
+		byName:   make(map[string]*topology.Node, len(t.Nodes)),
+		progress: r.m.newProgress(t.Name, len(sub.Nodes)),
+	}
+	for i := range t.Nodes {
+		dep.byName[t.Nodes[i].Name] = &t.Nodes[i]
+	}
+	return dep
+}
+
+func containsID(ids []topology.LinkID, id topology.LinkID) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// prepareImages readies the root filesystems of the nodes to start, before
+// anything on the host changes: a bad rootfs changes nothing.
+func (r *reconciler) prepareImages(ctx context.Context) error {
+	if len(r.d.st.Plan.Nodes) == 0 {
+		return nil
+	}
+	if err := r.d.prepareImages(ctx); err != nil {
+		return err
+	}
+	if r.st.Images == nil {
+		r.st.Images = map[string]string{}
+	}
+	maps.Copy(r.st.Images, r.d.st.Images)
+	return nil
+}
+
+// createBridges creates new and re-created bridges, and rewrites the
+// lab's forward and NAT chains when its bridges or their nat changed.
+func (r *reconciler) createBridges(context.Context) error {
+	host, err := r.openHost()
+	if err != nil {
+		return err
+	}
+	r.d.host = host // the deploy engine plugs ports in through it
+	for _, name := range r.pc.diff.AddBridges {
+		b, _ := bridgeOf(r.pc.target, name)
+		if err := host.AddBridge(b); err != nil {
+			return fmt.Errorf("bridge %s: %w", b.Name, err)
+		}
+	}
+	if !r.pc.diff.NATChanged || r.st.LabNetns != "" {
+		return nil
+	}
+	return r.rewriteChains()
+}
+
+func (r *reconciler) rewriteChains() error {
+	bridges := r.pc.target.Bridges
+	nat := false
+	for _, b := range bridges {
+		nat = nat || b.NAT
+	}
+	if err := r.m.setupIptables(r.st, bridges); err != nil {
+		return err
+	}
+	if !nat && r.st.NAT {
+		// The last nat bridge went: its masquerade rules go with it; the
+		// chain, its jump and ip_forward are destroy's.
+		if err := bridge.FlushNAT(r.st.NATChain); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startNodes starts the new and recreated nodes with the deploy engine,
+// records them, and registers their namespaces.
+func (r *reconciler) startNodes(ctx context.Context) error {
+	if len(r.d.st.Plan.Nodes) == 0 {
+		return nil
+	}
+	err := r.d.startNodes(ctx)
+	r.d.mu.Lock()
+	maps.Copy(r.st.Nodes, r.d.st.Nodes)
+	r.d.mu.Unlock()
+	if werr := writeState(r.m.statePath(r.lab()), r.st); werr != nil && err == nil {
+		err = werr
+	}
+	if err != nil {
+		return err
+	}
+	return r.d.registerNetns(ctx)
+}
+
+// createPorts plugs new and re-created bridge ports of nodes that stay in.
+func (r *reconciler) createPorts(context.Context) error {
+	errs := forAll(r.workers, len(r.pc.diff.AddPorts), func(i int) error {
+		e := r.pc.diff.AddPorts[i]
+		ifc := findPlanNode(r.pc.target, e.Node).Iface(e.Iface)
+		b, _ := bridgeOf(r.pc.target, ifc.Bridge)
+		// What an interrupted run may have left goes first.
+		if err := bridge.DeleteLink(r.hostNS, ifc.HostDevice); err != nil {
+			return err
+		}
+		ns := &bridge.NodeNS{Path: r.nsOf(e.Node)}
+		defer ns.Close()
+		if err := r.d.host.AddPort(ns, b, *ifc); err != nil {
+			return fmt.Errorf("node %s: interface %s: %w", e.Node, e.Iface, err)
+		}
+		return nil
+	})
+	for _, e := range r.pc.diff.AddPorts {
+		r.linked[e.Node] = true
+	}
+	return errs
+}
+
+// createLinks creates new links and re-attaches the links of recreated
+// nodes, each after deleting whatever of it is left.
+func (r *reconciler) createLinks(ctx context.Context) error {
+	links := r.d.st.Plan.Links
+	err := forAll(r.workers, len(links), func(i int) error {
+		e := links[i].Endpoints
+		return multierror.Append(nil,
+			bridge.DeleteLink(r.nsOf(e[0].Node), e[0].Iface),
+			bridge.DeleteLink(r.nsOf(e[1].Node), e[1].Iface)).ErrorOrNil()
+	})
+	if err != nil {
+		return fmt.Errorf("clear links: %w", err)
+	}
+	for _, l := range links {
+		r.linked[l.Endpoints[0].Node] = true
+		r.linked[l.Endpoints[1].Node] = true
+	}
+	return r.d.createLinks(ctx)
+}
+
+// configureNodes gives started nodes their routes, releases them and runs
+// their exec lines.
+func (r *reconciler) configureNodes(ctx context.Context) error {
+	if len(r.d.st.Plan.Nodes) == 0 {
+		return nil
+	}
+	return r.d.configureNodes(ctx)
+}
+
+// changeInPlace changes routes, netem, MTUs and sysctls of what stays.
+func (r *reconciler) changeInPlace(context.Context) error {
+	var errs *multierror.Error
+	errs = multierror.Append(errs, r.bridgeMTUs())
+	for _, e := range r.pc.diff.MTU {
+		errs = multierror.Append(errs, r.setMTU(e))
+	}
+	errs = multierror.Append(errs, forAll(r.workers, len(r.pc.diff.Netem), func(i int) error {
+		e := r.pc.diff.Netem[i]
+		ifc := findPlanNode(r.pc.target, e.Node).Iface(e.Iface)
+		return bridge.ApplyNetem(r.nsOf(e.Node), e.Iface, ifc.Netem)
+	}))
+	for _, name := range r.pc.diff.Sysctls {
+		n := findPlanNode(r.pc.target, name)
+		if err := bridge.SetSysctls(r.nsOf(name), n.Sysctls); err != nil {
+			errs = multierror.Append(errs, fmt.Errorf("node %s: %w", name, err))
+		}
+	}
+	errs = multierror.Append(errs, r.routes())
+	if err := errs.ErrorOrNil(); err != nil {
+		return fmt.Errorf("change in place: %w", err)
+	}
+	return nil
+}
+
+func (r *reconciler) bridgeMTUs() error {
+	var errs *multierror.Error
+	for _, name := range r.pc.diff.BridgeMTU {
+		b, _ := bridgeOf(r.pc.target, name)
+		errs = multierror.Append(errs, bridge.SetMTU(r.hostNS, b.Device, b.MTU))
+	}
+	return errs.ErrorOrNil()
+}
+
+// setMTU sets a link end's MTU, or both ends of a bridge port.
+func (r *reconciler) setMTU(e topology.Endpoint) error {
+	ifc := findPlanNode(r.pc.target, e.Node).Iface(e.Iface)
+	if ifc.Bridge != "" {
+		if err := bridge.SetMTU(r.hostNS, ifc.HostDevice, ifc.MTU); err != nil {
+			return err
+		}
+	}
+	return bridge.SetMTU(r.nsOf(e.Node), e.Iface, ifc.MTU)
+}
+
+// routes replaces the routes of nodes whose routes changed and of nodes
+// that stay but got an interface back (the kernel dropped the routes
+// through the old one); routes the target no longer has are deleted.
+func (r *reconciler) routes() error {
+	started := map[string]bool{}
+	for _, n := range r.d.st.Plan.Nodes {
+		started[n.Name] = true
+	}
+	var names []string
+	for _, n := range r.pc.target.Nodes {
+		if !started[n.Name] && (r.linked[n.Name] || containsName(r.pc.diff.Routes, n.Name)) {
+			names = append(names, n.Name)
+		}
+	}
+	return forAll(r.workers, len(names), func(i int) error {
+		n := findPlanNode(r.pc.target, names[i])
+		if old := findPlanNode(r.pc.base, n.Name); old != nil {
+			if err := bridge.DeleteRoutes(r.nsOf(n.Name), topology.RoutesRemoved(old.Routes, n.Routes)); err != nil {
+				return fmt.Errorf("node %s: %w", n.Name, err)
+			}
+		}
+		ns := &bridge.NodeNS{Path: r.nsOf(n.Name)}
+		defer ns.Close()
+		return bridge.SetupNode(ns, *n)
+	})
+}
+
+func containsName(list []string, name string) bool {
+	for _, x := range list {
+		if x == name {
+			return true
+		}
+	}
+	return false
+}
