@@ -19,8 +19,9 @@ import (
 type hostView struct {
 	others []*State // the other labs' states, read once by the caller
 	claims []*Claim // every root's other labs, being created or running
-	// own are the subnets of the lab being changed (apply): their host
-	// routes are its own bridges, not something in the way.
+	// own are the subnets of the lab being changed (apply): host routes
+	// inside them (the bridge's subnet, its gateway's local and broadcast
+	// routes) are its own bridges, not something in the way.
 	own []netip.Prefix
 }
 
@@ -29,7 +30,9 @@ func (h hostView) UsedSubnets() ([]netip.Prefix, error) {
 	if err != nil {
 		return nil, err
 	}
-	used = slices.DeleteFunc(used, func(p netip.Prefix) bool { return slices.Contains(h.own, p) })
+	used = slices.DeleteFunc(used, func(p netip.Prefix) bool {
+		return slices.ContainsFunc(h.own, func(o netip.Prefix) bool { return o.Bits() <= p.Bits() && o.Overlaps(p) })
+	})
 	for _, st := range h.others {
 		if st.Plan.Isolated {
 			continue
