@@ -22,7 +22,8 @@ import (
 //
 //	prepare images → record intent → remove links, ports, nodes, bridges →
 //	create bridges, start nodes, ports, links, configure new nodes →
-//	change in place (routes, netem, MTU, sysctls) → record the result
+//	change in place (routes, netem, MTU, sysctls) → /etc/hosts of the
+//	nodes that stay → record the result
 //
 // Nodes are started, linked and configured by the deploy engine's own steps
 // (apply.go) run on the subset that is new. Every removal is idempotent and
@@ -297,6 +298,7 @@ func (r *reconciler) run(ctx context.Context) error {
 		{"create links", r.createLinks},
 		{"configure nodes", r.configureNodes},
 		{"change in place", r.changeInPlace},
+		{"refresh hosts", r.refreshHosts},
 	}
 	for _, s := range steps {
 		if err := ctx.Err(); err != nil {

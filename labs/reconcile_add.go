@@ -276,3 +276,29 @@ func containsName(list []string, name string) bool {
 	}
 	return false
 }
+
+// refreshHosts rewrites /etc/hosts in every running node that was not
+// started by this change (those copied the new file as they started), so
+// that every node lists every node (SPEC §3). Only when names or addresses
+// changed.
+func (r *reconciler) refreshHosts(context.Context) error {
+	want := hostsFile(r.pc.target, r.st.Remote)
+	if hostsFile(r.pc.base, r.st.Remote) == want {
+		return nil
+	}
+	started := map[string]bool{}
+	for _, n := range r.d.st.Plan.Nodes {
+		started[n.Name] = true
+	}
+	nodes := r.pc.target.Nodes
+	return forAll(r.workers, len(nodes), func(i int) error {
+		ns := r.st.Nodes[nodes[i].Name]
+		if started[nodes[i].Name] || !nodeAlive(ns) {
+			return nil
+		}
+		if err := node.WriteEtcHosts(ns.Pid, []byte(want)); err != nil {
+			r.m.logf("node %s: %v", nodes[i].Name, err) // names only: never fails an apply
+		}
+		return nil
+	})
+}
