@@ -132,10 +132,11 @@ func (h *Host) SweepLinks(aliasPrefix string) error {
 	return errs.ErrorOrNil()
 }
 
-// listLinks dumps all links, retrying dumps the kernel interrupted.
+// listLinks dumps all links, retrying dumps the kernel interrupted (on a
+// busy host other labs' links come and go during a dump of thousands).
 func listLinks(h *netlink.Handle) ([]netlink.Link, error) {
 	var err error
-	for range 5 {
+	for range 20 {
 		var links []netlink.Link
 		links, err = h.LinkList()
 		if !errors.Is(err, netlink.ErrDumpInterrupted) {
