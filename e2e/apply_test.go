@@ -342,7 +342,7 @@ func icmpInEchos(snmp string) int {
 }
 
 // applySteps are the reconciler's step boundaries (LEOLAB_FAULT_AT="apply: STEP").
-var applySteps = []string{"remove links", "remove nodes", "remove bridges", "create bridges", "start nodes", "create ports", "create links", "configure nodes", "change in place", "refresh hosts"}
+var applySteps = []string{"remove links", "remove nodes", "remove bridges", "create bridges", "start nodes", "create ports", "create links", "configure nodes", "change in place"}
 
 // TestApplyKilledAtEveryStep kills apply (SIGKILL) at each step boundary of
 // a change that adds, removes and recreates; apply again converges to the

@@ -41,16 +41,33 @@ func (m *Manager) Apply(ctx context.Context, file string, opts ApplyOptions) err
 	if err != nil {
 		return err
 	}
-	pre, err := topology.Parse(file, data, opts.deployOptions().topologyOptions())
-	if err != nil {
-		return err
+	// A running lab's file is validated by the one resolve that plans the
+	// change (planApply), which touches nothing on an invalid file either;
+	// the lab's name is read off the file to find it. Any other file is
+	// validated first, as deploy does.
+	lab := opts.Name
+	if lab == "" {
+		lab = PeekName(file)
 	}
-	lock, err := m.lockLab(pre.Name)
+	var pre *topology.Plan
+	if lab == "" || !m.isRunning(lab) {
+		if pre, err = topology.Parse(file, data, opts.deployOptions().topologyOptions()); err != nil {
+			return err
+		}
+		lab = pre.Name
+	}
+	lock, err := m.lockLab(lab)
 	if err != nil {
 		return err
 	}
 	defer lock.unlock(false)
-	st, err := readState(m.statePath(pre.Name))
+	st, err := readState(m.statePath(lab))
+	if (err != nil || st.Phase != PhaseRunning) && pre == nil {
+		if pre, err = topology.Parse(file, data, opts.deployOptions().topologyOptions()); err != nil {
+			return err // the lab stopped meanwhile, and the file does not validate
+		}
+		st, err = readState(m.statePath(lab))
+	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		opts.show(pre.Name, topology.Compare(&topology.Plan{Name: pre.Name, Isolated: pre.Isolated}, pre))
@@ -148,6 +165,12 @@ func (m *Manager) planApply(file string, data []byte, st *State, opts ApplyOptio
 		return nil, err
 	}
 	return plan, nil
+}
+
+// isRunning reports whether lab has a state recorded as running.
+func (m *Manager) isRunning(lab string) bool {
+	st, err := readState(m.statePath(lab))
+	return err == nil && st.Phase == PhaseRunning
 }
 
 // newOnly is the part of plan (nodes and bridges) base does not have.

@@ -22,8 +22,9 @@ import (
 //
 //	prepare images → record intent → remove links, ports, nodes, bridges →
 //	create bridges, start nodes, ports, links, configure new nodes →
-//	change in place (routes, netem, MTU, sysctls) → /etc/hosts of the
-//	nodes that stay → record the result
+//	change in place (routes, netem, MTU, sysctls) → record the result
+//
+// (and, beside these, /etc/hosts of the nodes that stay).
 //
 // Nodes are started, linked and configured by the deploy engine's own steps
 // (apply.go) run on the subset that is new. Every removal is idempotent and
@@ -298,8 +299,14 @@ func (r *reconciler) run(ctx context.Context) error {
 		{"create links", r.createLinks},
 		{"configure nodes", r.configureNodes},
 		{"change in place", r.changeInPlace},
-		{"refresh hosts", r.refreshHosts},
 	}
+	// /etc/hosts of the nodes that stay is rewritten beside the other
+	// steps: it touches only those files, and a node started meanwhile
+	// copies the new file itself.
+	hosts := make(chan error, 1)
+	stay := r.staying() // read here: the steps change st.Nodes meanwhile
+	go func() { hosts <- r.refreshHosts(stay) }()
+	defer func() { <-hosts }()
 	for _, s := range steps {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("apply %s interrupted before %s: %w", r.st.Plan.Name, s.name, err)
@@ -362,6 +369,9 @@ func (r *reconciler) removeNodes(context.Context) error {
 		}
 		return r.removeNode(n, removed[n.Name])
 	})
+	if len(names) == 0 {
+		return nil
+	}
 	for _, n := range names {
 		delete(r.st.Nodes, n)
 	}

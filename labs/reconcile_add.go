@@ -277,27 +277,42 @@ func containsName(list []string, name string) bool {
 	return false
 }
 
-// refreshHosts rewrites /etc/hosts in every running node that was not
-// started by this change (those copied the new file as they started), so
-// that every node lists every node (SPEC §3). Only when names or addresses
-// changed.
-func (r *reconciler) refreshHosts(context.Context) error {
-	want := hostsFile(r.pc.target, r.st.Remote)
-	if hostsFile(r.pc.base, r.st.Remote) == want {
-		return nil
-	}
+// staying lists the running nodes of the target this change does not
+// start, with their inits.
+func (r *reconciler) staying() map[string]NodeState {
 	started := map[string]bool{}
 	for _, n := range r.d.st.Plan.Nodes {
 		started[n.Name] = true
 	}
-	nodes := r.pc.target.Nodes
-	return forAll(r.workers, len(nodes), func(i int) error {
-		ns := r.st.Nodes[nodes[i].Name]
-		if started[nodes[i].Name] || !nodeAlive(ns) {
+	out := map[string]NodeState{}
+	for _, n := range r.pc.target.Nodes {
+		if ns := r.st.Nodes[n.Name]; ns != nil && !started[n.Name] {
+			out[n.Name] = *ns
+		}
+	}
+	return out
+}
+
+// refreshHosts rewrites /etc/hosts in the running nodes that stay (started
+// ones copy the new file as they start), so that every node lists every
+// node (SPEC §3); only when names or addresses changed. A node it cannot
+// write to is named on the progress stream: it never fails an apply.
+func (r *reconciler) refreshHosts(stay map[string]NodeState) error {
+	want := hostsFile(r.pc.target, r.st.Remote)
+	if hostsFile(r.pc.base, r.st.Remote) == want {
+		return nil
+	}
+	names := make([]string, 0, len(stay))
+	for n := range stay {
+		names = append(names, n)
+	}
+	return forAll(r.workers, len(names), func(i int) error {
+		ns := stay[names[i]]
+		if !nodeAlive(&ns) {
 			return nil
 		}
 		if err := node.WriteEtcHosts(ns.Pid, []byte(want)); err != nil {
-			r.m.logf("node %s: %v", nodes[i].Name, err) // names only: never fails an apply
+			r.m.logf("node %s: %v", names[i], err)
 		}
 		return nil
 	})
