@@ -4,8 +4,8 @@ package e2e
 
 import (
 	"fmt"
-	"os"
 	"maps"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
