@@ -214,6 +214,9 @@ func TestApplyInPlaceRoutesMTUNetem(t *testing.T) {
 		changed := strings.Replace(withNetem, "delay: 10ms", "delay: 20ms", 1)
 		os.WriteFile(edited, []byte(changed), 0o644)
 		wantLines(t, e.must("apply", edited), "~ netem a:eth1 delay 10ms → 20ms", "~ netem b:eth1 delay 10ms → 20ms")
+		// A change made with leolab netem is what apply compares the file with.
+		e.must("netem", "set", lab+"/a:eth1", "--delay", "50ms")
+		wantLines(t, e.must("apply", edited), "~ netem a:eth1 delay 50ms → 20ms", "~ netem b:eth1 delay 50ms → 20ms")
 	})
 }
 
