@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -64,11 +63,11 @@ func TestProfileDeploy(t *testing.T) {
 		t.Fatal(err)
 	}
 	progress := &stamps{last: map[string]time.Duration{}}
-	m := &labs.Manager{Root: filepath.Join(dir, "root"), Quiet: false, Out: io.Discard, Progress: progress}
+	m := &labs.Manager{Root: filepath.Join(dir, "root"), Quiet: false, Progress: progress}
 	stop := startProfile(t, os.Getenv("LEOLAB_PROFILE_OUT"))
 	defer stop()
 	progress.start = time.Now()
-	err = m.Deploy(context.Background(), file, labs.DeployOptions{})
+	_, err = m.Deploy(context.Background(), file, labs.DeployOptions{})
 	deploy := time.Since(progress.start)
 	if err != nil {
 		t.Fatalf("deploy: %v", err)

@@ -3,7 +3,6 @@ package bridge
 import (
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"net"
 	"net/netip"
 	"strings"
@@ -27,14 +26,15 @@ func (h *Host) AddBridge(b topology.Bridge) error {
 	attrs.Name = b.Device
 	attrs.MTU = b.MTU
 	// A fixed address set at creation keeps the bridge (and gateway) MAC
-	// from following its lowest-numbered port as ports come and go.
-	seed := b.Alias
-	if b.VXLAN != nil && b.VXLAN.Host != "" {
-		// One segment, one bridge per host: each needs its own MAC, or a
-		// host takes frames for another host's bridge as its own.
-		seed += "@" + b.VXLAN.Host
+	// from following its lowest-numbered port as ports come and go. The
+	// plan decides it; a plan saved before it did leaves it to the kernel.
+	if b.MAC != "" {
+		mac, err := net.ParseMAC(b.MAC)
+		if err != nil {
+			return fmt.Errorf("bridge %s: mac %q: %w", b.Device, b.MAC, err)
+		}
+		attrs.HardwareAddr = mac
 	}
-	attrs.HardwareAddr = bridgeMAC(seed)
 	if err := h.handle.LinkAdd(&netlink.Bridge{LinkAttrs: attrs}); err != nil {
 		return fmt.Errorf("create bridge %s: %w", b.Device, err)
 	}
@@ -155,15 +155,4 @@ func isNotFound(err error) bool {
 func prefixAddr(a netip.Addr, bits int) *netlink.Addr {
 	ip := net.IP(a.AsSlice())
 	return &netlink.Addr{IPNet: &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, len(ip)*8)}}
-}
-
-// bridgeMAC derives a stable locally administered unicast MAC from the
-// bridge's alias (FNV-1a), so a redeployed lab's gateway keeps its MAC.
-func bridgeMAC(alias string) net.HardwareAddr {
-	h := fnv.New64a()
-	h.Write([]byte(alias))
-	sum := h.Sum(nil)
-	mac := net.HardwareAddr(sum[:6])
-	mac[0] = mac[0]&0xfe | 0x02
-	return mac
 }

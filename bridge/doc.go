@@ -6,7 +6,8 @@
 //
 // It owns only devices, rules and registrations it is told about (by name,
 // alias or chain) and never decides names, addresses or routes itself: those
-// come resolved from topology.Plan. It never touches processes, mounts other
+// come resolved from topology.Plan, and every name (a bridge's MAC included)
+// is made by internal/hostnames. It never touches processes, mounts other
 // than /run/netns entries, or files outside /run/netns and /proc/sys.
 //
 // All link, address, route and qdisc work goes through netlink with one

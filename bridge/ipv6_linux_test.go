@@ -26,7 +26,7 @@ func TestDualStackAddresses(t *testing.T) {
 	host, err := OpenHost()
 	must(t, err)
 	defer host.Close()
-	lan := topology.Bridge{Name: "lan", Device: leak + "br6", Alias: "leolab:" + leak + ":bridge:lan",
+	lan := topology.Bridge{Name: "lan", Device: leak + "br6", Alias: "leolab:" + leak + ":bridge:lan", MAC: "02:00:00:61:06:01",
 		Subnet: pfx("10.61.6.0/24"), Gateway: ip("10.61.6.1"), MTU: 1500,
 		Subnet6: pfx("fd61:6::/64"), Gateway6: ip("fd61:6::1")}
 	must(t, host.AddBridge(lan))
@@ -47,7 +47,7 @@ func TestDualStackAddresses(t *testing.T) {
 	wantIPv6(t, a.n.handle, "eth0", "fd61:6::2/64", "fe80::ff:fe61:602/64")
 	wantIPv6(t, a.n.handle, "l0", "fd61:7::/127", "fe80::ff:fe61:701/64")
 	wantIPv6(t, b.n.handle, "l0", "fd61:7::1/127", "fe80::ff:fe61:702/64")
-	wantIPv6(t, host.handle, lan.Device, "fd61:6::1/64", LinkLocal(bridgeMAC(lan.Alias)).String()+"/64")
+	wantIPv6(t, host.handle, lan.Device, "fd61:6::1/64", "fe80::ff:fe61:601/64")
 	noIPv6(t, b.n.handle, "eth0")
 	noIPv6(t, host.handle, aeth.HostDevice)
 

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"leolab/internal/hostnames"
 	"leolab/internal/nstest"
 	"leolab/topology"
 )
@@ -77,7 +78,7 @@ func TestRegisterNetns(t *testing.T) {
 		t.Error("registering a name twice succeeded")
 	}
 	var a, b unix.Stat_t
-	must(t, unix.Stat(filepath.Join(NetnsDir, name), &a))
+	must(t, unix.Stat(hostnames.NetnsPath(name), &a))
 	must(t, unix.Stat(filepath.Join("/proc", strconv.Itoa(cmd.Process.Pid), "ns/net"), &b))
 	if a.Ino != b.Ino || a.Dev != b.Dev {
 		t.Errorf("/run/netns/%s is not the process's netns", name)
@@ -91,7 +92,7 @@ func TestRegisterNetns(t *testing.T) {
 }
 
 func netnsEntries(t *testing.T) []string {
-	ents, err := os.ReadDir(NetnsDir)
+	ents, err := os.ReadDir(hostnames.NetnsDir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		t.Fatal(err)
 	}

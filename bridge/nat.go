@@ -13,6 +13,7 @@ import (
 	"github.com/coreos/go-iptables/iptables"
 	"github.com/hashicorp/go-multierror"
 
+	"leolab/internal/hostnames"
 	"leolab/topology"
 )
 
@@ -63,7 +64,7 @@ func selectedIPTables() (*iptables.IPTables, error) {
 }
 
 func comment(lab string) []string {
-	return []string{"-m", "comment", "--comment", "leolab:" + lab}
+	return []string{"-m", "comment", "--comment", hostnames.RuleComment(lab)}
 }
 
 func jumpSpec(lab, chain string) []string {
@@ -176,14 +177,14 @@ func readSysctl(key string) (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
-// TeardownNAT removes chain from the nat and filter tables: every jump to it
+// TeardownChain removes chain from the nat and filter tables: every jump to it
 // from POSTROUTING and FORWARD, its rules, and the chain. It looks in the
 // selected backend and in every other installed one (nft and legacy), so a
 // lab is cleaned up even if the backend changed since deploy. Missing rules
 // and chains are success.
 // Equivalent to: iptables -t T -D PARENT -j CHAIN; iptables -t T -F CHAIN;
 // iptables -t T -X CHAIN
-func TeardownNAT(chain string) error {
+func TeardownChain(chain string) error {
 	paths, err := teardownBackends()
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"github.com/coreos/go-iptables/iptables"
 	"github.com/hashicorp/go-multierror"
 
+	"leolab/internal/hostnames"
 	"leolab/topology"
 )
 
@@ -131,10 +132,10 @@ func RestoreIP6Forward(prev string) error {
 	return writeSysctl(ip6ForwardKey, prev)
 }
 
-// TeardownNAT6 is TeardownNAT in ip6tables: chain's jumps, rules and the
+// TeardownChain6 is TeardownChain in ip6tables: chain's jumps, rules and the
 // chain itself go from the nat and filter tables of every installed
 // ip6tables backend. Missing rules and chains are success.
-func TeardownNAT6(chain string) error {
+func TeardownChain6(chain string) error {
 	paths, err := teardownBackends6()
 	if err != nil {
 		return err
@@ -181,7 +182,7 @@ func Chains6() ([]string, error) {
 				return nil, fmt.Errorf("%s: list %s chains: %w", p, table, err)
 			}
 			for _, c := range chains {
-				if strings.HasPrefix(c, ChainPrefix) {
+				if strings.HasPrefix(c, hostnames.ChainPrefix) {
 					out = append(out, c)
 				}
 			}

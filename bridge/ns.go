@@ -4,18 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
-)
 
-// NetnsDir is where named network namespaces are registered, as ip-netns(8)
-// does it.
-const NetnsDir = "/run/netns"
+	"leolab/internal/hostnames"
+)
 
 // Host is the network namespace that holds a lab's bridges and the host-side
 // ends of its bridge ports: the host's own namespace, or for isolated labs a
@@ -51,7 +48,7 @@ func CreateLabNS(name string) (*Host, error) {
 
 // OpenLabNS returns a Host in the lab namespace registered as NAME.
 func OpenLabNS(name string) (*Host, error) {
-	p := filepath.Join(NetnsDir, name)
+	p := hostnames.NetnsPath(name)
 	ns, err := netns.GetFromPath(p)
 	if err != nil {
 		return nil, fmt.Errorf("open lab netns %s: %w", name, err)
@@ -184,7 +181,7 @@ func registerNetnsPath(name, src string) error {
 	if err := prepareNetnsDir(); err != nil {
 		return err
 	}
-	target := filepath.Join(NetnsDir, name)
+	target := hostnames.NetnsPath(name)
 	f, err := os.OpenFile(target, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
 	if err != nil {
 		return fmt.Errorf("register netns %s: %w", name, err)
@@ -201,22 +198,22 @@ func registerNetnsPath(name, src string) error {
 // registrations made here propagate to mount namespaces created later and a
 // later unmount propagates back.
 func prepareNetnsDir() error {
-	if err := os.MkdirAll(NetnsDir, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", NetnsDir, err)
+	if err := os.MkdirAll(hostnames.NetnsDir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", hostnames.NetnsDir, err)
 	}
-	err := unix.Mount("", NetnsDir, "none", unix.MS_SHARED|unix.MS_REC, "")
+	err := unix.Mount("", hostnames.NetnsDir, "none", unix.MS_SHARED|unix.MS_REC, "")
 	if err == nil {
 		return nil
 	}
 	if !errors.Is(err, unix.EINVAL) {
-		return fmt.Errorf("make %s shared: %w", NetnsDir, err)
+		return fmt.Errorf("make %s shared: %w", hostnames.NetnsDir, err)
 	}
 	// EINVAL: not a mount point yet; bind it on itself first, then share it.
-	if err := unix.Mount(NetnsDir, NetnsDir, "none", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return fmt.Errorf("bind %s on itself: %w", NetnsDir, err)
+	if err := unix.Mount(hostnames.NetnsDir, hostnames.NetnsDir, "none", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind %s on itself: %w", hostnames.NetnsDir, err)
 	}
-	if err := unix.Mount("", NetnsDir, "none", unix.MS_SHARED|unix.MS_REC, ""); err != nil {
-		return fmt.Errorf("make %s shared: %w", NetnsDir, err)
+	if err := unix.Mount("", hostnames.NetnsDir, "none", unix.MS_SHARED|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("make %s shared: %w", hostnames.NetnsDir, err)
 	}
 	return nil
 }
@@ -225,7 +222,7 @@ func prepareNetnsDir() error {
 // missing registration is success.
 // Equivalent to: ip netns delete NAME
 func UnregisterNetns(name string) error {
-	target := filepath.Join(NetnsDir, name)
+	target := hostnames.NetnsPath(name)
 	if _, err := os.Lstat(target); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}

@@ -4,10 +4,9 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-)
 
-// ChainPrefix starts the name of every iptables chain leolab creates.
-const ChainPrefix = "LEOLAB-"
+	"leolab/internal/hostnames"
+)
 
 // Chains lists the leolab chains present in the nat and filter tables of
 // every installed iptables backend (for destroy --all --cleanup, which
@@ -32,7 +31,7 @@ func Chains() ([]string, error) {
 				return nil, fmt.Errorf("%s: list %s chains: %w", p, table, err)
 			}
 			for _, c := range chains {
-				if strings.HasPrefix(c, ChainPrefix) {
+				if strings.HasPrefix(c, hostnames.ChainPrefix) {
 					found[c] = true
 				}
 			}

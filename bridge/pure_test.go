@@ -31,16 +31,6 @@ func TestNetemRoundTrip(t *testing.T) {
 	}
 }
 
-func TestBridgeMAC(t *testing.T) {
-	a, b := bridgeMAC("leolab:x:bridge:lan"), bridgeMAC("leolab:x:bridge:lan")
-	if a.String() != b.String() || a[0]&0x03 != 0x02 {
-		t.Errorf("bridgeMAC %s %s: want stable, locally administered unicast", a, b)
-	}
-	if bridgeMAC("leolab:y:bridge:lan").String() == a.String() {
-		t.Error("different aliases give the same MAC")
-	}
-}
-
 func TestToRoute(t *testing.T) {
 	r := toRoute(topology.Route{To: netip.MustParsePrefix("0.0.0.0/0"), Via: netip.MustParseAddr("10.0.0.1")})
 	if r.Dst != nil || r.Gw.String() != "10.0.0.1" {

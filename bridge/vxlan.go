@@ -9,6 +9,7 @@ import (
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
+	"leolab/internal/hostnames"
 	"leolab/topology"
 )
 
@@ -131,7 +132,7 @@ func (h *Host) AddVXLANPort(lab string, b topology.Bridge) (retErr error) {
 	if err != nil {
 		return fmt.Errorf("find bridge %s: %w", b.Device, err)
 	}
-	link, err := newVXLAN(h.handle, h.raw, v.Device, topology.VXLANAlias(lab, b.Name), nil, b.MTU, br.Attrs().Index, v)
+	link, err := newVXLAN(h.handle, h.raw, v.Device, hostnames.VXLANAlias(lab, b.Name), nil, b.MTU, br.Attrs().Index, v)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"leolab/labs"
+	"leolab/labs/view"
 )
 
 // run executes the CLI in-process with a private root and returns its
@@ -63,9 +63,9 @@ func TestNodeNameCompletion(t *testing.T) {
 }
 
 func TestNodeNamesOfLabs(t *testing.T) {
-	views := []labs.LabView{
-		{Name: "a", Nodes: []labs.NodeView{{Name: "h1"}, {Name: "r1"}}},
-		{Name: "b", Nodes: []labs.NodeView{{Name: "h1"}}},
+	views := []view.Lab{
+		{Name: "a", Nodes: []view.Node{{Name: "h1"}, {Name: "r1"}}},
+		{Name: "b", Nodes: []view.Node{{Name: "h1"}}},
 	}
 	got := strings.Join(nodeCandidates(views, ""), " ")
 	if want := "a/h1 a/r1 b/h1 r1"; got != want {
@@ -110,24 +110,6 @@ func TestUseColor(t *testing.T) {
 	}
 }
 
-func TestPingAllColour(t *testing.T) {
-	results := []labs.PingResult{{From: "a", To: "b", OK: true}, {From: "b", To: "a"}}
-	var plain, color bytes.Buffer
-	if lost := labs.PrintPingAll(&plain, results, false); lost != 1 {
-		t.Errorf("lost = %d, want 1", lost)
-	}
-	labs.PrintPingAll(&color, results, true)
-	if strings.Contains(plain.String(), "\x1b[") {
-		t.Errorf("escape codes without colour:\n%q", plain.String())
-	}
-	if !strings.Contains(color.String(), "\x1b[31mX\x1b[0m") {
-		t.Errorf("lost ping not red:\n%q", color.String())
-	}
-	if !strings.Contains(plain.String(), "b -> X\n*** Results: 50% dropped (1/2 received)\n") {
-		t.Errorf("matrix:\n%s", plain.String())
-	}
-}
-
 func TestGraphSVGWithDot(t *testing.T) {
 	if _, err := exec.LookPath("dot"); err != nil {
 		t.Skip("graphviz (dot) not installed")
@@ -152,18 +134,5 @@ func TestValidateImageFlag(t *testing.T) {
 	}
 	if _, stderr, code := run(t, "validate", "--image", "frrouting/frr", file); code != 2 || !strings.Contains(stderr, "not PATTERN=ROOTFS") {
 		t.Errorf("bad --image: exit %d, stderr %q", code, stderr)
-	}
-}
-
-func TestPingAllDualStack(t *testing.T) {
-	results := []labs.PingResult{{From: "a", To: "b", OK: true}, {From: "b", To: "a", OK: true},
-		{From: "a", To: "b", OK: true, IPv6: true}, {From: "b", To: "a", IPv6: true}}
-	var out bytes.Buffer
-	if lost := labs.PrintPingAll(&out, results, false); lost != 1 {
-		t.Errorf("lost = %d, want 1", lost)
-	}
-	want := "IPv4:\na -> b\nb -> a\nIPv6:\na -> b\nb -> X\n*** Results: 25% dropped (3/4 received)\n"
-	if out.String() != want {
-		t.Errorf("matrix:\n%s\nwant:\n%s", out.String(), want)
 	}
 }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"leolab/labs"
+	"leolab/labs/view"
 )
 
 func newCompletionCmd() *cobra.Command {
@@ -102,7 +102,7 @@ func nodeNames(g *globals, c *cobra.Command, lab string) []string {
 
 // nodeCandidates is every LAB/NODE, plus NODE where no other lab has that
 // name; with lab set, just that lab's node names.
-func nodeCandidates(views []labs.LabView, lab string) []string {
+func nodeCandidates(views []view.Lab, lab string) []string {
 	count := map[string]int{}
 	for _, v := range views {
 		for _, n := range v.Nodes {

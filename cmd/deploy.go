@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -10,12 +11,17 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"leolab/check"
 	"leolab/labs"
+	"leolab/labs/view"
+	"leolab/render"
 	"leolab/topology"
 )
 
 func newDeployCmd(g *globals) *cobra.Command {
 	var opts labs.DeployOptions
+	var runChecks bool
+	var checkTimeout time.Duration
 	c := &cobra.Command{
 		Use:   "deploy FILE|DIR",
 		Short: "Validate a topology and bring the whole lab up",
@@ -36,7 +42,19 @@ containerlab topology; DIR (or DIR/lab.conf) is a Kathará lab.`,
 			m := g.manager(c)
 			m.Progress = c.ErrOrStderr()
 			m.Live = isTerminal(m.Progress)
-			return m.Deploy(ctx, args[0], opts)
+			v, err := m.Deploy(ctx, args[0], opts)
+			if err != nil {
+				return err
+			}
+			out := c.OutOrStdout()
+			if g.quiet {
+				out = io.Discard
+			}
+			render.LabTable(out, []view.Lab{v})
+			if !runChecks {
+				return nil
+			}
+			return deployChecks(ctx, m, v.Name, checkTimeout, out)
 		},
 	}
 	f := c.Flags()
@@ -45,11 +63,24 @@ containerlab topology; DIR (or DIR/lab.conf) is a Kathará lab.`,
 	f.IntVar(&opts.MaxWorkers, "max-workers", labs.DefaultWorkers(), "parallel deploy workers")
 	f.StringVar(&opts.Rootfs, "rootfs", "", "override every node's rootfs (e.g. busybox)")
 	f.StringVar(&opts.Name, "name", "", "the lab's name, replacing the file's (run one file several times side by side)")
-	f.BoolVar(&opts.Check, "check", false, "run the lab's checks after bring-up; if one fails, fail (the lab stays up)")
-	f.DurationVar(&opts.CheckTimeout, "check-timeout", 60*time.Second, "with --check: retry failing checks for this long")
+	f.BoolVar(&runChecks, "check", false, "run the lab's checks after bring-up; if one fails, fail (the lab stays up)")
+	f.DurationVar(&checkTimeout, "check-timeout", 60*time.Second, "with --check: retry failing checks for this long")
 	f.StringVar(&opts.Host, "host", "", "bring up this host's share of a lab across hosts (the file's hosts:)")
 	f.Var(imageFlag{&opts.Images}, "image", "map registry images to a rootfs, PATTERN=ROOTFS (repeatable; PATTERN may end in *)")
 	return c
+}
+
+// deployChecks runs a freshly deployed lab's checks (deploy --check) and
+// prints their table to out; the lab stays up whatever they find, but a
+// failed check fails the deploy.
+func deployChecks(ctx context.Context, m *labs.Manager, lab string, timeout time.Duration, out io.Writer) error {
+	results, err := m.CheckDeployed(ctx, lab, timeout)
+	if results != nil {
+		if werr := check.WriteTable(out, results); werr != nil {
+			return werr
+		}
+	}
+	return err
 }
 
 // imageFlag collects deploy --image PATTERN=ROOTFS, checking each as it comes.

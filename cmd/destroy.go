@@ -77,11 +77,15 @@ func destroyOne(c *cobra.Command, g *globals, m *labs.Manager, lab string) error
 // labNameOfFile reads the lab name of a topology file, even an edited one
 // that no longer validates, as long as its name is readable.
 func labNameOfFile(file string) (string, error) {
-	plan, err := topology.Load(file, topology.Options{})
-	if err == nil {
-		return plan.Name, nil
+	data, err := topology.ReadFile(file)
+	if err != nil {
+		return "", err
 	}
-	if name := labs.PeekName(file); name != "" {
+	dec, err := topology.Decode(file, data, topology.Options{})
+	if err == nil {
+		return dec.Name(), nil
+	}
+	if name := labs.PeekName(data); name != "" {
 		return name, nil
 	}
 	return "", err

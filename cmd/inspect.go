@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"leolab/labs"
+	"leolab/render"
 )
 
 func newInspectCmd(g *globals) *cobra.Command {
@@ -36,9 +36,9 @@ func newInspectCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if format == "json" {
-				return labs.PrintJSON(c.OutOrStdout(), views, all || len(names) == 0)
+				return render.LabsJSON(c.OutOrStdout(), views, all || len(names) == 0)
 			}
-			labs.PrintTable(c.OutOrStdout(), views)
+			render.LabTable(c.OutOrStdout(), views)
 			return nil
 		},
 	}

@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"leolab/labs"
+	"leolab/render"
 )
 
 func newListCmd(g *globals) *cobra.Command {
@@ -23,14 +23,14 @@ func newListCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				labs.PrintList(c.OutOrStdout(), entries)
+				render.ListTable(c.OutOrStdout(), entries)
 				return nil
 			case "json":
 				views, err := m.Inspect(nil)
 				if err != nil {
 					return err
 				}
-				return labs.PrintJSON(c.OutOrStdout(), views, true)
+				return render.LabsJSON(c.OutOrStdout(), views, true)
 			}
 			return usageError{fmt.Errorf("--format %q: want table or json", format)}
 		},

@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"leolab/labs"
+	"leolab/render"
 	"leolab/topology"
 )
 
@@ -44,7 +44,7 @@ end and the bridge-side end, so the impairment applies in both directions.`,
 				if err != nil {
 					return err
 				}
-				fmt.Fprintln(c.OutOrStdout(), labs.FormatNetem(n))
+				fmt.Fprintln(c.OutOrStdout(), render.Netem(n))
 				return nil
 			}
 			return usageError{errors.New("netem: want set, show or clear")}

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"leolab/labs"
+	"leolab/render"
 )
 
 func newPingallCmd(g *globals) *cobra.Command {
@@ -43,7 +44,7 @@ ping was lost. Colour only on a terminal, never with NO_COLOR set.`,
 			if err != nil {
 				return err
 			}
-			if lost := labs.PrintPingAll(c.OutOrStdout(), results, useColor(c.OutOrStdout())); lost > 0 {
+			if lost := render.PingMatrix(c.OutOrStdout(), results, useColor(c.OutOrStdout())); lost > 0 {
 				return fmt.Errorf("%d pings lost", lost)
 			}
 			return nil

@@ -118,7 +118,7 @@ func setupLogging(g *globals) error {
 
 // manager builds the labs.Manager for a verb from the global flags.
 func (g *globals) manager(c *cobra.Command) *labs.Manager {
-	return &labs.Manager{Root: g.root, Out: c.OutOrStdout(), Quiet: g.quiet,
+	return &labs.Manager{Root: g.root, Quiet: g.quiet,
 		MaxImageBytes: g.maxImageBytes, MaxImageEntries: g.maxImageEntries}
 }
 

@@ -1,12 +1,12 @@
 package cmd
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"leolab/labs"
+	"leolab/render"
 	"leolab/topology"
 )
 
@@ -36,12 +36,10 @@ once as FILE:LINE:COL: message, with exit status 2. Nothing on the host changes.
 			}
 			switch format {
 			case "table":
-				labs.PrintPlan(c.OutOrStdout(), plan)
+				render.PlanTable(c.OutOrStdout(), plan)
 				return nil
 			case "json":
-				enc := json.NewEncoder(c.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(plan)
+				return render.PlanJSON(c.OutOrStdout(), plan)
 			}
 			return usageError{fmt.Errorf("--format %q: want table or json", format)}
 		},

@@ -24,7 +24,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
-	"leolab/topology"
+	"leolab/internal/hostnames"
 )
 
 // binary is the leolab binary under test, built once with the fault hook.
@@ -93,7 +93,7 @@ func (e *env) ownsNetns(name string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for l := range e.labs {
-		if strings.HasPrefix(name, l+"-") || name == topology.LabNetnsName(l) {
+		if strings.HasPrefix(name, l+"-") || name == hostnames.LabNetns(l) {
 			return true
 		}
 	}
@@ -161,7 +161,7 @@ func (e *env) otherLab(kind, item string) bool {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		for l := range e.labs {
-			if strings.Contains(item, topology.NATChain(l)) {
+			if strings.Contains(item, hostnames.LabChain(l)) {
 				return false
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"leolab/bridge"
+	"leolab/internal/hostnames"
 	"leolab/internal/spec/mountspec"
 	"leolab/node"
 	"leolab/rootfs"
@@ -44,7 +45,7 @@ func (m *Manager) apply(ctx context.Context, st *State, opts DeployOptions) erro
 		m: m, st: st, opts: opts,
 		images:   map[string]rootfs.Image{},
 		procs:    make([]*node.Process, procSlots(st.Plan)),
-		hosts:    filepath.Join(m.labDir(st.Plan.Name), "hosts"),
+		hosts:    hostnames.HostsPath(m.Root, st.Plan.Name),
 		workers:  opts.MaxWorkers,
 		byName:   make(map[string]*topology.Node, len(st.Plan.Nodes)),
 		progress: m.newProgress(st.Plan.Name, len(st.Plan.Nodes)),
@@ -100,7 +101,7 @@ func (d *deployment) record(context.Context) error {
 
 // writeHosts writes the lab's /etc/hosts once; every init copies it.
 func (d *deployment) writeHosts(context.Context) error {
-	if err := os.WriteFile(d.hosts, []byte(hostsFile(d.st.Plan, d.st.Remote)), 0o644); err != nil {
+	if err := os.WriteFile(d.hosts, []byte(hostsFile(d.st.Plan, d.st.Plan.Remote)), 0o644); err != nil {
 		return fmt.Errorf("write hosts file: %w", err)
 	}
 	return nil
@@ -141,8 +142,8 @@ func (d *deployment) prepareImages(ctx context.Context) error {
 // or a private one for isolated labs), the bridges, and the iptables chains.
 func (d *deployment) createHostSide(context.Context) error {
 	var err error
-	if d.st.LabNetns != "" {
-		d.host, err = bridge.CreateLabNS(d.st.LabNetns)
+	if d.st.Plan.LabNetns != "" {
+		d.host, err = bridge.CreateLabNS(d.st.Plan.LabNetns)
 	} else {
 		d.host, err = bridge.OpenHost()
 	}
@@ -157,7 +158,7 @@ func (d *deployment) createHostSide(context.Context) error {
 			return fmt.Errorf("bridge %s: %w", b.Name, err)
 		}
 	}
-	if d.st.LabNetns != "" || len(d.st.Plan.Bridges) == 0 {
+	if d.st.Plan.LabNetns != "" || len(d.st.Plan.Bridges) == 0 {
 		return nil
 	}
 	return d.setupIptables()
@@ -171,10 +172,10 @@ func (d *deployment) setupIptables() error {
 // (all of them: the chains are rewritten whole, so apply calls it again).
 func (m *Manager) setupIptables(st *State, bridges []topology.Bridge) error {
 	p := st.Plan
-	if err := bridge.SetupForward(p.Name, st.NATChain, bridges); err != nil {
+	if err := bridge.SetupForward(p.Name, p.Chain, bridges); err != nil {
 		return fmt.Errorf("forward rules: %w", err)
 	}
-	if err := bridge.SetupForward6(p.Name, st.NATChain, bridges); err != nil {
+	if err := bridge.SetupForward6(p.Name, p.Chain, bridges); err != nil {
 		return fmt.Errorf("ipv6 forward rules: %w", err)
 	}
 	var natBridges []topology.Bridge
@@ -207,10 +208,10 @@ func (m *Manager) setupIptables(st *State, bridges []topology.Bridge) error {
 	if err := writeState(m.statePath(p.Name), st); err != nil {
 		return err
 	}
-	if err := bridge.SetupNAT(p.Name, st.NATChain, natBridges); err != nil {
+	if err := bridge.SetupNAT(p.Name, p.Chain, natBridges); err != nil {
 		return fmt.Errorf("nat: %w", err)
 	}
-	if err := bridge.SetupNAT6(p.Name, st.NATChain, natBridges); err != nil {
+	if err := bridge.SetupNAT6(p.Name, p.Chain, natBridges); err != nil {
 		return fmt.Errorf("nat66: %w", err)
 	}
 	return nil
@@ -321,7 +322,7 @@ func (d *deployment) registerNetns(ctx context.Context) error {
 	nodes := d.st.Plan.Nodes
 	return forEach(ctx, d.workers, len(nodes), func(i int) error {
 		n := &nodes[i]
-		if err := bridge.RegisterNetns(topology.NetnsName(d.st.Plan.Name, n.Name), d.procs[n.Index].Pid); err != nil {
+		if err := bridge.RegisterNetns(hostnames.NodeNetns(d.st.Plan.Name, n.Name), d.procs[n.Index].Pid); err != nil {
 			return fmt.Errorf("node %s: %w", n.Name, err)
 		}
 		return nil

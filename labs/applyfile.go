@@ -37,37 +37,23 @@ func (o ApplyOptions) show(lab string, d *topology.Diff) {
 // change is rolled back; an apply killed half-way is finished by the next
 // apply (or removed by destroy).
 func (m *Manager) Apply(ctx context.Context, file string, opts ApplyOptions) error {
+	// Validate first, consulting nothing on the host: a bad file changes
+	// nothing.
 	data, err := topology.ReadFile(file)
 	if err != nil {
 		return err
 	}
-	// A running lab's file is validated by the one resolve that plans the
-	// change (planApply), which touches nothing on an invalid file either;
-	// the lab's name is read off the file to find it. Any other file is
-	// validated first, as deploy does.
-	lab := opts.Name
-	if lab == "" {
-		lab = PeekName(file)
+	dec, err := topology.Decode(file, data, opts.deployOptions().topologyOptions())
+	if err != nil {
+		return err
 	}
-	var pre *topology.Plan
-	if lab == "" || !m.isRunning(lab) {
-		if pre, err = topology.Parse(file, data, opts.deployOptions().topologyOptions()); err != nil {
-			return err
-		}
-		lab = pre.Name
-	}
-	lock, err := m.lockLab(lab)
+	pre := dec.Draft
+	lock, err := m.lockLab(pre.Name)
 	if err != nil {
 		return err
 	}
 	defer lock.unlock(false)
-	st, err := readState(m.statePath(lab))
-	if (err != nil || st.Phase != PhaseRunning) && pre == nil {
-		if pre, err = topology.Parse(file, data, opts.deployOptions().topologyOptions()); err != nil {
-			return err // the lab stopped meanwhile, and the file does not validate
-		}
-		st, err = readState(m.statePath(lab))
-	}
+	st, err := readState(m.statePath(pre.Name))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		opts.show(pre.Name, topology.Compare(&topology.Plan{Name: pre.Name, Isolated: pre.Isolated}, pre))
@@ -75,7 +61,8 @@ func (m *Manager) Apply(ctx context.Context, file string, opts ApplyOptions) err
 			return nil
 		}
 		m.logf("lab %s is not running: deploying it", pre.Name)
-		return m.deployLocked(ctx, file, data, pre.Name, opts.deployOptions(), lock)
+		_, err := m.deployLocked(ctx, dec, opts.deployOptions(), lock)
+		return err
 	case err != nil:
 		return fmt.Errorf("%w: run `leolab destroy --lab %s`, then apply again", err, pre.Name)
 	case st.Phase != PhaseRunning:
@@ -86,16 +73,17 @@ func (m *Manager) Apply(ctx context.Context, file string, opts ApplyOptions) err
 		if err := m.destroyLocked(pre.Name); err != nil {
 			return err
 		}
-		return m.deployLocked(ctx, file, data, pre.Name, opts.deployOptions(), lock)
+		_, err := m.deployLocked(ctx, dec, opts.deployOptions(), lock)
+		return err
 	}
-	return m.applyRunning(ctx, file, data, st, opts)
+	return m.applyRunning(ctx, dec, st, opts)
 }
 
-func (m *Manager) applyRunning(ctx context.Context, file string, data []byte, st *State, opts ApplyOptions) error {
+func (m *Manager) applyRunning(ctx context.Context, dec *topology.Decoded, st *State, opts ApplyOptions) error {
 	if len(st.Plan.Hosts) > 0 {
 		return fmt.Errorf("lab %s spans hosts: apply cannot change a lab across hosts yet (deploy --reconfigure each host's share)", st.Plan.Name)
 	}
-	target, err := m.planApply(file, data, st, opts)
+	target, err := m.planApply(dec, st)
 	if err != nil {
 		return err
 	}
@@ -125,15 +113,22 @@ func (m *Manager) applyRunning(ctx context.Context, file string, data []byte, st
 	return nil
 }
 
-// planApply resolves file against the host, the other labs and the running
-// lab, whose addresses it keeps (sticky) and whose node indexes it keeps.
-func (m *Manager) planApply(file string, data []byte, st *State, opts ApplyOptions) (*topology.Plan, error) {
+// planApply resolves the decoded file against the host, the other labs and
+// the running lab, whose subnets and addresses it keeps (sticky), whose
+// node indexes it keeps, and whose host id block it keeps.
+func (m *Manager) planApply(dec *topology.Decoded, st *State) (*topology.Plan, error) {
 	lock, err := m.lockIPAM()
 	if err != nil {
 		return nil, err
 	}
 	defer lock.unlock(false)
 	lab := st.Plan.Name
+	if dec.Name() != lab {
+		return nil, fmt.Errorf("file names lab %s, running lab is %s", dec.Name(), lab)
+	}
+	if dec.Draft.Isolated != st.Plan.Isolated {
+		return nil, fmt.Errorf("lab %s: isolation cannot change in place (deploy --reconfigure)", lab)
+	}
 	others, err := m.states(lab)
 	if err != nil {
 		return nil, err
@@ -142,26 +137,17 @@ func (m *Manager) planApply(file string, data []byte, st *State, opts ApplyOptio
 	if err != nil {
 		return nil, err
 	}
-	topts := opts.deployOptions().topologyOptions()
-	topts.Isolated = st.LabNetns != ""
-	topts.Previous = st.Plan
-	if !topts.Isolated {
-		topts.Host = hostView{others: others, claims: claims, own: planSubnets(st.everything())}
-	}
-	plan, err := topology.Parse(file, data, topts)
+	host := hostView{others: others, claims: claims, own: st.everything().Subnets()}
+	plan, err := topology.Resolve(dec, topology.Env{Host: host, Previous: st.Plan})
 	if err != nil {
 		return nil, err
 	}
-	if plan.Name != lab {
-		return nil, fmt.Errorf("file names lab %s, running lab is %s", plan.Name, lab)
-	}
-	plan.Isolated = topts.Isolated
 	plan.KeepIndexes(st.everything())
-	fresh := newOnly(st.everything(), plan)
-	if err := checkNetnsNames(fresh, others); err != nil {
-		return nil, err
+	if plan.UIDs.Count <= st.Plan.UIDs.Count {
+		plan.UIDs = st.Plan.UIDs // the lab's own block, big enough
 	}
-	if err := checkHostNames(&State{Plan: fresh, LabNetns: st.LabNetns}, claims); err != nil {
+	fresh := newOnly(st.everything(), plan)
+	if err := checkHostNames(&State{Plan: fresh}, claims); err != nil {
 		return nil, err
 	}
 	return plan, nil
@@ -175,7 +161,7 @@ func (m *Manager) isRunning(lab string) bool {
 
 // newOnly is the part of plan (nodes and bridges) base does not have.
 func newOnly(base, plan *topology.Plan) *topology.Plan {
-	out := &topology.Plan{Name: plan.Name, Isolated: plan.Isolated}
+	out := &topology.Plan{Name: plan.Name, Isolated: plan.Isolated, LabNetns: plan.LabNetns, Chain: plan.Chain}
 	for _, n := range plan.Nodes {
 		if findPlanNode(base, n.Name) == nil {
 			out.Nodes = append(out.Nodes, n)
@@ -224,7 +210,7 @@ func (m *Manager) converge(ctx context.Context, st *State, pc *plannedChange, wo
 	if err := writeState(m.statePath(st.Plan.Name), st); err != nil {
 		return err
 	}
-	if err := os.WriteFile(r.d.hosts, []byte(hostsFile(pc.target, st.Remote)), 0o644); err != nil {
+	if err := os.WriteFile(r.d.hosts, []byte(hostsFile(pc.target, pc.target.Remote)), 0o644); err != nil {
 		return fmt.Errorf("write hosts file: %w", err)
 	}
 	if err := r.run(ctx); err != nil {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"leolab/capture"
+	"leolab/internal/hostnames"
 )
 
 // CaptureEndpoint resolves NODE:IFACE (NODE may be LAB/NODE; lab, when
@@ -40,8 +41,8 @@ func (m *Manager) CaptureBridge(lab, name string) (capture.Endpoint, error) {
 				continue
 			}
 			ep := capture.Endpoint{Name: "bridge:" + b.Name, Dev: b.Device}
-			if st.LabNetns != "" {
-				ep.Netns = "/run/netns/" + st.LabNetns
+			if st.Plan.LabNetns != "" {
+				ep.Netns = hostnames.NetnsPath(st.Plan.LabNetns)
 			}
 			found = append(found, ep)
 			labsWith = append(labsWith, st.Plan.Name)

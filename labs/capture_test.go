@@ -15,7 +15,7 @@ func TestCaptureBridgeResolvesHostAndIsolatedLabs(t *testing.T) {
 		if err := os.MkdirAll(m.labDir(l.name), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		st := &State{Version: 1, Phase: PhaseRunning, LabNetns: l.netns, Plan: &topology.Plan{Name: l.name,
+		st := &State{Version: 1, Phase: PhaseRunning, Plan: &topology.Plan{Name: l.name, LabNetns: l.netns,
 			Bridges: []topology.Bridge{{Name: "lan", Device: l.dev}, {Name: "only-" + l.name, Device: l.dev + "x"}}}}
 		if err := writeState(m.statePath(l.name), st); err != nil {
 			t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"time"
 
 	"leolab/check"
 	"leolab/node"
@@ -112,18 +113,21 @@ func (m *Manager) Trace(ctx context.Context, lab, from, to string) (*check.Trace
 	return check.RunTrace(ctx, m.checkLab(st), name, dst)
 }
 
-// runDeployChecks runs a freshly deployed lab's checks (deploy --check) and
-// prints their table; the lab stays up whatever they find.
-func (m *Manager) runDeployChecks(ctx context.Context, st *State, opts DeployOptions) error {
+// CheckDeployed runs the checks a lab was deployed with (deploy --check),
+// each retried for up to timeout, and returns their results for the caller
+// to print; none when the lab has no checks. The lab stays up whatever they
+// find, but when any fails the error says so.
+func (m *Manager) CheckDeployed(ctx context.Context, lab string, timeout time.Duration) ([]check.Result, error) {
+	st, err := m.runningState(lab)
+	if err != nil {
+		return nil, err
+	}
 	if len(st.Plan.Checks) == 0 {
 		m.logf("lab %s has no checks: to run", st.Plan.Name)
-		return nil
+		return nil, nil
 	}
-	m.logf("running %d checks (up to %s)", len(st.Plan.Checks), opts.CheckTimeout)
-	results := check.Run(ctx, m.checkLab(st), st.Plan.Checks, check.Options{Timeout: opts.CheckTimeout})
-	if err := check.WriteTable(m.out(), results); err != nil {
-		return err
-	}
+	m.logf("running %d checks (up to %s)", len(st.Plan.Checks), timeout)
+	results := check.Run(ctx, m.checkLab(st), st.Plan.Checks, check.Options{Timeout: timeout})
 	failed := 0
 	for _, r := range results {
 		if !r.OK {
@@ -131,8 +135,8 @@ func (m *Manager) runDeployChecks(ctx context.Context, st *State, opts DeployOpt
 		}
 	}
 	if failed > 0 {
-		return fmt.Errorf("lab %s is up, but %d of its %d checks failed (it is left running: leolab check --lab %s, leolab trace)",
+		return results, fmt.Errorf("lab %s is up, but %d of its %d checks failed (it is left running: leolab check --lab %s, leolab trace)",
 			st.Plan.Name, failed, len(results), st.Plan.Name)
 	}
-	return nil
+	return results, nil
 }

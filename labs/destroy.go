@@ -7,12 +7,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/go-multierror"
 
 	"leolab/bridge"
+	"leolab/internal/hostnames"
 	"leolab/node"
 	"leolab/rootfs"
 	"leolab/topology"
@@ -89,7 +89,7 @@ func (m *Manager) teardown(st *State) error {
 	var errs *multierror.Error
 	errs = multierror.Append(errs, m.stopNodes(st))
 	errs = multierror.Append(errs, forAll(teardownWorkers, len(p.Nodes), func(i int) error {
-		return bridge.UnregisterNetns(topology.NetnsName(p.Name, p.Nodes[i].Name))
+		return bridge.UnregisterNetns(hostnames.NodeNetns(p.Name, p.Nodes[i].Name))
 	}))
 	errs = multierror.Append(errs, m.removeHostSide(st))
 	errs = multierror.Append(errs, forAll(teardownWorkers, len(p.Nodes), func(i int) error {
@@ -173,8 +173,8 @@ func (m *Manager) stopNodes(st *State) error {
 func (m *Manager) removeHostSide(st *State) error {
 	p := st.everything()
 	var errs *multierror.Error
-	if st.LabNetns != "" {
-		errs = multierror.Append(errs, bridge.DeleteLabNS(st.LabNetns))
+	if p.LabNetns != "" {
+		errs = multierror.Append(errs, bridge.DeleteLabNS(p.LabNetns))
 		return errs.ErrorOrNil()
 	}
 	host, err := bridge.OpenHost()
@@ -185,11 +185,11 @@ func (m *Manager) removeHostSide(st *State) error {
 	for _, b := range p.Bridges {
 		errs = multierror.Append(errs, host.DeleteBridge(b.Device))
 	}
-	errs = multierror.Append(errs, host.SweepLinks(topology.AliasPrefix(p.Name)))
-	if st.NATChain != "" {
-		errs = multierror.Append(errs, bridge.TeardownNAT(st.NATChain))
-		if planHasIPv6(p) { // only labs with IPv6 write ip6tables rules
-			errs = multierror.Append(errs, bridge.TeardownNAT6(st.NATChain))
+	errs = multierror.Append(errs, host.SweepLinks(hostnames.AliasPrefix(p.Name)))
+	if p.Chain != "" {
+		errs = multierror.Append(errs, bridge.TeardownChain(p.Chain))
+		if p.HasIPv6() { // only labs with IPv6 write ip6tables rules
+			errs = multierror.Append(errs, bridge.TeardownChain6(p.Chain))
 		}
 	}
 	errs = multierror.Append(errs, m.restoreForwardIfLast(p.Name))
@@ -314,15 +314,15 @@ func (m *Manager) sweepLab(lab string) error {
 	var errs *multierror.Error
 	errs = multierror.Append(errs, stopInitsOf(lab))
 	errs = multierror.Append(errs, sweepNetns(lab, m.claimedNetns(lab)))
-	errs = multierror.Append(errs, bridge.DeleteLabNS(topology.LabNetnsName(lab)))
+	errs = multierror.Append(errs, bridge.DeleteLabNS(hostnames.LabNetns(lab)))
 	if host, err := bridge.OpenHost(); err == nil {
-		errs = multierror.Append(errs, host.SweepLinks(topology.AliasPrefix(lab)))
+		errs = multierror.Append(errs, host.SweepLinks(hostnames.AliasPrefix(lab)))
 		host.Close()
 	} else {
 		errs = multierror.Append(errs, err)
 	}
-	errs = multierror.Append(errs, bridge.TeardownNAT(topology.NATChain(lab)))
-	errs = multierror.Append(errs, bridge.TeardownNAT6(topology.NATChain(lab)))
+	errs = multierror.Append(errs, bridge.TeardownChain(hostnames.LabChain(lab)))
+	errs = multierror.Append(errs, bridge.TeardownChain6(hostnames.LabChain(lab)))
 	errs = multierror.Append(errs, m.restoreForwardIfLast(lab))
 	nodes := m.nodeDirNames(lab)
 	for _, n := range nodes {
@@ -345,14 +345,14 @@ func (m *Manager) claimedNetns(lab string) map[string]bool {
 	others, _ := m.states(lab)
 	for _, st := range others {
 		for _, n := range st.Plan.Nodes {
-			claimed[topology.NetnsName(st.Plan.Name, n.Name)] = true
+			claimed[hostnames.NodeNetns(st.Plan.Name, n.Name)] = true
 		}
 	}
 	return claimed
 }
 
 func sweepNetns(lab string, claimed map[string]bool) error {
-	entries, err := os.ReadDir("/run/netns")
+	entries, err := os.ReadDir(hostnames.NetnsDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -360,9 +360,8 @@ func sweepNetns(lab string, claimed map[string]bool) error {
 		return err
 	}
 	var errs *multierror.Error
-	prefix := lab + "-"
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), prefix) && !claimed[e.Name()] {
+		if _, ok := hostnames.NodeOfNetns(lab, e.Name()); ok && !claimed[e.Name()] {
 			errs = multierror.Append(errs, bridge.UnregisterNetns(e.Name()))
 		}
 	}
@@ -370,7 +369,7 @@ func sweepNetns(lab string, claimed map[string]bool) error {
 }
 
 func (m *Manager) nodeDirNames(lab string) []string {
-	entries, err := os.ReadDir(filepath.Join(m.labDir(lab), "nodes"))
+	entries, err := os.ReadDir(hostnames.NodesDir(m.Root, lab))
 	if err != nil {
 		return nil
 	}
@@ -421,20 +420,20 @@ func sweepOrphanChains(known map[string]bool) error {
 	}
 	owned := map[string]bool{}
 	for lab := range known {
-		owned[topology.NATChain(lab)] = true
+		owned[hostnames.LabChain(lab)] = true
 	}
 	for _, p := range findInits() {
-		owned[topology.NATChain(p.lab)] = true // a live lab, perhaps under another --root
+		owned[hostnames.LabChain(p.lab)] = true // a live lab, perhaps under another --root
 	}
 	var errs *multierror.Error
 	for _, c := range chains {
 		if !owned[c] {
-			errs = multierror.Append(errs, bridge.TeardownNAT(c))
+			errs = multierror.Append(errs, bridge.TeardownChain(c))
 		}
 	}
 	for _, c := range chains6 {
 		if !owned[c] {
-			errs = multierror.Append(errs, bridge.TeardownNAT6(c))
+			errs = multierror.Append(errs, bridge.TeardownChain6(c))
 		}
 	}
 	return errs.ErrorOrNil()

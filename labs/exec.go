@@ -4,39 +4,27 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"strings"
 	"syscall"
-	"text/tabwriter"
-	"time"
 
 	"leolab/internal/labdir"
+	"leolab/labs/view"
 	"leolab/node"
 	"leolab/topology"
 )
 
-// ListEntry is one running lab for `leolab list`.
-type ListEntry struct {
-	Name     string    `json:"name"`
-	Nodes    int       `json:"nodes"`
-	Running  int       `json:"running"`
-	Since    time.Time `json:"since"`
-	Isolated bool      `json:"isolated"`
-	Phase    string    `json:"phase"`
-}
-
 // List returns every lab with a readable state, sorted by name.
-func (m *Manager) List() ([]ListEntry, error) {
+func (m *Manager) List() ([]view.ListEntry, error) {
 	states, err := m.states("")
 	if err != nil {
 		return nil, err
 	}
-	out := []ListEntry{}
+	out := []view.ListEntry{}
 	for _, st := range states {
-		v := m.view(st)
-		e := ListEntry{Name: v.Name, Nodes: len(v.Nodes), Since: st.Created, Isolated: v.Isolated, Phase: v.Phase}
+		v := m.labView(st)
+		e := view.ListEntry{Name: v.Name, Nodes: len(v.Nodes), Since: st.Created, Isolated: v.Isolated, Phase: v.Phase}
 		for _, n := range v.Nodes {
 			if n.State == "running" {
 				e.Running++
@@ -45,17 +33,6 @@ func (m *Manager) List() ([]ListEntry, error) {
 		out = append(out, e)
 	}
 	return out, nil
-}
-
-// PrintList writes one lab a line.
-func PrintList(w io.Writer, entries []ListEntry) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "LAB\tNODES\tRUNNING\tSINCE\tISOLATED\tPHASE")
-	for _, e := range entries {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%v\t%s\n", e.Name, e.Nodes, e.Running,
-			e.Since.Local().Format(time.DateTime), e.Isolated, e.Phase)
-	}
-	tw.Flush()
 }
 
 // Exec runs a command inside a node. target is NODE or LAB/NODE; lab, when

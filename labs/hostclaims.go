@@ -1,8 +1,6 @@
 package labs
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,7 +13,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
-	"leolab/topology"
+	"leolab/internal/hostnames"
 )
 
 // Host-wide claims. Every leolab root on a host shares one kernel: one set
@@ -29,15 +27,12 @@ import (
 //
 // hostRunDir lives on /run (tmpfs): claims die with the boot, like the
 // kernel objects they describe. It disappears when the last lab goes.
-var hostRunDir = "/run/leolab"
+var hostRunDir = hostnames.HostRunDir
 
-func claimsDir() string        { return filepath.Join(hostRunDir, "claims") }
-func hostLockPath() string     { return filepath.Join(hostRunDir, "ipam.lock") }
-func savedForwardPath() string { return filepath.Join(hostRunDir, "ip_forward.saved") }
-
-// savedForward6Path holds net.ipv6.conf.all.forwarding from before the
-// first NAT66 lab, as savedForwardPath does for IPv4.
-func savedForward6Path() string { return filepath.Join(hostRunDir, "ip6_forward.saved") }
+func claimsDir() string         { return hostnames.ClaimsDir(hostRunDir) }
+func hostLockPath() string      { return hostnames.HostLockPath(hostRunDir) }
+func savedForwardPath() string  { return hostnames.SavedForwardPath(hostRunDir) }
+func savedForward6Path() string { return hostnames.SavedForward6Path(hostRunDir) }
 
 // Claim is one lab's reservation of host-visible names and numbers.
 type Claim struct {
@@ -57,19 +52,18 @@ type Claim struct {
 // claimFile is the claim's path: the lab name plus a digest of its root, so
 // labs of one name under two roots have two claims (and collide on names).
 func claimFile(root, lab string) string {
-	sum := sha256.Sum256([]byte(root))
-	return filepath.Join(claimsDir(), lab+"@"+hex.EncodeToString(sum[:6])+".json")
+	return hostnames.ClaimPath(hostRunDir, root, lab)
 }
 
 // claimOf lists what st's lab will register on the host.
 func claimOf(root string, st *State) *Claim {
 	p := st.Plan
-	c := &Claim{Root: root, Lab: p.Name, UIDStart: st.UIDStart, UIDCount: st.UIDCount, HostNetns: hostNetns()}
+	c := &Claim{Root: root, Lab: p.Name, UIDStart: p.UIDs.Start, UIDCount: p.UIDs.Count, HostNetns: hostNetns()}
 	for _, n := range p.Nodes {
-		c.Netns = append(c.Netns, topology.NetnsName(p.Name, n.Name))
+		c.Netns = append(c.Netns, hostnames.NodeNetns(p.Name, n.Name))
 	}
-	if st.LabNetns != "" {
-		c.Netns = append(c.Netns, st.LabNetns)
+	if p.LabNetns != "" {
+		c.Netns = append(c.Netns, p.LabNetns)
 		return c
 	}
 	for _, b := range p.Bridges {
@@ -83,11 +77,8 @@ func claimOf(root string, st *State) *Claim {
 			c.Devices = append(c.Devices, ifc.HostDevice)
 		}
 	}
-	c.Subnets = planSubnets(p)
-	for _, b := range p.Bridges {
-		c.NAT = c.NAT || b.NAT // ip_forward stays on while this lab may need it
-		c.NAT6 = c.NAT6 || (b.NAT && b.Subnet6.IsValid())
-	}
+	c.Subnets = p.Subnets()
+	c.NAT, c.NAT6 = p.NAT, p.NAT6 // forwarding stays on while this lab may need it
 	return c
 }
 
@@ -148,7 +139,7 @@ func (m *Manager) liveClaims(lab string) ([]*Claim, error) {
 		if err != nil {
 			continue // being written (temp name) or garbage: holds nothing
 		}
-		if _, err := os.Stat(filepath.Join(c.Root, "labs", c.Lab, "state.json")); errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(hostnames.StatePath(c.Root, c.Lab)); errors.Is(err, fs.ErrNotExist) {
 			os.Remove(path)
 			continue
 		}
@@ -240,9 +231,9 @@ func checkHostNames(st *State, claims []*Claim) error {
 // host's link names, each in one pass.
 func hostNames(links bool) (netns, devices map[string]bool, err error) {
 	netns, devices = map[string]bool{}, map[string]bool{}
-	entries, err := os.ReadDir("/run/netns")
+	entries, err := os.ReadDir(hostnames.NetnsDir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, fmt.Errorf("read /run/netns: %w", err)
+		return nil, nil, fmt.Errorf("read %s: %w", hostnames.NetnsDir, err)
 	}
 	for _, e := range entries {
 		netns[e.Name()] = true

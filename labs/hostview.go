@@ -10,12 +10,14 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"leolab/internal/hostnames"
 	"leolab/topology"
 )
 
 // hostView is the real topology.HostView: IPv4 and IPv6 routes on the host (so a lab
-// never shadows a network the host already reaches) and the subnets of the
-// other running, non-isolated labs.
+// never shadows a network the host already reaches), the subnets of the
+// other running, non-isolated labs, and the host ids and node network
+// namespace names other labs hold.
 type hostView struct {
 	others []*State // the other labs' states, read once by the caller
 	claims []*Claim // every root's other labs, being created or running
@@ -37,9 +39,35 @@ func (h hostView) UsedSubnets() ([]netip.Prefix, error) {
 		if st.Plan.Isolated {
 			continue
 		}
-		used = append(used, planSubnets(st.Plan)...)
+		used = append(used, st.Plan.Subnets()...)
 	}
 	return append(used, claimsSubnets(h.claims)...), nil
+}
+
+// UsedUIDs lists the id blocks of other labs: this root's states and every
+// root's claims (a lab appears in both; overlaps are harmless).
+func (h hostView) UsedUIDs() ([]topology.UIDBlock, error) {
+	var used []topology.UIDBlock
+	for _, st := range h.others {
+		used = append(used, st.Plan.UIDs)
+	}
+	for _, c := range h.claims {
+		used = append(used, topology.UIDBlock{Start: c.UIDStart, Count: c.UIDCount})
+	}
+	return used, nil
+}
+
+// UsedNetns maps the LAB-NODE netns names of this root's other labs to
+// their lab; other roots' names are checked against their claims
+// (checkHostNames).
+func (h hostView) UsedNetns() (map[string]string, error) {
+	taken := map[string]string{}
+	for _, st := range h.others {
+		for _, n := range st.Plan.Nodes {
+			taken[hostnames.NodeNetns(st.Plan.Name, n.Name)] = st.Plan.Name
+		}
+	}
+	return taken, nil
 }
 
 // hostRoutes lists the destinations of the host's IPv4 and IPv6 routes in
@@ -80,27 +108,6 @@ func hostRoutesOf(family int) ([]netip.Prefix, error) {
 		out = append(out, p)
 	}
 	return out, nil
-}
-
-// planSubnets lists every subnet a plan occupies (bridges and links, both
-// families).
-func planSubnets(p *topology.Plan) []netip.Prefix {
-	var out []netip.Prefix
-	for _, b := range p.Bridges {
-		for _, s := range []netip.Prefix{b.Subnet, b.Subnet6} {
-			if s.IsValid() {
-				out = append(out, s)
-			}
-		}
-	}
-	for _, l := range p.Links {
-		for _, s := range []netip.Prefix{l.Subnet, l.Subnet6} {
-			if s.IsValid() {
-				out = append(out, s)
-			}
-		}
-	}
-	return out
 }
 
 func netipPrefix(ip net.IP, mask net.IPMask) (netip.Prefix, bool) {

@@ -1,81 +1,26 @@
 package labs
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"strings"
-	"text/tabwriter"
-	"time"
 
+	"leolab/internal/hostnames"
+	"leolab/labs/view"
 	"leolab/node"
 	"leolab/topology"
 )
 
-// LabView is one lab as `inspect --format json` prints it (SPEC §4).
-type LabView struct {
-	Name     string       `json:"name"`
-	Isolated bool         `json:"isolated"`
-	Phase    string       `json:"phase"`
-	Created  time.Time    `json:"created"`
-	Bridges  []BridgeView `json:"bridges"`
-	Nodes    []NodeView   `json:"nodes"`
-	Links    []LinkView   `json:"links"`
-}
-
-// BridgeView is one bridge of a lab.
-type BridgeView struct {
-	Name    string `json:"name"`
-	Device  string `json:"device"`
-	Subnet  string `json:"subnet"`
-	Gateway string `json:"gateway"`
-	NAT     bool   `json:"nat"`
-	// Subnet6 and Gateway6 are the bridge's IPv6 subnet and host-side
-	// address, absent on an IPv4-only bridge.
-	Subnet6  string `json:"subnet6,omitempty"`
-	Gateway6 string `json:"gateway6,omitempty"`
-}
-
-// NodeView is one node of a lab.
-type NodeView struct {
-	Name       string          `json:"name"`
-	State      string          `json:"state"`
-	Pid        int             `json:"pid"`
-	Netns      string          `json:"netns"`
-	Rootfs     string          `json:"rootfs"`
-	Interfaces []InterfaceView `json:"interfaces"`
-	Host       string          `json:"host,omitempty"` // a lab across hosts: the host running it
-}
-
-// InterfaceView is one node interface: a bridge port or a link end.
-type InterfaceView struct {
-	Name   string `json:"name"`
-	Bridge string `json:"bridge,omitempty"`
-	Peer   string `json:"peer,omitempty"`
-	IPv4   string `json:"ipv4"`
-	MAC    string `json:"mac"`
-	IPv6   string `json:"ipv6,omitempty"` // CIDR, absent when it carries no IPv6
-}
-
-// LinkView is one point-to-point link.
-type LinkView struct {
-	Endpoints []string `json:"endpoints"`
-	Subnet    string   `json:"subnet"`
-	Subnet6   string   `json:"subnet6,omitempty"`
-}
-
 // Inspect returns the views of the named labs (all running labs when names
-// is empty).
-func (m *Manager) Inspect(names []string) ([]LabView, error) {
+// is empty), as inspect prints them (SPEC §4).
+func (m *Manager) Inspect(names []string) ([]view.Lab, error) {
 	if len(names) == 0 {
 		var err error
 		if names, err = m.labNames(); err != nil {
 			return nil, err
 		}
 	}
-	var out []LabView
+	var out []view.Lab
 	for _, n := range names {
 		st, err := readState(m.statePath(n))
 		if errors.Is(err, fs.ErrNotExist) {
@@ -84,18 +29,19 @@ func (m *Manager) Inspect(names []string) ([]LabView, error) {
 		if err != nil {
 			return nil, fmt.Errorf("lab %s: %w", n, err)
 		}
-		out = append(out, m.view(st))
+		out = append(out, m.labView(st))
 	}
 	return out, nil
 }
 
-func (m *Manager) view(st *State) LabView {
+// labView is st as inspect shows it, node states read from the kernel.
+func (m *Manager) labView(st *State) view.Lab {
 	p := st.Plan
 	phase := m.phaseOf(st)
-	v := LabView{Name: p.Name, Isolated: p.Isolated, Phase: phase, Created: st.Created,
-		Bridges: []BridgeView{}, Nodes: []NodeView{}, Links: []LinkView{}}
+	v := view.Lab{Name: p.Name, Isolated: p.Isolated, Phase: phase, Created: st.Created,
+		Bridges: []view.Bridge{}, Nodes: []view.Node{}, Links: []view.Link{}}
 	for _, b := range p.Bridges {
-		v.Bridges = append(v.Bridges, BridgeView{Name: b.Name, Device: b.Device,
+		v.Bridges = append(v.Bridges, view.Bridge{Name: b.Name, Device: b.Device,
 			Subnet:  optString(b.Subnet.String(), b.Subnet.IsValid()),
 			Gateway: optString(b.Gateway.String(), b.Gateway.IsValid()), NAT: b.NAT,
 			Subnet6:  optString(b.Subnet6.String(), b.Subnet6.IsValid()),
@@ -104,13 +50,13 @@ func (m *Manager) view(st *State) LabView {
 	for _, n := range p.Nodes {
 		v.Nodes = append(v.Nodes, nodeView(st, phase, n))
 	}
-	for _, n := range st.Remote {
+	for _, n := range st.Plan.Remote {
 		nv := nodeView(st, phase, n)
 		nv.State, nv.Netns = "remote (host "+n.Host+")", ""
 		v.Nodes = append(v.Nodes, nv)
 	}
 	for _, l := range p.Links {
-		v.Links = append(v.Links, LinkView{
+		v.Links = append(v.Links, view.Link{
 			Endpoints: []string{l.Endpoints[0].String(), l.Endpoints[1].String()},
 			Subnet:    optString(l.Subnet.String(), l.Subnet.IsValid()),
 			Subnet6:   optString(l.Subnet6.String(), l.Subnet6.IsValid())})
@@ -118,15 +64,16 @@ func (m *Manager) view(st *State) LabView {
 	return v
 }
 
-func nodeView(st *State, phase string, n topology.Node) NodeView {
-	nv := NodeView{Name: n.Name, State: "missing", Netns: topology.NetnsName(st.Plan.Name, n.Name),
-		Rootfs: n.Rootfs, Interfaces: []InterfaceView{}, Host: n.Host}
+// nodeView is node n of st as inspect shows it.
+func nodeView(st *State, phase string, n topology.Node) view.Node {
+	nv := view.Node{Name: n.Name, State: "missing", Netns: hostnames.NodeNetns(st.Plan.Name, n.Name),
+		Rootfs: n.Rootfs, Interfaces: []view.Interface{}, Host: n.Host}
 	if ns := st.Nodes[n.Name]; ns != nil && ns.Pid > 0 {
 		nv.Pid = ns.Pid
 		nv.State = nodeState(ns, phase)
 	}
 	for _, ifc := range n.Interfaces {
-		nv.Interfaces = append(nv.Interfaces, InterfaceView{Name: ifc.Name, Bridge: ifc.Bridge,
+		nv.Interfaces = append(nv.Interfaces, view.Interface{Name: ifc.Name, Bridge: ifc.Bridge,
 			Peer: ifc.Peer, IPv4: optString(ifc.IPv4.String(), ifc.IPv4.IsValid()), MAC: ifc.MAC,
 			IPv6: optString(ifc.IPv6.String(), ifc.IPv6.IsValid())})
 	}
@@ -145,54 +92,6 @@ func nodeState(ns *NodeState, phase string) string {
 		return phase
 	}
 	return "running"
-}
-
-// PrintJSON writes views as SPEC §4 JSON: one object for one lab, an array
-// with all.
-func PrintJSON(w io.Writer, views []LabView, array bool) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if !array && len(views) == 1 {
-		return enc.Encode(views[0])
-	}
-	if views == nil {
-		views = []LabView{}
-	}
-	return enc.Encode(views)
-}
-
-// PrintTable writes the human inspect table.
-func PrintTable(w io.Writer, views []LabView) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "LAB\tNODE\tSTATE\tPID\tINTERFACES\tROOTFS")
-	for _, v := range views {
-		for _, n := range v.Nodes {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", v.Name, n.Name, n.State, n.Pid, interfacesCell(n), n.Rootfs)
-		}
-	}
-	tw.Flush()
-}
-
-func interfacesCell(n NodeView) string {
-	var parts []string
-	for _, ifc := range n.Interfaces {
-		where := ifc.Bridge
-		if where == "" {
-			where = ifc.Peer
-		}
-		addr := ifc.IPv4
-		if addr == "" {
-			addr = "-"
-		}
-		if ifc.IPv6 != "" {
-			addr += "," + ifc.IPv6
-		}
-		parts = append(parts, fmt.Sprintf("%s=%s(%s)", ifc.Name, addr, where))
-	}
-	if len(parts) == 0 {
-		return "-"
-	}
-	return strings.Join(parts, " ")
 }
 
 // optString is s when ok, else "" (JSON shows absent addresses as "").

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"leolab/internal/hostnames"
 	"leolab/topology"
 )
 
@@ -105,36 +106,29 @@ func TestLabLockWithinWaitsForARelease(t *testing.T) {
 	l.unlock(true)
 }
 
-func TestAllocUIDsNeverOverlaps(t *testing.T) {
-	var others []*State
-	for i := 0; i < 5; i++ {
-		start, err := allocUIDs(i+1, uidSpans(others, nil))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, o := range others {
-			lo, hi := uint64(o.UIDStart), uint64(o.UIDStart)+uint64(o.UIDCount)*idsPerNode
-			if uint64(start) < hi && uint64(start)+uint64(i+1)*idsPerNode > lo {
-				t.Fatalf("range %d overlaps %d..%d", start, lo, hi)
-			}
-		}
-		others = append(others, &State{UIDStart: start, UIDCount: i + 1})
-	}
-	if _, err := allocUIDs(1<<15, uidSpans(others, nil)); err == nil {
-		t.Error("huge request did not fail")
-	}
-}
-
-// TestAllocUIDsAvoidsOtherRootsClaims: an id block another root's lab
-// claimed is never handed out again.
-func TestAllocUIDsAvoidsOtherRootsClaims(t *testing.T) {
-	claims := []*Claim{{Root: "/other", Lab: "x", UIDStart: uidFirst, UIDCount: 2}}
-	start, err := allocUIDs(1, uidSpans(nil, claims))
+// TestUIDBlockAvoidsOtherLabsAndRootsClaims: resolving against the real
+// host view never hands out an id block another lab of this root, or
+// another root's lab (its claim), holds.
+func TestUIDBlockAvoidsOtherLabsAndRootsClaims(t *testing.T) {
+	dec, err := topology.Decode("t.yaml", []byte("name: uidt\nnodes:\n  a: {user_namespace: true}\n  b: {user_namespace: true}\n"), topology.Options{Isolated: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if start < uidFirst+2*idsPerNode {
-		t.Errorf("block at %d overlaps the claimed %d..%d", start, uidFirst, uidFirst+2*idsPerNode)
+	const first = 1 << 20
+	mine := &State{Plan: &topology.Plan{Name: "other", UIDs: topology.UIDBlock{Start: first, Count: 1}}}
+	claims := []*Claim{{Root: "/other", Lab: "x", UIDStart: first + 1<<16, UIDCount: 2}}
+	plan, err := topology.Resolve(dec, topology.Env{Host: hostView{others: []*State{mine}, claims: claims}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := plan.UIDs
+	if got.Count != 2 {
+		t.Fatalf("block %+v, want 2 nodes", got)
+	}
+	for _, u := range []topology.UIDBlock{mine.Plan.UIDs, {Start: claims[0].UIDStart, Count: claims[0].UIDCount}} {
+		if uint64(got.Start) < u.End() && got.End() > uint64(u.Start) {
+			t.Errorf("block %+v overlaps %+v", got, u)
+		}
 	}
 }
 
@@ -155,9 +149,7 @@ func TestHostsFileListsEveryNodeAndInterface(t *testing.T) {
 }
 
 func TestPeekNameReadsEditedFiles(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "t.yaml")
-	os.WriteFile(path, []byte("# lab\nname: routing   # comment\nnodes: [broken\n"), 0o644)
-	if got := PeekName(path); got != "routing" {
+	if got := PeekName([]byte("# lab\nname: routing   # comment\nnodes: [broken\n")); got != "routing" {
 		t.Errorf("PeekName = %q", got)
 	}
 }
@@ -228,7 +220,10 @@ func TestHostsFileDualStack(t *testing.T) {
 	}
 }
 
-func TestViewAndPlanDualStack(t *testing.T) {
+// TestViewDualStack: the inspect view carries IPv6 subnets, gateways and
+// addresses where the plan has them, and leaves them empty (absent from the
+// JSON) on IPv4-only bridges and interfaces.
+func TestViewDualStack(t *testing.T) {
 	pfx := netip.MustParsePrefix
 	p := &topology.Plan{Name: "d", Pool: pfx("172.20.0.0/16"), Pool6: pfx("fd00::/48"),
 		Bridges: []topology.Bridge{{Name: "lan", Subnet: pfx("172.20.1.0/24"), Subnet6: pfx("fd00:1::/64"),
@@ -238,24 +233,20 @@ func TestViewAndPlanDualStack(t *testing.T) {
 			{Name: "eth1", Bridge: "v4", IPv4: pfx("172.20.2.2/24")}}}},
 		Links: []topology.Link{{Subnet6: pfx("fd00:8000::/64")}},
 	}
-	var b strings.Builder
 	m := &Manager{}
-	if err := PrintJSON(&b, []LabView{m.view(&State{Plan: p, Nodes: map[string]*NodeState{}})}, false); err != nil {
-		t.Fatal(err)
+	v := m.labView(&State{Plan: p, Nodes: map[string]*NodeState{}})
+	lan, v4 := v.Bridges[0], v.Bridges[1]
+	if lan.Subnet6 != "fd00:1::/64" || lan.Gateway6 != "fd00:1::1" || v4.Subnet6 != "" || v4.Gateway6 != "" {
+		t.Errorf("bridges: %+v", v.Bridges)
 	}
-	for _, want := range []string{`"subnet6": "fd00:1::/64"`, `"gateway6": "fd00:1::1"`, `"ipv6": "fd00:1::2/64"`, `"subnet6": "fd00:8000::/64"`} {
-		if !strings.Contains(b.String(), want) {
-			t.Errorf("inspect JSON lacks %s:\n%s", want, b.String())
-		}
+	ifs := v.Nodes[0].Interfaces
+	if ifs[0].IPv6 != "fd00:1::2/64" || ifs[0].IPv4 != "172.20.1.2/24" || ifs[1].IPv6 != "" {
+		t.Errorf("interfaces: %+v", ifs)
 	}
-	if strings.Count(b.String(), `"ipv6"`) != 1 || strings.Count(b.String(), `"subnet6"`) != 2 {
-		t.Errorf("IPv4-only interfaces and bridges have IPv6 fields:\n%s", b.String())
+	if l := v.Links[0]; l.Subnet6 != "fd00:8000::/64" || l.Subnet != "" {
+		t.Errorf("link: %+v", l)
 	}
-	b.Reset()
-	PrintPlan(&b, p)
-	for _, want := range []string{"ipv6 pool fd00::/48", "SUBNET6", "fd00:1::2/64", "fd00:8000::/64"} {
-		if !strings.Contains(b.String(), want) {
-			t.Errorf("plan lacks %s:\n%s", want, b.String())
-		}
+	if n := v.Nodes[0]; n.State != "missing" || n.Pid != 0 || n.Netns != hostnames.NodeNetns("d", "h1") {
+		t.Errorf("node without a pid: %+v", n)
 	}
 }

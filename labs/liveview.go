@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"leolab/labs/view"
 	"leolab/node"
 	"leolab/topology"
 )
@@ -16,7 +17,7 @@ import (
 // from its state file once: the view inspect prints, the plan, where the
 // lab's host-side devices live, and when the state file last changed.
 type Snapshot struct {
-	View     LabView
+	View     view.Lab
 	Plan     *topology.Plan
 	LabNetns string    // the isolated lab's namespace name; "" on the host
 	Stamp    time.Time // the state file's modification time
@@ -56,8 +57,8 @@ func (m *Manager) Snapshot(lab string) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := m.view(st)
-	s := &Snapshot{View: v, Plan: st.Plan, LabNetns: st.LabNetns, Stamp: stamp, st: st, phase: v.Phase,
+	v := m.labView(st)
+	s := &Snapshot{View: v, Plan: st.Plan, LabNetns: st.Plan.LabNetns, Stamp: stamp, st: st, phase: v.Phase,
 		fixed: map[string]string{}}
 	for _, n := range v.Nodes {
 		s.fixed[n.Name] = n.State

@@ -119,10 +119,10 @@ func (m *Manager) lockLab(lab string) (*fileLock, error) {
 // process holds it.
 func (m *Manager) lockLabWithin(lab string, wait time.Duration) (*fileLock, error) {
 	deadline := time.Now().Add(wait)
-	l, err := lockFile(filepath.Join(m.locksDir(), lab+".lock"), false)
+	l, err := lockFile(m.lockPath(lab), false)
 	for errors.Is(err, ErrLocked) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
-		l, err = lockFile(filepath.Join(m.locksDir(), lab+".lock"), false)
+		l, err = lockFile(m.lockPath(lab), false)
 	}
 	if errors.Is(err, ErrLocked) {
 		return nil, fmt.Errorf("lab %s is %w (a deploy or destroy of it is running)", lab, err)
@@ -156,7 +156,7 @@ func (m *Manager) lockIPAM() (*fileLock, error) {
 // labBusy reports whether another leolab process holds lab's lock right now
 // (a deploy or destroy of it is running). It never creates a lock file.
 func (m *Manager) labBusy(lab string) bool {
-	f, err := os.OpenFile(filepath.Join(m.locksDir(), lab+".lock"), os.O_RDWR|unix.O_CLOEXEC, 0)
+	f, err := os.OpenFile(m.lockPath(lab), os.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return false // no lock file: nobody holds it
 	}

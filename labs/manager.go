@@ -2,21 +2,18 @@ package labs
 
 import (
 	"io"
-	"path/filepath"
 	"runtime"
-	"strconv"
 
-	"leolab/internal/labdir"
+	"leolab/internal/hostnames"
 )
 
 // DefaultRoot is the data and state directory when neither --root nor
 // LEOLAB_ROOT is given.
-const DefaultRoot = labdir.DefaultRoot
+const DefaultRoot = hostnames.DefaultRoot
 
 // Manager runs lab operations against one leolab root directory.
 type Manager struct {
 	Root     string
-	Out      io.Writer // tables and results; nil discards
 	Progress io.Writer // per-node progress; nil discards
 	Live     bool      // Progress is a terminal: one status line rewritten in place
 
@@ -26,30 +23,26 @@ type Manager struct {
 	Quiet           bool
 }
 
-func (m *Manager) out() io.Writer {
-	if m.Out == nil || m.Quiet {
-		return io.Discard
-	}
-	return m.Out
-}
-
-func (m *Manager) labsDir() string             { return labdir.Labs(m.Root) }
-func (m *Manager) labDir(lab string) string    { return labdir.Lab(m.Root, lab) }
-func (m *Manager) statePath(lab string) string { return filepath.Join(m.labDir(lab), "state.json") }
-func (m *Manager) locksDir() string            { return filepath.Join(m.Root, "locks") }
+func (m *Manager) labsDir() string             { return hostnames.LabsDir(m.Root) }
+func (m *Manager) labDir(lab string) string    { return hostnames.LabDir(m.Root, lab) }
+func (m *Manager) statePath(lab string) string { return hostnames.StatePath(m.Root, lab) }
+func (m *Manager) locksDir() string            { return hostnames.LocksDir(m.Root) }
+func (m *Manager) lockPath(lab string) string  { return hostnames.LockPath(m.Root, lab) }
 
 // nodeDir is where a node's layer, console log and working files live.
-func (m *Manager) nodeDir(lab, node string) string { return labdir.Node(m.Root, lab, node) }
+func (m *Manager) nodeDir(lab, node string) string { return hostnames.NodeDir(m.Root, lab, node) }
 
 // socketPath is the node's control socket. It is kept short (index, not
 // name) because unix socket paths are limited to 107 bytes.
 func (m *Manager) socketPath(lab string, index int) string {
-	return filepath.Join(m.labDir(lab), "s", strconv.Itoa(index))
+	return hostnames.ControlSocket(m.Root, lab, index)
 }
 
 // controlLink, in the node's directory, points at its control socket: exec
 // finds a node by name without reading the lab's state.
-func (m *Manager) controlLink(lab, node string) string { return labdir.ControlLink(m.Root, lab, node) }
+func (m *Manager) controlLink(lab, node string) string {
+	return hostnames.ControlLink(m.Root, lab, node)
+}
 
 // DefaultWorkers is the deploy worker pool size: most steps wait on the
 // kernel, not the CPU, so a multiple of the CPU count keeps it busy.

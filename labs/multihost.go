@@ -32,24 +32,6 @@ func checkHostFlag(p *topology.Plan, host string) error {
 	return nil
 }
 
-// checkShareSubnets refuses a share whose subnets overlap a route of this
-// host or another lab on it: a lab across hosts cannot move its subnets
-// aside as a one-host lab does, or the hosts would disagree.
-func checkShareSubnets(p *topology.Plan, host topology.HostView) error {
-	used, err := host.UsedSubnets()
-	if err != nil {
-		return fmt.Errorf("read subnets in use on the host: %w", err)
-	}
-	for _, s := range planSubnets(p) {
-		for _, u := range used {
-			if u.IsValid() && u.Addr().Is4() && u.Bits() > 0 && u.Overlaps(s) {
-				return fmt.Errorf("lab %s: subnet %s overlaps %s, a route or another lab on this host (a lab across hosts takes its subnets from the file alone: set ipv4_pool or the subnet)", p.Name, s, u)
-			}
-		}
-	}
-	return nil
-}
-
 // hostNetns identifies the network namespace leolab runs in: claims of
 // host devices and subnets only conflict within one (two leolab "hosts"
 // can be network namespaces of one kernel), while netns names are global.
@@ -79,7 +61,7 @@ func (m *Manager) remoteHint(lab, node string) error {
 		if err != nil {
 			continue
 		}
-		for _, n := range st.Remote {
+		for _, n := range st.Plan.Remote {
 			if n.Name == node {
 				return fmt.Errorf("node %s of lab %s runs on host %s (%s): run this command there", n.Name, name, n.Host, hostAddress(st.Plan, n.Host))
 			}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"leolab/internal/hostnames"
 	"leolab/topology"
 )
 
@@ -34,7 +35,7 @@ func TestClaimsOfDevicesAndSubnetsArePerNetworkNamespace(t *testing.T) {
 		t.Errorf("subnets of this namespace: %v", got)
 	}
 	plan.Nodes = []topology.Node{{Name: "h1"}}
-	other.Netns = []string{topology.NetnsName("mhc", "h1")}
+	other.Netns = []string{hostnames.NodeNetns("mhc", "h1")}
 	if err := checkHostNames(st, []*Claim{other}); err == nil || !strings.Contains(err.Error(), "network namespace mhc-h1") {
 		t.Errorf("netns names are global: %v", err)
 	}
@@ -58,22 +59,5 @@ func TestCheckHostFlag(t *testing.T) {
 		if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {
 			t.Errorf("%s --host %q: %v, want %q", c.p.Name, c.host, err, c.want)
 		}
-	}
-}
-
-type usedSubnets []netip.Prefix
-
-func (u usedSubnets) UsedSubnets() ([]netip.Prefix, error) { return u, nil }
-
-// A lab across hosts never moves a subnet aside (the hosts would disagree):
-// an overlap with the host is refused, naming both.
-func TestShareSubnetsOverlapIsRefused(t *testing.T) {
-	p := &topology.Plan{Name: "mhs", Bridges: []topology.Bridge{{Name: "lan", Subnet: netip.MustParsePrefix("10.201.0.0/24")}}}
-	if err := checkShareSubnets(p, usedSubnets{netip.MustParsePrefix("10.200.0.0/16")}); err != nil {
-		t.Errorf("no overlap: %v", err)
-	}
-	err := checkShareSubnets(p, usedSubnets{netip.MustParsePrefix("10.201.0.0/16")})
-	if err == nil || !strings.Contains(err.Error(), "subnet 10.201.0.0/24 overlaps 10.201.0.0/16") {
-		t.Errorf("overlap: %v", err)
 	}
 }

@@ -2,22 +2,12 @@ package labs
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"strings"
 	"sync"
 
+	"leolab/labs/view"
 	"leolab/node"
 	"leolab/topology"
 )
-
-// PingResult is one node pinging another node's first address (its first
-// IPv6 address when IPv6 is set).
-type PingResult struct {
-	From, To string
-	OK       bool
-	IPv6     bool
-}
 
 // Families selects the address families pingall uses.
 type Families int
@@ -33,12 +23,12 @@ const (
 // PingAll makes every node ping every other node's first address once (of
 // each family, in a dual-stack lab), in parallel (Mininet's pingall), and
 // returns the results in node order, IPv4 before IPv6.
-func (m *Manager) PingAll(ctx context.Context, lab string, workers int) ([]PingResult, error) {
+func (m *Manager) PingAll(ctx context.Context, lab string, workers int) ([]view.PingResult, error) {
 	return m.PingAllFamilies(ctx, lab, workers, PingBoth)
 }
 
 // PingAllFamilies is PingAll over the families fam.
-func (m *Manager) PingAllFamilies(ctx context.Context, lab string, workers int, fam Families) ([]PingResult, error) {
+func (m *Manager) PingAllFamilies(ctx context.Context, lab string, workers int, fam Families) ([]view.PingResult, error) {
 	views, err := m.Inspect([]string{lab})
 	if err != nil {
 		return nil, err
@@ -48,7 +38,7 @@ func (m *Manager) PingAllFamilies(ctx context.Context, lab string, workers int, 
 		return nil, err
 	}
 	pairs := pingPairs(st.Plan, fam)
-	results := make([]PingResult, len(pairs))
+	results := make([]view.PingResult, len(pairs))
 	var mu sync.Mutex
 	if workers <= 0 {
 		workers = DefaultWorkers()
@@ -63,7 +53,7 @@ func (m *Manager) PingAllFamilies(ctx context.Context, lab string, workers int, 
 			// A dead node's netns lives on in its bind mount and still
 			// answers pings: it is not reached, whatever the kernel says.
 			mu.Lock()
-			results[i] = PingResult{From: from.Name, To: to.Name, IPv6: v6}
+			results[i] = view.PingResult{From: from.Name, To: to.Name, IPv6: v6}
 			mu.Unlock()
 			return nil
 		}
@@ -73,7 +63,7 @@ func (m *Manager) PingAllFamilies(ctx context.Context, lab string, workers int, 
 		}
 		code, err := node.Exec(ctx, m.socketPath(st.Plan.Name, from.Index), node.ExecOptions{Argv: argv})
 		mu.Lock()
-		results[i] = PingResult{From: from.Name, To: to.Name, OK: err == nil && code == 0, IPv6: v6}
+		results[i] = view.PingResult{From: from.Name, To: to.Name, OK: err == nil && code == 0, IPv6: v6}
 		mu.Unlock()
 		return nil
 	})
@@ -107,68 +97,4 @@ func pingPairs(p *topology.Plan, fam Families) []pingPair {
 		}
 	}
 	return pairs
-}
-
-// ANSI colours for PrintPingAll; callers decide whether the output is a
-// terminal that wants them (NO_COLOR).
-const (
-	colorRed   = "\x1b[31m"
-	colorGreen = "\x1b[32m"
-	colorReset = "\x1b[0m"
-)
-
-// PrintPingAll writes a Mininet-style matrix and a loss summary, lost pings
-// and a lossy summary in red and a clean one in green when color is set;
-// it returns how many pings were lost. With IPv6 results, the IPv4 and
-// IPv6 rows come under "IPv4:" and "IPv6:" lines.
-func PrintPingAll(w io.Writer, results []PingResult, color bool) int {
-	any6 := false
-	for _, r := range results {
-		any6 = any6 || r.IPv6
-	}
-	paint := func(s, c string) string {
-		if !color {
-			return s
-		}
-		return c + s + colorReset
-	}
-	type rowKey struct {
-		from string
-		v6   bool
-	}
-	var order []rowKey
-	seen := map[rowKey]bool{}
-	row := map[rowKey][]string{}
-	lost := 0
-	for _, r := range results {
-		k := rowKey{r.From, r.IPv6}
-		if !seen[k] {
-			seen[k] = true
-			order = append(order, k)
-		}
-		mark := r.To
-		if !r.OK {
-			mark = paint("X", colorRed)
-			lost++
-		}
-		row[k] = append(row[k], mark)
-	}
-	for i, k := range order {
-		if any6 && (i == 0 || order[i-1].v6 != k.v6) {
-			fmt.Fprintln(w, map[bool]string{false: "IPv4:", true: "IPv6:"}[k.v6])
-		}
-		fmt.Fprintf(w, "%s -> %s\n", k.from, strings.Join(row[k], " "))
-	}
-	pct := 0.0
-	if len(results) > 0 {
-		pct = 100 * float64(lost) / float64(len(results))
-	}
-	summary := fmt.Sprintf("*** Results: %.0f%% dropped (%d/%d received)", pct, len(results)-lost, len(results))
-	if lost > 0 {
-		summary = paint(summary, colorRed)
-	} else {
-		summary = paint(summary, colorGreen)
-	}
-	fmt.Fprintln(w, summary)
-	return lost
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-multierror"
 
 	"leolab/bridge"
+	"leolab/internal/hostnames"
 	"leolab/node"
 	"leolab/rootfs"
 	"leolab/topology"
@@ -272,8 +273,8 @@ func (m *Manager) newReconciler(st *State, pc *plannedChange, workers int) *reco
 	if r.workers <= 0 {
 		r.workers = DefaultWorkers()
 	}
-	if st.LabNetns != "" {
-		r.hostNS = "/run/netns/" + st.LabNetns
+	if st.Plan.LabNetns != "" {
+		r.hostNS = "/run/netns/" + st.Plan.LabNetns
 	}
 	r.d = r.newDeployment()
 	return r
@@ -405,7 +406,7 @@ func (r *reconciler) removeNode(n *topology.Node, shutdown bool) error {
 		}
 	}
 	errs = multierror.Append(errs, stopInitOf(r.lab(), n.Name))
-	errs = multierror.Append(errs, bridge.UnregisterNetns(topology.NetnsName(r.lab(), n.Name)))
+	errs = multierror.Append(errs, bridge.UnregisterNetns(hostnames.NodeNetns(r.lab(), n.Name)))
 	errs = multierror.Append(errs, node.RemoveCgroups(r.lab(), n.Name))
 	errs = multierror.Append(errs, rootfs.RemoveNodeLayer(r.m.nodeDir(r.lab(), n.Name)))
 	if err := os.Remove(r.m.socketPath(r.lab(), n.Index)); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -464,10 +465,10 @@ func (r *reconciler) removeBridges(context.Context) error {
 func (r *reconciler) openHost() (*bridge.Host, error) {
 	var host *bridge.Host
 	var err error
-	if r.st.LabNetns == "" {
+	if r.st.Plan.LabNetns == "" {
 		host, err = bridge.OpenHost()
 	} else {
-		host, err = bridge.CreateLabNS(r.st.LabNetns)
+		host, err = bridge.CreateLabNS(r.st.Plan.LabNetns)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open lab network namespace: %w", err)

@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"path/filepath"
 
 	"github.com/hashicorp/go-multierror"
 
 	"leolab/bridge"
+	"leolab/internal/hostnames"
 	"leolab/node"
 	"leolab/rootfs"
 	"leolab/topology"
@@ -41,16 +41,13 @@ func (r *reconciler) newDeployment() *deployment {
 			sub.Links = append(sub.Links, l)
 		}
 	}
-	scratch := &State{
-		Plan: &sub, Nodes: map[string]*NodeState{}, LabNetns: r.st.LabNetns, NATChain: r.st.NATChain,
-		UIDStart: r.st.UIDStart, UIDCount: r.st.UIDCount,
-	}
+	scratch := &State{Plan: &sub, Nodes: map[string]*NodeState{}}
 	dep := &deployment{
 		m: r.m, st: scratch,
 		opts:     DeployOptions{MaxWorkers: r.workers},
 		images:   map[string]rootfs.Image{},
 		procs:    make([]*node.Process, procSlots(t)),
-		hosts:    filepath.Join(r.m.labDir(t.Name), "hosts"),
+		hosts:    hostnames.HostsPath(r.m.Root, t.Name),
 		workers:  r.workers,
 		byName:   make(map[string]*topology.Node, len(t.Nodes)),
 		progress: r.m.newProgress(t.Name, len(sub.Nodes)),
@@ -100,7 +97,7 @@ func (r *reconciler) createBridges(context.Context) error {
 			return fmt.Errorf("bridge %s: %w", b.Name, err)
 		}
 	}
-	if !r.pc.diff.NATChanged || r.st.LabNetns != "" {
+	if !r.pc.diff.NATChanged || r.st.Plan.LabNetns != "" {
 		return nil
 	}
 	return r.rewriteChains()
@@ -118,7 +115,7 @@ func (r *reconciler) rewriteChains() error {
 	if !nat && r.st.NAT {
 		// The last nat bridge went: its masquerade rules go with it; the
 		// chain, its jump and ip_forward are destroy's.
-		if err := bridge.FlushNAT(r.st.NATChain); err != nil {
+		if err := bridge.FlushNAT(r.pc.target.Chain); err != nil {
 			return err
 		}
 	}
@@ -298,8 +295,8 @@ func (r *reconciler) staying() map[string]NodeState {
 // node (SPEC §3); only when names or addresses changed. A node it cannot
 // write to is named on the progress stream: it never fails an apply.
 func (r *reconciler) refreshHosts(stay map[string]NodeState) error {
-	want := hostsFile(r.pc.target, r.st.Remote)
-	if hostsFile(r.pc.base, r.st.Remote) == want {
+	want := hostsFile(r.pc.target, r.pc.target.Remote)
+	if hostsFile(r.pc.base, r.pc.base.Remote) == want {
 		return nil
 	}
 	names := make([]string, 0, len(stay))

@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/go-multierror"
 
 	"leolab/bridge"
+	"leolab/internal/hostnames"
 	"leolab/topology"
 )
 
@@ -38,8 +39,8 @@ func (m *Manager) resolveIface(lab, target string) (*ifaceRef, error) {
 		r := &ifaceRef{st: st, node: n, ifc: ifc, nodeNS: netnsPath(st.Plan.Name, n.Name)}
 		if ifc.Bridge != "" {
 			r.peerDev = ifc.HostDevice
-			if st.LabNetns != "" {
-				r.peerNS = "/run/netns/" + st.LabNetns
+			if st.Plan.LabNetns != "" {
+				r.peerNS = hostnames.NetnsPath(st.Plan.LabNetns)
 			}
 		} else {
 			peerNode, peerIf, _ := strings.Cut(ifc.Peer, ":")
@@ -50,7 +51,9 @@ func (m *Manager) resolveIface(lab, target string) (*ifaceRef, error) {
 	return nil, fmt.Errorf("node %s has no interface %s", n.Name, ifName)
 }
 
-func netnsPath(lab, node string) string { return "/run/netns/" + topology.NetnsName(lab, node) }
+func netnsPath(lab, node string) string {
+	return hostnames.NetnsPath(hostnames.NodeNetns(lab, node))
+}
 
 // SetNetem applies n (nil clears) to both ends of NODE:IFACE, or to
 // neither: when one end refuses it, both keep the impairments they had.
@@ -175,28 +178,4 @@ func reapplyRoutes(st *State, nodeName string) error {
 		}
 	}
 	return nil
-}
-
-// FormatNetem renders impairments for `netem show`.
-func FormatNetem(n *topology.Netem) string {
-	if n == nil {
-		return "no impairment"
-	}
-	var parts []string
-	if n.Delay > 0 {
-		parts = append(parts, "delay "+n.Delay.String())
-	}
-	if n.Jitter > 0 {
-		parts = append(parts, "jitter "+n.Jitter.String())
-	}
-	if n.LossPct > 0 {
-		parts = append(parts, fmt.Sprintf("loss %g%%", n.LossPct))
-	}
-	if n.RateBits > 0 {
-		parts = append(parts, fmt.Sprintf("rate %dbit", n.RateBits))
-	}
-	if len(parts) == 0 {
-		return "no impairment"
-	}
-	return strings.Join(parts, " ")
 }

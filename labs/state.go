@@ -33,27 +33,24 @@ func (m *Manager) phaseOf(st *State) string {
 	return st.Phase
 }
 
-// State is what a lab's state.json holds: the Plan (from which every device,
-// netns, chain, directory and cgroup name is derived) plus what was actually
-// created that cannot be derived (pids with start times, image digests, the
-// previous ip_forward value). It is written before anything is created, so a
-// deploy killed at any instant leaves a state destroy can finish.
+// State is what a lab's state.json holds: the Plan, the lab's whole desired
+// state (every device, netns, chain, directory and cgroup name, its id
+// block and its host-side choices follow from it), plus what was actually
+// done that cannot be derived (pids with start times, image digests,
+// whether forwarding was saved to be restored). It is written before
+// anything is created, so a deploy killed at any instant leaves a state
+// destroy can finish.
 type State struct {
-	Version  int                   `json:"version"`
-	Phase    string                `json:"phase"`
-	Created  time.Time             `json:"created"`
-	Plan     *topology.Plan        `json:"plan"`
-	LabNetns string                `json:"lab_netns,omitempty"` // isolated labs
-	NATChain string                `json:"nat_chain,omitempty"`
-	NAT      bool                  `json:"nat,omitempty"`
-	NAT6     bool                  `json:"nat6,omitempty"`      // NAT66 on: IPv6 forwarding saved
-	UIDStart uint32                `json:"uid_start,omitempty"` // first host id of the lab's user-namespace block
-	UIDCount int                   `json:"uid_count,omitempty"` // user-namespace nodes in the block
-	Nodes    map[string]*NodeState `json:"nodes"`
-	Images   map[string]string     `json:"images,omitempty"` // source → digest
-	// Remote are the nodes other hosts run, for a lab across hosts whose
-	// share (Plan.LocalHost) this is.
-	Remote []topology.Node `json:"remote,omitempty"`
+	Version int            `json:"version"`
+	Phase   string         `json:"phase"`
+	Created time.Time      `json:"created"`
+	Plan    *topology.Plan `json:"plan"`
+	// NAT and NAT6: IPv4 (IPv6) forwarding was saved for this lab and is
+	// held on while it runs; set just before the deploy turns it on.
+	NAT    bool                  `json:"nat,omitempty"`
+	NAT6   bool                  `json:"nat6,omitempty"`
+	Nodes  map[string]*NodeState `json:"nodes"`
+	Images map[string]string     `json:"images,omitempty"` // source → digest
 	// Pending is the change an apply is making (reconcile.go): written
 	// before its first step, cleared with its last. While it is set, what
 	// runs lies between Plan and Pending.Target, so destroy removes both.
@@ -65,10 +62,32 @@ type PendingChange struct {
 	Target *topology.Plan `json:"target"`
 }
 
+// legacyState holds the decisions a state written by an older leolab kept
+// beside its plan; readState moves them into the plan.
+type legacyState struct {
+	LabNetns string          `json:"lab_netns"`
+	NATChain string          `json:"nat_chain"`
+	UIDStart uint32          `json:"uid_start"`
+	UIDCount int             `json:"uid_count"`
+	Remote   []topology.Node `json:"remote"`
+}
+
+// migrate moves an older state's decisions into its plan; a current state
+// has none, so it is left as it is.
+func (st *State) migrate(old legacyState) {
+	p := st.Plan
+	if old.LabNetns == "" && old.NATChain == "" && old.UIDCount == 0 && old.Remote == nil {
+		return
+	}
+	p.LabNetns, p.Chain, p.Remote = old.LabNetns, old.NATChain, old.Remote
+	p.UIDs = topology.UIDBlock{Start: old.UIDStart, Count: old.UIDCount}
+	p.CompleteRecorded()
+}
+
 // NodeState is what was created for one node and cannot be derived from
 // the Plan: its init's pid and start time (so a recycled pid is never
 // signalled). Rootfs digests are in State.Images, user-namespace ids follow
-// from UIDStart.
+// from Plan.UIDs.
 type NodeState struct {
 	Pid       int    `json:"pid,omitempty"`
 	StartTime uint64 `json:"start_time,omitempty"`
@@ -87,6 +106,11 @@ func readState(path string) (*State, error) {
 	if err := json.Unmarshal(data, &st); err != nil || st.Plan == nil || st.Plan.Name == "" {
 		return nil, fmt.Errorf("%w: %s", errBadState, path)
 	}
+	var old legacyState
+	if err := json.Unmarshal(data, &old); err != nil {
+		return nil, fmt.Errorf("%w: %s", errBadState, path)
+	}
+	st.migrate(old)
 	if st.Nodes == nil {
 		st.Nodes = map[string]*NodeState{}
 	}

@@ -1,7 +1,6 @@
 package labs
 
 import (
-	"bytes"
 	"errors"
 	"io/fs"
 	"os"
@@ -14,13 +13,9 @@ import (
 	"github.com/hashicorp/go-multierror"
 	"github.com/vishvananda/netlink"
 
+	"leolab/internal/hostnames"
 	"leolab/node"
-	"leolab/topology"
 )
-
-// initArgv0 is the reserved argv[0] of a node's init; its argv[1] is the lab
-// and argv[2] the node, which is how destroy finds inits no state mentions.
-const initArgv0 = "leolab-init"
 
 // initProc is one node init found in /proc.
 type initProc struct {
@@ -28,7 +23,8 @@ type initProc struct {
 	lab, node string
 }
 
-// findInits lists every leolab init on the host.
+// findInits lists every leolab init on the host, by the argv it runs with
+// (hostnames.InitArgv): destroy finds inits no state mentions this way.
 func findInits() []initProc {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
@@ -41,12 +37,11 @@ func findInits() []initProc {
 			continue
 		}
 		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || !bytes.HasPrefix(cmdline, []byte(initArgv0+"\x00")) {
+		if err != nil {
 			continue
 		}
-		args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
-		if len(args) >= 3 {
-			out = append(out, initProc{pid: pid, lab: args[1], node: args[2]})
+		if lab, node, ok := hostnames.ParseInitCmdline(cmdline); ok {
+			out = append(out, initProc{pid: pid, lab: lab, node: node})
 		}
 	}
 	return out
@@ -75,21 +70,11 @@ func devOf(fi fs.FileInfo) uint64 {
 	return 0
 }
 
-// cgroupBases are the places a lab's cgroups may live: the v2 root or
-// unified hierarchy and every v1 controller.
-func cgroupBases() []string {
-	bases, _ := filepath.Glob("/sys/fs/cgroup/*/leolab")
-	if _, err := os.Stat("/sys/fs/cgroup/leolab"); err == nil {
-		bases = append(bases, "/sys/fs/cgroup/leolab")
-	}
-	return bases
-}
-
 // sweepCgroups removes any node cgroups of lab left under any hierarchy.
 func sweepCgroups(lab string) error {
 	var errs *multierror.Error
-	for _, base := range cgroupBases() {
-		dir := filepath.Join(base, lab)
+	for _, h := range hostnames.CgroupHierarchies() {
+		dir := hostnames.CgroupLab(h, lab)
 		entries, err := os.ReadDir(dir)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
@@ -121,13 +106,13 @@ func orphanLabNames(known map[string]bool) ([]string, error) {
 		return nil, err
 	}
 	for _, l := range links {
-		if lab, ok := labOfAlias(l.Attrs().Alias); ok {
+		if lab, ok := hostnames.LabOfAlias(l.Attrs().Alias); ok {
 			found[lab] = true
 		}
 	}
-	if entries, err := os.ReadDir("/run/netns"); err == nil {
+	if entries, err := os.ReadDir(hostnames.NetnsDir); err == nil {
 		for _, e := range entries {
-			if lab, ok := strings.CutPrefix(e.Name(), topology.LabNetnsName("")); ok {
+			if lab, ok := hostnames.LabOfNetns(e.Name()); ok {
 				found[lab] = true
 			}
 		}
@@ -152,18 +137,9 @@ func otherRootOf(lab, labDir string) string {
 			continue
 		}
 		log, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(p.pid), "fd", "1"))
-		if err == nil && strings.HasSuffix(log, "/console.log") && !strings.HasPrefix(log, labDir+"/") {
+		if err == nil && strings.HasSuffix(log, "/"+node.ConsoleLog) && !strings.HasPrefix(log, labDir+"/") {
 			return log
 		}
 	}
 	return ""
-}
-
-func labOfAlias(alias string) (string, bool) {
-	rest, ok := strings.CutPrefix(alias, "leolab:")
-	if !ok {
-		return "", false
-	}
-	lab, _, ok := strings.Cut(rest, ":")
-	return lab, ok && lab != "" && topology.AliasPrefix(lab) == "leolab:"+lab+":"
 }

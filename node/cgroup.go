@@ -11,13 +11,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"leolab/internal/hostnames"
 	"leolab/internal/spec/nodespec"
 )
-
-const cgroupRoot = "/sys/fs/cgroup"
-
-// v1Controllers are the cgroup v1 hierarchies a node gets a cgroup in.
-var v1Controllers = []string{"memory", "pids", "cpu"}
 
 // cgroupLayout says where node cgroups live on this host.
 type cgroupLayout struct {
@@ -26,14 +22,13 @@ type cgroupLayout struct {
 }
 
 func detectCgroups() cgroupLayout {
-	for _, dir := range []string{cgroupRoot, filepath.Join(cgroupRoot, "unified")} {
+	for _, dir := range hostnames.CgroupV2Hierarchies() {
 		if isCgroup2(dir) && hasControllers(dir, "memory", "pids", "cpu") {
 			return cgroupLayout{v2: dir}
 		}
 	}
 	var l cgroupLayout
-	for _, c := range v1Controllers {
-		dir := filepath.Join(cgroupRoot, c)
+	for _, dir := range hostnames.CgroupV1Hierarchies() {
 		var st unix.Statfs_t
 		if unix.Statfs(dir, &st) == nil && st.Type == unix.CGROUP_SUPER_MAGIC {
 			l.v1 = append(l.v1, dir)
@@ -98,7 +93,7 @@ func createCgroups(lab, name string, lim nodespec.Limits) (cg nodeCgroups, retEr
 		return nodeCgroups{dirs: []string{dir}}, nil
 	}
 	for _, root := range l.v1 {
-		dir := filepath.Join(root, "leolab", lab, name)
+		dir := hostnames.CgroupNode(root, lab, name)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return cg, fmt.Errorf("create cgroup %s: %w", dir, err)
 		}
@@ -154,11 +149,11 @@ func createProcsV1(ctrl, nodeDir string, lim nodespec.Limits) (string, error) {
 func createV2(root, lab, name string, lim nodespec.Limits) (string, error) {
 	dir := root
 	// Each level must delegate the controllers to the level below it.
-	for _, part := range []string{"leolab", lab, name} {
+	for _, level := range []string{hostnames.CgroupBase(root), hostnames.CgroupLab(root, lab), hostnames.CgroupNode(root, lab, name)} {
 		if err := writeFile(filepath.Join(dir, "cgroup.subtree_control"), "+memory +pids +cpu"); err != nil {
 			return "", err
 		}
-		dir = filepath.Join(dir, part)
+		dir = level
 		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 			return "", fmt.Errorf("create cgroup %s: %w", dir, err)
 		}
@@ -209,8 +204,8 @@ func joinCgroups(dirs []string, pid int) error {
 // is not there is success. Call it after the node's processes are gone.
 func RemoveCgroups(lab, name string) error {
 	var errs []error
-	for _, root := range cgroupRoots() {
-		node := filepath.Join(root, "leolab", lab, name)
+	for _, root := range hostnames.CgroupHierarchies() {
+		node := hostnames.CgroupNode(root, lab, name)
 		if err := rmdirCgroup(filepath.Join(node, procsCgroup)); err != nil {
 			errs = append(errs, err)
 			continue
@@ -220,19 +215,10 @@ func RemoveCgroups(lab, name string) error {
 			continue
 		}
 		// Parents are shared with other nodes and labs: busy is fine.
-		unix.Rmdir(filepath.Dir(node))
-		unix.Rmdir(filepath.Join(root, "leolab"))
+		unix.Rmdir(hostnames.CgroupLab(root, lab))
+		unix.Rmdir(hostnames.CgroupBase(root))
 	}
 	return errors.Join(errs...)
-}
-
-// cgroupRoots lists every hierarchy a node cgroup may have been made in.
-func cgroupRoots() []string {
-	roots := []string{cgroupRoot, filepath.Join(cgroupRoot, "unified")}
-	for _, c := range v1Controllers {
-		roots = append(roots, filepath.Join(cgroupRoot, c))
-	}
-	return roots
 }
 
 // rmdirCgroup removes one cgroup dir, retrying while the kernel still

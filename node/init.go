@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"leolab/internal/spec/nodespec"
+	"leolab/internal/hostnames"
 	"leolab/internal/wire/ctlwire"
 )
 
@@ -21,7 +21,7 @@ const (
 )
 
 func init() {
-	if len(os.Args) > 0 && os.Args[0] == nodespec.InitArg0 {
+	if len(os.Args) > 0 && os.Args[0] == hostnames.InitArg0 {
 		// Init's main goroutine keeps the thread group leader to itself (a
 		// package init function runs there; locking it now keeps main on
 		// it): the spawning thread, which leaves init's cgroups for the
@@ -36,12 +36,12 @@ func init() {
 // as one (argv[0] == "leolab-init"); otherwise it returns at once. Call it
 // first thing in main and in TestMain of any test package that spawns nodes.
 func MaybeRunInit() {
-	if len(os.Args) == 0 || os.Args[0] != nodespec.InitArg0 {
+	if len(os.Args) == 0 || os.Args[0] != hostnames.InitArg0 {
 		return
 	}
 	// Started from a memfd path, the kernel named us after the fd number:
 	// show "leolab-init" in ps, inside the node and on the host.
-	os.WriteFile("/proc/self/comm", []byte(nodespec.InitArg0), 0)
+	os.WriteFile("/proc/self/comm", []byte(hostnames.InitArg0), 0)
 	// Memory of an idle init (bench/RESULTS.md): start-up allocates about
 	// 130 KiB, far below the first collection, so an idle init never runs
 	// the GC, whose first cycle alone touches about 300 KiB of metadata

@@ -9,7 +9,7 @@ import (
 
 	"leolab/internal/embedded/initbin"
 	"leolab/internal/embedded/memfd"
-	"leolab/internal/spec/nodespec"
+	"leolab/internal/hostnames"
 )
 
 // initExe is the program every node's init is started from: the embedded
@@ -19,7 +19,7 @@ var initExe = sync.OnceValues(func() (string, error) {
 	if len(bin) == 0 {
 		return "/proc/self/exe", nil
 	}
-	path, fd, err := memfd.Executable(nodespec.InitArg0, bin)
+	path, fd, err := memfd.Executable(hostnames.InitArg0, bin)
 	if err != nil {
 		return "", err
 	}

@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"leolab/internal/spec/nodespec"
+	"leolab/internal/hostnames"
 	"leolab/internal/wire/ctlwire"
 )
 
@@ -101,7 +101,7 @@ func Start(ctx context.Context, spec Spec) (p *Process, retErr error) {
 func initCmd(spec Spec, exe string, devnull, console, child, listener *os.File) *exec.Cmd {
 	cmd := &exec.Cmd{
 		Path: exe,
-		Args: []string{nodespec.InitArg0, spec.Lab, spec.Name}, // destroy finds inits by these
+		Args: hostnames.InitArgv(spec.Lab, spec.Name), // destroy finds inits by these
 		// One P from the first instruction: a second P's caches and
 		// spans cost every idle init about 80 KiB (set later, they stay).
 		Env:        []string{"GOMAXPROCS=1"},

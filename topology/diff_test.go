@@ -25,7 +25,7 @@ links:
 func diffOf(t *testing.T, edited string) *Diff {
 	t.Helper()
 	old := mustParse(t, diffBase, Options{})
-	next := mustParse(t, edited, Options{Previous: old})
+	next := mustResolveOver(t, edited, old, nil)
 	return Compare(old, next)
 }
 
@@ -126,7 +126,7 @@ func TestDiffClassifiesEveryKind(t *testing.T) {
 
 func TestDiffRemovedBridgeAndMovedPort(t *testing.T) {
 	old := mustParse(t, "name: t\nbridges: {lan: {}, core: {}}\nnodes:\n  a: {interfaces: {eth0: lan, eth1: core}}\n", Options{})
-	next := mustParse(t, "name: t\nbridges: {lan: {}}\nnodes:\n  a: {interfaces: {eth0: lan, eth1: lan}}\n", Options{Previous: old})
+	next := mustResolveOver(t, "name: t\nbridges: {lan: {}}\nnodes:\n  a: {interfaces: {eth0: lan, eth1: lan}}\n", old, nil)
 	d := Compare(old, next)
 	want := []string{"- bridge core", "~ port a:eth1 recreated: bridge core → lan"}
 	if !slices.Equal(lines(d), want) {
@@ -139,7 +139,7 @@ func TestDiffRemovedBridgeAndMovedPort(t *testing.T) {
 	if !slices.Equal(back.AddBridges, []string{"core"}) || len(back.RemovePorts) != 1 {
 		t.Errorf("reverse: %+v", back)
 	}
-	gone := mustParse(t, "name: t\nbridges: {lan: {}}\nnodes:\n  a: {interfaces: {eth0: lan}}\n", Options{Previous: old})
+	gone := mustResolveOver(t, "name: t\nbridges: {lan: {}}\nnodes:\n  a: {interfaces: {eth0: lan}}\n", old, nil)
 	if d := Compare(old, gone); !slices.Equal(lines(d), []string{"- bridge core", "- port a:eth1 on core"}) {
 		t.Errorf("port removed with its bridge: %q", lines(d))
 	}
@@ -150,12 +150,12 @@ func TestDiffRemovedBridgeAndMovedPort(t *testing.T) {
 func TestDiffLinksOfReplacedNodes(t *testing.T) {
 	base := "name: t\nnodes:\n  a: {}\n  b: {}\n  c: {}\nlinks:\n  - endpoints: [a:eth1, b:eth1]\n  - endpoints: [b:eth2, c:eth2]\n"
 	old := mustParse(t, base, Options{})
-	gone := mustParse(t, "name: t\nnodes:\n  b: {}\n  c: {}\nlinks:\n  - endpoints: [b:eth2, c:eth2]\n", Options{Previous: old})
+	gone := mustResolveOver(t, "name: t\nnodes:\n  b: {}\n  c: {}\nlinks:\n  - endpoints: [b:eth2, c:eth2]\n", old, nil)
 	d := Compare(old, gone)
 	if want := []string{"- node a", "- link a:eth1 <-> b:eth1"}; !slices.Equal(lines(d), want) {
 		t.Errorf("changes %q, want %q", lines(d), want)
 	}
-	rec := mustParse(t, strings.Replace(base, "  b: {}", "  b: {rootfs: host}", 1), Options{Previous: old})
+	rec := mustResolveOver(t, strings.Replace(base, "  b: {}", "  b: {rootfs: host}", 1), old, nil)
 	d = Compare(old, rec)
 	if want := []string{"~ node b recreated: rootfs changed"}; !slices.Equal(lines(d), want) {
 		t.Errorf("changes %q, want %q", lines(d), want)
@@ -167,7 +167,7 @@ func TestDiffLinksOfReplacedNodes(t *testing.T) {
 
 func TestKeepIndexes(t *testing.T) {
 	old := mustParse(t, diffBase, Options{})
-	next := mustParse(t, edit(t, "  h1: {", "  h0: {interfaces: {eth0: lan}}\n  h1: {"), Options{Previous: old})
+	next := mustResolveOver(t, edit(t, "  h1: {", "  h0: {interfaces: {eth0: lan}}\n  h1: {"), old, nil)
 	next.KeepIndexes(old)
 	got := map[string]int{}
 	for _, n := range next.Nodes {

@@ -7,12 +7,18 @@
 // (frr/bird config: a path) and the probe file (/usr/lib/frr/watchfrr,
 // /usr/sbin/bird) of a directory rootfs.
 //
-// Two stages: the raw stage (raw.go) decodes the goccy/go-yaml AST into
-// structs that keep the line:column of every value and checks types and
-// keys; the resolve stage (resolve.go, node.go, routes.go) checks meaning,
-// allocates addresses with package ipam and builds the Plan. Every
-// violation is collected and returned at once as Errors, sorted by
-// position.
+// Two steps for callers: Decode (load.go) parses the file's bytes and
+// checks every rule without consulting the host, so every located file
+// error arises there; Resolve (hostplan.go) plans the decoded file against
+// a HostView (routes, other labs' subnets, id blocks and netns names) and
+// takes every host-side decision (lab namespace, NAT chain, forwarding,
+// user-namespace id block, a lab across hosts' share) into the Plan, so a
+// Plan is the lab's whole desired state. Inside Decode, the raw stage
+// (raw.go) decodes the goccy/go-yaml AST into structs that keep the
+// line:column of every value and checks types and keys; the resolve stage
+// (resolve.go, node.go, routes.go) checks meaning, allocates addresses
+// with package ipam and builds the Plan. Every violation is collected and
+// returned at once as Errors, sorted by position.
 //
 // Defensive reading: files over MaxFileSize are refused, YAML tags are
 // refused outright, and nesting deeper than MaxDepth is refused on the
@@ -46,8 +52,9 @@
 //     RFC 2526 anycast addresses are refused. A route whose to is IPv6
 //     takes an IPv6 via; gateway6 is the IPv6 default route; "default"
 //     stays IPv4's (::/0 is IPv6's).
-//   - The node name "bridge" is reserved: aliases of bridges are
-//     leolab:LAB:bridge:NAME.
+//   - Host device names, MACs and aliases come from internal/hostnames
+//     (aliases leolab:LAB:bridge:NAME, leolab:LAB:vxlan:NAME and
+//     leolab:LAB:node:NODE:IFACE, so any node name is allowed).
 //   - limits.tmpfs (SPEC §6: tmpfs sizes inside a node are bounded) is a
 //     size like limits.memory and caps each tmpfs of the node; the plan
 //     holds only what the file sets, and a node without it gets its memory

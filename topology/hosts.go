@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+
+	"leolab/internal/hostnames"
 )
 
 // A lab across hosts (hosts:). Every leolab host runs the same file and
@@ -46,8 +48,6 @@ const (
 	UnderlayMTU      = 1500
 	VXLANOverhead    = 50
 	CrossHostMTU     = UnderlayMTU - VXLANOverhead
-	// VXLANDevPrefix names a bridge's VXLAN port on the host.
-	VXLANDevPrefix = "lx"
 )
 
 var hostNameRE = lazyRegexp(`^[a-z][a-z0-9-]{0,31}$`)
@@ -214,11 +214,6 @@ func (n *namer) vni(seed string) uint32 {
 	}
 }
 
-func (n *namer) vxlanDevice(bridge string) string { return n.device(VXLANDevPrefix, "vxlan/"+bridge) }
-
-// VXLANAlias is the alias of a bridge's VXLAN port.
-func VXLANAlias(lab, bridge string) string { return AliasPrefix(lab) + "vxlan:" + bridge }
-
 // Share is the part of p that host brings up: its nodes (indexed anew),
 // the bridges they use (a bridge without nodes goes on the first host),
 // and the links with an end on it, with every cross-host VXLAN filled in
@@ -261,6 +256,7 @@ func (p *Plan) Share(host string) (share *Plan, remote []Node, err error) {
 				}
 			}
 			b.VXLAN = &v
+			b.MAC = hostnames.BridgeMAC(b.Alias, host)
 			if b.Hosts[0] != host {
 				b.Gateway, b.NAT = netip.Addr{}, false
 			}

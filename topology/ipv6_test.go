@@ -201,8 +201,17 @@ links:
 nodes: {x: {}, y: {}}
 `, []string{"fd00:9::/56"}, []string{
 		`testdata/t.yaml:4:16: subnet fd00:1::/48 of bridge b overlaps fd00:1::/64 (bridge a)`,
-		`testdata/t.yaml:5:16: subnet fd00:9::/64 of bridge c overlaps fd00:9::/56 (a route or another lab on the host)`,
 		`testdata/t.yaml:7:38: subnet fd00:1::4/127 of link x:e-y:e overlaps fd00:1::/48 (bridge b)`,
+	}},
+	// The host is only consulted for a file without errors (Resolve after
+	// Decode), so its overlaps are a case of their own.
+	{"overlaps the host", `
+name: t
+bridges:
+  a: {subnet6: "fd00:1::/64"}
+  c: {subnet6: "fd00:9::/64"}
+`, []string{"fd00:9::/56"}, []string{
+		`testdata/t.yaml:4:16: subnet fd00:9::/64 of bridge c overlaps fd00:9::/56 (a route or another lab on the host)`,
 	}},
 	{"addresses", `
 name: t

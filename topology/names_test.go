@@ -5,36 +5,20 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-)
 
-func TestNamingHelpers(t *testing.T) {
-	tag := LabTag("routing")
-	if !regexp.MustCompile(`^[0-9a-f]{6}$`).MatchString(tag) {
-		t.Fatalf("LabTag = %q", tag)
-	}
-	if got := NATChain("routing"); got != "LEOLAB-"+strings.ToUpper(tag) || len(got) > 28 {
-		t.Errorf("NATChain = %q", got)
-	}
-	if got := AliasPrefix("routing"); got != "leolab:routing:" {
-		t.Errorf("AliasPrefix = %q", got)
-	}
-	if got := NetnsName("routing", "r1"); got != "routing-r1" {
-		t.Errorf("NetnsName = %q", got)
-	}
-	if LabTag("routing") == LabTag("routing2") {
-		t.Error("different labs share a tag")
-	}
-}
+	"leolab/internal/hostnames"
+)
 
 func TestDeviceNamesGolden(t *testing.T) {
 	p, err := Load("testdata/spec/routing.yaml", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tag := LabTag("routing")
+	tag := hostnames.LabTag("routing")
+	hash6 := hostnames.Hash6
 	var got []string
 	for _, b := range p.Bridges {
-		got = append(got, b.Device, b.Alias)
+		got = append(got, b.Device, b.Alias, b.MAC)
 	}
 	for _, n := range p.Nodes {
 		for _, i := range n.Interfaces {
@@ -42,15 +26,15 @@ func TestDeviceNamesGolden(t *testing.T) {
 		}
 	}
 	want := strings.Fields(fmt.Sprintf(`
-		lb%[1]s%[2]s leolab:routing:bridge:lan
-		lb%[1]s%[3]s leolab:routing:bridge:core
-		lv%[1]s%[4]s leolab:routing:h1:eth0 %[5]s
-		lv%[1]s%[6]s leolab:routing:r1:eth0 %[7]s
-		lv%[1]s%[8]s leolab:routing:r1:eth1 %[9]s
-		lp%[1]s%[10]s leolab:routing:r1:eth2 %[11]s
-		lv%[1]s%[12]s leolab:routing:r2:eth0 %[13]s
-		lv%[1]s%[14]s leolab:routing:r2:eth2 %[15]s
-		lp%[1]s%[16]s leolab:routing:r2:eth1 %[17]s`,
+		lb%[1]s%[2]s leolab:routing:bridge:lan %[18]s
+		lb%[1]s%[3]s leolab:routing:bridge:core %[19]s
+		lv%[1]s%[4]s leolab:routing:node:h1:eth0 %[5]s
+		lv%[1]s%[6]s leolab:routing:node:r1:eth0 %[7]s
+		lv%[1]s%[8]s leolab:routing:node:r1:eth1 %[9]s
+		lp%[1]s%[10]s leolab:routing:node:r1:eth2 %[11]s
+		lv%[1]s%[12]s leolab:routing:node:r2:eth0 %[13]s
+		lv%[1]s%[14]s leolab:routing:node:r2:eth2 %[15]s
+		lp%[1]s%[16]s leolab:routing:node:r2:eth1 %[17]s`,
 		tag, hash6("routing/bridge/lan"), hash6("routing/bridge/core"),
 		hash6("routing/h1/eth0"), mac("routing/h1/eth0"),
 		hash6("routing/r1/eth0"), mac("routing/r1/eth0"),
@@ -59,6 +43,7 @@ func TestDeviceNamesGolden(t *testing.T) {
 		hash6("routing/r2/eth0"), mac("routing/r2/eth0"),
 		hash6("routing/r2/eth2"), mac("routing/r2/eth2"),
 		hash6("routing/link/r2/eth1"), mac("routing/r2/eth1"),
+		hostnames.BridgeMAC("leolab:routing:bridge:lan", ""), hostnames.BridgeMAC("leolab:routing:bridge:core", ""),
 	))
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("names\n got %v\nwant %v", got, want)
@@ -69,7 +54,11 @@ func TestDeviceNamesGolden(t *testing.T) {
 	}
 }
 
-func mac(seed string) string { return newNamer("x").mac(seed) }
+// mac is the first MAC of node/iface in lab, from its seed LAB/NODE/IFACE.
+func mac(seed string) string {
+	parts := strings.Split(seed, "/")
+	return hostnames.IfaceMAC(parts[0], parts[1], parts[2], 0)
+}
 
 func TestDeviceNamesUniqueAndShort(t *testing.T) {
 	var b strings.Builder
@@ -102,7 +91,7 @@ func TestDeviceNamesUniqueAndShort(t *testing.T) {
 		check("alias", br.Alias, 128)
 	}
 	for _, n := range p.Nodes {
-		check("netns", NetnsName(p.Name, n.Name), 255)
+		check("netns", hostnames.NodeNetns(p.Name, n.Name), 255)
 		for _, i := range n.Interfaces {
 			check("device", i.HostDevice, 15)
 			check("alias", i.Alias, 128)
@@ -116,15 +105,15 @@ func TestDeviceNamesUniqueAndShort(t *testing.T) {
 
 func TestNamerRehashesCollisions(t *testing.T) {
 	n := newNamer("lab")
-	first := n.device(PortDevPrefix, "same")
-	second := n.device(PortDevPrefix, "same")
-	if first == second || len(second) != 14 || !strings.HasPrefix(second, "lv"+LabTag("lab")) {
+	first := n.portDevice("n", "same")
+	second := n.portDevice("n", "same")
+	if first == second || len(second) != 14 || !strings.HasPrefix(second, "lv"+hostnames.LabTag("lab")) {
 		t.Errorf("collision not avoided: %s %s", first, second)
 	}
-	if again := newNamer("lab"); again.device(PortDevPrefix, "same") != first || again.device(PortDevPrefix, "same") != second {
+	if again := newNamer("lab"); again.portDevice("n", "same") != first || again.portDevice("n", "same") != second {
 		t.Error("rehashing is not deterministic")
 	}
-	if a, b := n.mac("m"), n.mac("m"); a == b {
+	if a, b := n.ifaceMAC("n", "m"), n.ifaceMAC("n", "m"); a == b {
 		t.Errorf("mac collision not avoided: %s", a)
 	}
 }
@@ -135,15 +124,15 @@ func TestNamerRehashesCollisions(t *testing.T) {
 func TestLabNetnsNeverANodeNetns(t *testing.T) {
 	nodeNetns := regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}-[A-Za-z][A-Za-z0-9-]{0,62}$`)
 	for _, lab := range []string{"x", "leolab", "a-b", "leolab-x", strings.Repeat("z", 20)} {
-		name := LabNetnsName(lab)
+		name := hostnames.LabNetns(lab)
 		if nodeNetns.MatchString(name) {
-			t.Errorf("LabNetnsName(%q) = %q has the form of a node's LAB-NODE", lab, name)
+			t.Errorf("LabNetns(%q) = %q has the form of a node's LAB-NODE", lab, name)
 		}
 		if !labNameRE().MatchString(lab) {
 			t.Fatalf("test lab name %q is not valid", lab)
 		}
 	}
-	if LabNetnsName("x") == NetnsName("leolab", "x") {
+	if hostnames.LabNetns("x") == hostnames.NodeNetns("leolab", "x") {
 		t.Error("isolated lab x and node leolab/x share a namespace name")
 	}
 }

@@ -8,8 +8,10 @@ import (
 )
 
 // Plan is a fully resolved lab: every default applied and every address,
-// host device name, MAC and route decided. Nothing in a Plan refers back to
-// YAML positions; it is what labs applies and what the state file records.
+// host device name, MAC, route and host-side choice decided. Nothing in a
+// Plan refers back to YAML positions; it is what labs applies and what the
+// state file records, and it survives a JSON round trip unchanged (but for
+// Warnings), so a recorded plan can be compared with a new one.
 type Plan struct {
 	Name     string       `json:"name"`
 	File     string       `json:"file,omitempty"` // absolute path of the topology file
@@ -26,13 +28,29 @@ type Plan struct {
 	Hosts     []Host   `json:"hosts,omitempty"`
 	LocalHost string   `json:"local_host,omitempty"`
 	Warnings  []string `json:"-"` // validate warnings (cross-host MTU)
+
+	// Decided by Resolve for the host, so that the plan is the lab's
+	// whole desired state. LabNetns is the private namespace of an
+	// isolated lab's bridges; Chain the iptables chain of any other (the
+	// same name in the nat and filter tables: masquerade and forward rules);
+	// NAT and NAT6 say the host must forward IPv4 and IPv6 for it (a
+	// bridge masquerades, one with IPv6 too); UIDs is the host id block of
+	// its user-namespace nodes; Remote, for a share (LocalHost), the
+	// nodes other hosts run.
+	LabNetns string   `json:"lab_netns,omitempty"`
+	Chain    string   `json:"nat_chain,omitempty"` // the tag keeps its first name
+	NAT      bool     `json:"nat,omitempty"`
+	NAT6     bool     `json:"nat6,omitempty"`
+	UIDs     UIDBlock `json:"uids,omitzero"`
+	Remote   []Node   `json:"remote,omitempty"`
 }
 
 // Bridge is a Linux bridge owned by the lab.
 type Bridge struct {
 	Name    string       `json:"name"`
-	Device  string       `json:"device"` // host device name, <= 15 bytes
-	Alias   string       `json:"alias"`  // leolab:LAB:bridge:NAME
+	Device  string       `json:"device"`        // host device name, <= 15 bytes
+	Alias   string       `json:"alias"`         // leolab:LAB:bridge:NAME
+	MAC     string       `json:"mac,omitempty"` // fixed, so the gateway's MAC never follows its ports (hostnames.BridgeMAC)
 	Subnet  netip.Prefix `json:"subnet"`
 	Gateway netip.Addr   `json:"gateway,omitzero"` // .1 when gateway: true, else invalid
 	NAT     bool         `json:"nat"`
@@ -118,6 +136,22 @@ func (n *Node) FirstAddr6() netip.Addr {
 
 // HasIPv6 reports whether any interface of the node carries IPv6.
 func (n *Node) HasIPv6() bool { return n.FirstAddr6().IsValid() }
+
+// HasIPv6 reports whether any bridge or link of the plan carries IPv6 (a
+// dual-stack lab: validate shows IPv6 columns, destroy clears ip6tables).
+func (p *Plan) HasIPv6() bool {
+	for _, b := range p.Bridges {
+		if b.Subnet6.IsValid() {
+			return true
+		}
+	}
+	for _, l := range p.Links {
+		if l.Subnet6.IsValid() {
+			return true
+		}
+	}
+	return false
+}
 
 // Link is a point-to-point veth link between two node interfaces.
 type Link struct {

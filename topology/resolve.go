@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"leolab/internal/hostnames"
 	"leolab/ipam"
 )
 
@@ -190,9 +191,6 @@ func (r *resolver) addNode(rn *rawNode) {
 	switch {
 	case !nodeNameRE().MatchString(name.v):
 		r.errAt(name.pos, "node name %q must match ^[A-Za-z][A-Za-z0-9-]{0,62}$", name.v)
-		return
-	case name.v == "bridge":
-		r.errAt(name.pos, "node name \"bridge\" is reserved (it would clash with bridge aliases)")
 		return
 	}
 	n := &nodeState{raw: merge(r.raw.defaults, rn), used: map[string]pos{}}
@@ -486,7 +484,8 @@ func (r *resolver) finish() {
 			continue
 		}
 		b.out.Device = r.names.bridgeDevice(b.out.Name)
-		b.out.Alias = bridgeAlias(lab, b.out.Name)
+		b.out.Alias = hostnames.BridgeAlias(lab, b.out.Name)
+		b.out.MAC = hostnames.BridgeMAC(b.out.Alias, "")
 		r.plan.Bridges = append(r.plan.Bridges, *b.out)
 	}
 	linkIndex := map[*linkState]int{}
@@ -511,7 +510,7 @@ func (r *resolver) iface(n *nodeState, ifc *ifaceState, linkIndex map[*linkState
 		IPv4:  ifc.addr,
 		IPv6:  ifc.v6.addr,
 		MAC:   r.names.ifaceMAC(node, ifc.name),
-		Alias: ifaceAlias(r.plan.Name, node, ifc.name),
+		Alias: hostnames.IfaceAlias(r.plan.Name, node, ifc.name),
 	}
 	if ifc.bridge != nil {
 		out.Bridge = ifc.bridge.out.Name

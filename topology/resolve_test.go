@@ -10,11 +10,25 @@ import (
 )
 
 type fakeHost struct {
-	used []netip.Prefix
-	err  error
+	used  []netip.Prefix
+	err   error
+	uids  []UIDBlock
+	netns map[string]string
+	calls *int // counts every call, when set
 }
 
-func (h fakeHost) UsedSubnets() ([]netip.Prefix, error) { return h.used, h.err }
+func (h fakeHost) touch() {
+	if h.calls != nil {
+		*h.calls++
+	}
+}
+
+func (h fakeHost) UsedSubnets() ([]netip.Prefix, error) { h.touch(); return h.used, h.err }
+func (h fakeHost) UsedUIDs() ([]UIDBlock, error)        { h.touch(); return h.uids, nil }
+func (h fakeHost) UsedNetns() (map[string]string, error) {
+	h.touch()
+	return h.netns, nil
+}
 
 func prefixes(ss ...string) []netip.Prefix {
 	var out []netip.Prefix

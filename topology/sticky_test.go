@@ -5,6 +5,21 @@ import (
 	"testing"
 )
 
+// mustResolveOver resolves src as apply does, over the running lab's plan
+// prev.
+func mustResolveOver(t *testing.T, src string, prev *Plan, host HostView) *Plan {
+	t.Helper()
+	dec, err := Decode("testdata/t.yaml", []byte(src), Options{})
+	if err != nil {
+		t.Fatalf("Decode: %v", err)
+	}
+	p, err := Resolve(dec, Env{Host: host, Previous: prev})
+	if err != nil {
+		t.Fatalf("Resolve: %v", err)
+	}
+	return p
+}
+
 // addrOf is NODE:IFACE's IPv4 address in p, or "" when it has none.
 func addrOf(p *Plan, node, iface string) string {
 	for _, n := range p.Nodes {
@@ -62,7 +77,7 @@ links:
 	if addrOf(fresh, "h1", "eth0") == addrOf(prev, "h1", "eth0") {
 		t.Fatalf("test premise: without Previous the insert shifts h1 (both %s)", addrOf(fresh, "h1", "eth0"))
 	}
-	next := mustParse(t, edited, Options{Previous: prev})
+	next := mustResolveOver(t, edited, prev, nil)
 	for _, e := range [][2]string{{"h1", "eth0"}, {"h2", "eth0"}, {"r1", "eth0"}, {"r1", "eth1"}, {"h1", "eth1"}, {"h2", "eth1"}} {
 		if got, want := addrOf(next, e[0], e[1]), addrOf(prev, e[0], e[1]); got != want {
 			t.Errorf("%s:%s = %s, want its previous %s", e[0], e[1], got, want)
@@ -80,7 +95,7 @@ links:
 func TestStickyInsertedBridgeKeepsSubnets(t *testing.T) {
 	prev := mustParse(t, stickyBase, Options{})
 	edited := "name: t\nbridges:\n  mgmt: {}\n  lan: {}\n  core: {}\nnodes:\n  h1: {interfaces: {eth0: lan, eth9: mgmt}}\n  h2: {interfaces: {eth0: lan}}\n  r1: {interfaces: {eth0: lan, eth1: core}}\nlinks:\n  - endpoints: [h1:eth1, h2:eth1]\n"
-	next := mustParse(t, edited, Options{Previous: prev})
+	next := mustResolveOver(t, edited, prev, nil)
 	for _, b := range []string{"lan", "core"} {
 		if got, want := subnetOf(next, b), subnetOf(prev, b); got != want {
 			t.Errorf("bridge %s = %s, want %s", b, got, want)
@@ -99,7 +114,7 @@ func TestStickyInsertedBridgeKeepsSubnets(t *testing.T) {
 func TestStickyLinks(t *testing.T) {
 	prev := mustParse(t, stickyBase, Options{})
 	edited := "name: t\nbridges:\n  lan: {}\n  core: {}\nnodes:\n  h1: {interfaces: {eth0: lan}}\n  h2: {interfaces: {eth0: lan}}\n  r1: {interfaces: {eth0: lan, eth1: core}}\nlinks:\n  - endpoints: [r1:eth5, h1:eth5]\n  - endpoints: [h2:eth1, h1:eth1]\n"
-	next := mustParse(t, edited, Options{Previous: prev})
+	next := mustResolveOver(t, edited, prev, nil)
 	for _, e := range [][2]string{{"h1", "eth1"}, {"h2", "eth1"}} {
 		if got, want := addrOf(next, e[0], e[1]), addrOf(prev, e[0], e[1]); got != want {
 			t.Errorf("%s:%s = %s, want %s", e[0], e[1], got, want)
@@ -117,7 +132,7 @@ func TestStickyPinnedAddressWins(t *testing.T) {
 	taken := addrOf(prev, "h1", "eth0") // 172.20.1.2
 	edited := "name: t\nbridges:\n  lan: {}\n  core: {}\nnodes:\n  h1: {interfaces: {eth0: lan}}\n  h2: {interfaces: {eth0: lan}}\n  r1: {interfaces: {eth0: {bridge: lan, ipv4: " + taken + "}, eth1: core}}\nlinks:\n  - endpoints: [h1:eth1, h2:eth1]\n"
 	for range 2 { // the same inputs give the same answer
-		next := mustParse(t, edited, Options{Previous: prev})
+		next := mustResolveOver(t, edited, prev, nil)
 		if got := addrOf(next, "r1", "eth0"); got != taken {
 			t.Errorf("pinned r1:eth0 = %s, want %s", got, taken)
 		}
@@ -136,7 +151,7 @@ func TestStickyDropsWhatNoLongerFits(t *testing.T) {
 	prev := mustParse(t, stickyBase, Options{})
 	edited := "name: t\nbridges:\n  lan: {subnet: 10.9.0.0/24}\n  core: {}\nnodes:\n  h1: {interfaces: {eth0: lan}}\n  h2: {interfaces: {eth0: lan}}\n  r1: {interfaces: {eth0: lan, eth1: core}}\n"
 	host := fakeHost{used: prefixes(subnetOf(prev, "core"))}
-	next := mustParse(t, edited, Options{Previous: prev, Host: host})
+	next := mustResolveOver(t, edited, prev, host)
 	if got, want := addrOf(next, "h1", "eth0"), "10.9.0.2/24"; got != want {
 		t.Errorf("h1:eth0 = %s, want %s", got, want)
 	}
@@ -149,7 +164,7 @@ func TestStickyDropsWhatNoLongerFits(t *testing.T) {
 // resolving against itself is the identity.
 func TestStickyAgainstItselfIsIdentity(t *testing.T) {
 	prev := mustParse(t, threeBridges, Options{})
-	next := mustParse(t, threeBridges, Options{Previous: prev})
+	next := mustResolveOver(t, threeBridges, prev, nil)
 	for _, n := range prev.Nodes {
 		for _, ifc := range n.Interfaces {
 			if got := addrOf(next, n.Name, ifc.Name); got != addrOf(prev, n.Name, ifc.Name) {

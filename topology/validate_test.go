@@ -497,13 +497,12 @@ links:
 		"testdata/t.yaml:11:15: sysctl \"vm.swappiness\": only net.* sysctls are per node",
 		"testdata/t.yaml:13:17: interface a:eth0 is already used at line 7",
 	}},
-	{"reserved and env", false, `
+	{"env", false, `
 name: t
 nodes:
   bridge: {}
   a: {env: {1X: y, OK: z}}
 `, []string{
-		"testdata/t.yaml:3:3: node name \"bridge\" is reserved (it would clash with bridge aliases)",
 		"testdata/t.yaml:4:13: env name \"1X\" must match ^[A-Za-z_][A-Za-z0-9_]*$",
 	}},
 	{"defaults", false, `

@@ -9,7 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"leolab/bridge"
-	"leolab/labs"
+	"leolab/render"
 )
 
 // readHost is readNamespace for the host's namespace, where every bridge
@@ -90,7 +90,7 @@ func readHost() map[string]linkInfo {
 				}
 				if n, err := bridge.NetemOf(h, link); err == nil && n != nil {
 					li := out[byIndex[int32(idx)]]
-					li.st.Netem = labs.FormatNetem(n)
+					li.st.Netem = render.Netem(n)
 					out[byIndex[int32(idx)]] = li
 				}
 			}

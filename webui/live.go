@@ -11,7 +11,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"leolab/bridge"
+	"leolab/internal/hostnames"
 	"leolab/labs"
+	"leolab/labs/view"
+	"leolab/render"
 )
 
 // hub reads the labs once per interval while at least one page listens,
@@ -233,8 +236,8 @@ type labTopo struct {
 }
 
 type nodeTopo struct {
-	Name       string               `json:"name"`
-	Interfaces []labs.InterfaceView `json:"interfaces"`
+	Name       string           `json:"name"`
+	Interfaces []view.Interface `json:"interfaces"`
 }
 
 type bridgeTopo struct {
@@ -328,7 +331,7 @@ func (h *hub) collect() statsMsg {
 		ls := labStats{Nodes: snap.NodeStates(), Ifaces: map[string]ifaceStats{}}
 		portsNS := ""
 		if snap.LabNetns != "" {
-			portsNS = "/run/netns/" + snap.LabNetns
+			portsNS = hostnames.NetnsPath(snap.LabNetns)
 		}
 		for _, n := range snap.Plan.Nodes {
 			if ls.Nodes[n.Name] != "running" {
@@ -406,7 +409,7 @@ func readNamespace(path string) map[string]linkInfo {
 		a := l.Attrs()
 		li := linkInfo{st: ifaceStats{Oper: a.OperState.String(), Up: a.Flags&net.FlagUp != 0 && a.OperState == netlink.OperUp}}
 		if ne := netems[a.Index]; ne != nil {
-			li.st.Netem = labs.FormatNetem(ne)
+			li.st.Netem = render.Netem(ne)
 		}
 		if s := a.Statistics; s != nil {
 			li.c = counters{s.RxBytes, s.TxBytes, s.RxPackets, s.TxPackets}

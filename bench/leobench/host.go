@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"leolab/internal/hostnames"
 )
 
 // starTopology is an n-node lab on one bridge, every node with one interface.
@@ -50,14 +51,16 @@ func ringTopology(lab string, n int) (string, int) {
 func initsOf(lab string) []int {
 	entries, _ := os.ReadDir("/proc")
 	var out []int
-	want := []byte("leolab-init\x00" + lab + "\x00")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
 		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && (lab == "" && bytes.HasPrefix(cmd, []byte("leolab-init\x00bench")) || lab != "" && bytes.HasPrefix(cmd, want)) {
+		if err != nil {
+			continue
+		}
+		if l, _, ok := hostnames.ParseInitCmdline(cmd); ok && (l == lab || lab == "" && strings.HasPrefix(l, "bench")) {
 			out = append(out, pid)
 		}
 	}
@@ -131,7 +134,7 @@ func checkClean(lab string) error {
 	if lab != "" {
 		nsPrefix = append(nsPrefix, lab+"-")
 	}
-	entries, _ := os.ReadDir("/run/netns")
+	entries, _ := os.ReadDir(hostnames.NetnsDir)
 	for _, e := range entries {
 		for _, p := range nsPrefix {
 			if strings.HasPrefix(e.Name(), p) {
@@ -146,7 +149,7 @@ func checkClean(lab string) error {
 		switch {
 		case strings.HasPrefix(name, "lbraw"), name == "s1", strings.HasPrefix(name, "s1-eth"):
 			left = append(left, "link "+name)
-		case lab != "" && strings.HasPrefix(string(alias), "leolab:"+lab+":"):
+		case lab != "" && strings.HasPrefix(string(alias), hostnames.AliasPrefix(lab)):
 			left = append(left, "link "+name)
 		}
 	}

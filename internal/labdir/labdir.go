@@ -4,7 +4,10 @@
 // the running labs. It imports only errors, io/fs, os and path (not
 // strings or path/filepath, which initialise late), so that exec's fast
 // path (internal/quickexec) can use it before the rest of leolab has
-// initialised; labs builds everything else on these paths.
+// initialised. internal/hostnames, which owns every host-visible name,
+// lists these paths with the rest (and builds the other paths of a root on
+// them): the rest of leolab asks it for a path, and comes here only for
+// Locate, the node lookup both exec paths share.
 package labdir
 
 import (

@@ -17,6 +17,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+
+	"leolab/internal/hostnames"
 )
 
 // RequireRoot skips t unless it runs as root.
@@ -138,10 +140,10 @@ func leaks(prefix string) []string {
 			out = append(out, fmt.Sprintf("link %s (alias %q)", a.Name, a.Alias))
 		}
 	}
-	if ents, err := os.ReadDir("/run/netns"); err == nil {
+	if ents, err := os.ReadDir(hostnames.NetnsDir); err == nil {
 		for _, e := range ents {
 			if strings.Contains(e.Name(), prefix) {
-				out = append(out, "netns /run/netns/"+e.Name())
+				out = append(out, "netns "+hostnames.NetnsPath(e.Name()))
 			}
 		}
 	}

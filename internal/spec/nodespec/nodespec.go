@@ -8,7 +8,9 @@ package nodespec
 
 // InitArg0 is the argv[0] every node's init runs with: destroy finds inits
 // by it, and a leolab binary started with it (builds without the embedded
-// init) is a node's init, never a command line.
+// init) is a node's init, never a command line. internal/hostnames owns the
+// init's whole argv (hostnames.InitArgv) and reads it back; this constant
+// is here only for exec's fast path, which cannot import hostnames.
 const InitArg0 = "leolab-init"
 
 // Bind is a host path made visible inside a node.

@@ -1,6 +1,7 @@
-package labs
+package render
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -9,10 +10,18 @@ import (
 	"leolab/topology"
 )
 
-// PrintPlan writes the resolved plan of `leolab validate`: bridges with
+// PlanJSON writes the resolved plan as `leolab validate --format json`
+// prints it: the Plan's own JSON, indented by two spaces.
+func PlanJSON(w io.Writer, p *topology.Plan) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(p)
+}
+
+// PlanTable writes the resolved plan of `leolab validate`: bridges with
 // subnets, every node interface with its address, links with subnets,
 // routes, and the names of the lab's checks.
-func PrintPlan(w io.Writer, p *topology.Plan) {
+func PlanTable(w io.Writer, p *topology.Plan) {
 	pools := "pool " + p.Pool.String()
 	if p.Pool6.IsValid() {
 		pools += ", ipv6 pool " + p.Pool6.String()
@@ -24,7 +33,7 @@ func PrintPlan(w io.Writer, p *topology.Plan) {
 	printHosts(w, p)
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	v6 := planHasIPv6(p) // IPv6 columns only for a dual-stack plan
+	v6 := p.HasIPv6() // IPv6 columns only for a dual-stack plan
 	if len(p.Bridges) > 0 {
 		fmt.Fprintln(tw, "BRIDGE\tDEVICE\tSUBNET\tGATEWAY\tNAT\tMTU"+cols6(v6, "\tSUBNET6\tGATEWAY6"))
 		for _, b := range p.Bridges {
@@ -55,21 +64,6 @@ func PrintPlan(w io.Writer, p *topology.Plan) {
 	}
 }
 
-// planHasIPv6 reports whether any bridge or link of p carries IPv6.
-func planHasIPv6(p *topology.Plan) bool {
-	for _, b := range p.Bridges {
-		if b.Subnet6.IsValid() {
-			return true
-		}
-	}
-	for _, l := range p.Links {
-		if l.Subnet6.IsValid() {
-			return true
-		}
-	}
-	return false
-}
-
 // cols6 is s in a dual-stack plan's table, else nothing.
 func cols6(v6 bool, s string) string {
 	if !v6 {
@@ -78,6 +72,8 @@ func cols6(v6 bool, s string) string {
 	return s
 }
 
+// printNodeRows writes a node's rows of the plan table: one per interface,
+// the node's name and routes on the first.
 func printNodeRows(tw io.Writer, n topology.Node, v6 bool) {
 	routes := routesCell(n.Routes)
 	if len(n.Interfaces) == 0 {
@@ -97,6 +93,7 @@ func printNodeRows(tw io.Writer, n topology.Node, v6 bool) {
 	}
 }
 
+// routesCell is a node's routes as "default via A, N via B", or "-".
 func routesCell(rs []topology.Route) string {
 	if len(rs) == 0 {
 		return "-"
@@ -112,6 +109,7 @@ func routesCell(rs []topology.Route) string {
 	return strings.Join(parts, ", ")
 }
 
+// orDash is s when ok, else "-" (an empty table cell).
 func orDash(s string, ok bool) string {
 	if !ok {
 		return "-"
