@@ -483,3 +483,31 @@ func TestApplyDeploysAStoppedLabAndDeployRefusesARunningOne(t *testing.T) {
 		t.Errorf("deploy of a running lab: exit %d: %s", r.code, r.stderr)
 	}
 }
+
+// TestExampleLiveEdit applies live-edit-2.yaml over live-edit.yaml and
+// back: both files' checks pass, and only what the edit names restarts.
+func TestExampleLiveEdit(t *testing.T) {
+	e := newEnv(t)
+	e.own("live-edit")
+	before, after := example(t, "live-edit.yaml"), example(t, "live-edit-2.yaml")
+	e.must("deploy", before)
+	defer e.must("destroy", "--lab", "live-edit")
+	e.mustCheck(before)
+	pids := e.inspect("live-edit").pids()
+	out := e.must("apply", after)
+	for _, want := range []string{"+ bridge lan2", "+ node h3", "~ node h2 recreated: env changed", "+ link h1:eth1 <-> h2:eth1", "~ routes h1 + default via"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("apply printed no %q:\n%s", want, out)
+		}
+	}
+	e.mustCheck(after)
+	now := e.inspect("live-edit").pids()
+	if now["r1"] != pids["r1"] || now["h1"] != pids["h1"] || now["h2"] == pids["h2"] {
+		t.Errorf("pids %v → %v: want r1 and h1 kept, h2 restarted", pids, now)
+	}
+	e.must("apply", before)
+	e.mustCheck(before)
+	if out := e.must("apply", "--dry-run", before); strings.TrimSpace(out) != "" {
+		t.Errorf("back at the first file, apply still sees:\n%s", out)
+	}
+}
