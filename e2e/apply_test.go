@@ -135,6 +135,9 @@ func TestApplyAddRemoveNodeBridgeLink(t *testing.T) {
 	if got := hostLinksOf(t, lab); !slices.Equal(got, hostBefore) {
 		t.Errorf("host devices after shrinking:\n%v\nwant as before growing:\n%v", got, hostBefore)
 	}
+	if hosts := e.must("exec", lab+"/c", "--", "cat", "/etc/hosts"); strings.Contains(hosts, "\td") || !strings.Contains(hosts, "\tb-eth1") {
+		t.Errorf("/etc/hosts of c after d went:\n%s", hosts)
+	}
 	if _, err := os.Stat("/run/netns/" + lab + "-d"); err == nil {
 		t.Errorf("netns of removed node d still registered")
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strings"
 
 	"github.com/hashicorp/go-multierror"
 
@@ -290,14 +291,22 @@ func (r *reconciler) staying() map[string]NodeState {
 	return out
 }
 
-// refreshHosts rewrites /etc/hosts in the running nodes that stay (started
-// ones copy the new file as they start), so that every node lists every
-// node (SPEC §3); only when names or addresses changed. A node it cannot
-// write to is named on the progress stream: it never fails an apply.
+// refreshHosts brings /etc/hosts of the running nodes that stay up to
+// date (started ones copy the new file as they start), so that every node
+// lists every node (SPEC §3); only when names or addresses changed. When
+// lines only come, they are appended (a few bytes a node, whatever the
+// lab's size, and what a node added itself stays); when some go, each file
+// is rewritten without them. A node it cannot write to is named on the
+// progress stream: it never fails an apply.
 func (r *reconciler) refreshHosts(stay map[string]NodeState) error {
+	was := hostsFile(r.pc.base, r.pc.base.Remote)
 	want := hostsFile(r.pc.target, r.pc.target.Remote)
-	if hostsFile(r.pc.base, r.pc.base.Remote) == want {
+	if was == want {
 		return nil
+	}
+	gone, added := lineDiff(was, want)
+	if len(gone) == 0 && len(added) == 0 {
+		return nil // the same lines in another order
 	}
 	names := make([]string, 0, len(stay))
 	for n := range stay {
@@ -308,9 +317,30 @@ func (r *reconciler) refreshHosts(stay map[string]NodeState) error {
 		if !nodeAlive(&ns) {
 			return nil
 		}
-		if err := node.WriteEtcHosts(ns.Pid, []byte(want)); err != nil {
+		if err := node.EditEtcHosts(ns.Pid, gone, added); err != nil {
 			r.m.logf("node %s: %v", names[i], err)
 		}
 		return nil
 	})
+}
+
+// lineDiff lists the lines of a that b lacks, and those of b that a lacks.
+func lineDiff(a, b string) (gone map[string]bool, added []string) {
+	inA, inB := map[string]bool{}, map[string]bool{}
+	for _, l := range strings.Split(a, "\n") {
+		inA[l] = true
+	}
+	for _, l := range strings.Split(b, "\n") {
+		inB[l] = true
+		if l != "" && !inA[l] {
+			added = append(added, l)
+		}
+	}
+	gone = map[string]bool{}
+	for l := range inA {
+		if l != "" && !inB[l] {
+			gone[l] = true
+		}
+	}
+	return gone, added
 }
