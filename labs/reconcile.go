@@ -82,6 +82,9 @@ func unionPlan(a, b *topology.Plan) *topology.Plan {
 type plannedChange struct {
 	base, target *topology.Plan
 	diff         *topology.Diff
+	// redone: a change was pending (interrupted, or being rolled back), so
+	// what the nodes hold is not known to match base.
+	redone bool
 }
 
 // planChange compares what runs with target: the recorded plan, nodes whose
@@ -92,6 +95,7 @@ func (m *Manager) planChange(st *State, target *topology.Plan) *plannedChange {
 	d := topology.Compare(base, target)
 	pc := &plannedChange{base: base, target: target, diff: d}
 	if st.Pending != nil && st.Pending.Target != nil {
+		pc.redone = true
 		pc.redo(topology.Compare(st.Plan, st.Pending.Target))
 	}
 	pc.recreateDead(st)

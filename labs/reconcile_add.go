@@ -297,15 +297,16 @@ func (r *reconciler) staying() map[string]NodeState {
 // lines only come, they are appended (a few bytes a node, whatever the
 // lab's size, and what a node added itself stays); when some go, each file
 // is rewritten without them. A node it cannot write to is named on the
-// progress stream: it never fails an apply.
+// progress stream: it never fails an apply. After an interrupted change
+// what the files hold is unknown: each is rewritten whole.
 func (r *reconciler) refreshHosts(stay map[string]NodeState) error {
 	was := hostsFile(r.pc.base, r.pc.base.Remote)
 	want := hostsFile(r.pc.target, r.pc.target.Remote)
-	if was == want {
+	if was == want && !r.pc.redone {
 		return nil
 	}
 	gone, added := lineDiff(was, want)
-	if len(gone) == 0 && len(added) == 0 {
+	if len(gone) == 0 && len(added) == 0 && !r.pc.redone {
 		return nil // the same lines in another order
 	}
 	names := make([]string, 0, len(stay))
@@ -317,7 +318,11 @@ func (r *reconciler) refreshHosts(stay map[string]NodeState) error {
 		if !nodeAlive(&ns) {
 			return nil
 		}
-		if err := node.EditEtcHosts(ns.Pid, gone, added); err != nil {
+		edit := func() error { return node.EditEtcHosts(ns.Pid, gone, added) }
+		if r.pc.redone {
+			edit = func() error { return node.WriteEtcHosts(ns.Pid, []byte(want)) }
+		}
+		if err := edit(); err != nil {
 			r.m.logf("node %s: %v", names[i], err)
 		}
 		return nil

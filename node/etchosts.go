@@ -54,6 +54,20 @@ func EditEtcHosts(pid int, gone map[string]bool, added []string) error {
 	return nil
 }
 
+// WriteEtcHosts replaces /etc/hosts inside the running node whose init is
+// pid with data, as EditEtcHosts reaches it.
+func WriteEtcHosts(pid int, data []byte) error {
+	f, err := openEtcHosts(pid, unix.O_WRONLY|unix.O_TRUNC)
+	if err != nil {
+		return fmt.Errorf("update /etc/hosts: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("update /etc/hosts: %w", err)
+	}
+	return nil
+}
+
 // openEtcHosts opens the node's /etc/hosts with flags, one component at a
 // time from /proc/PID/root, never following a symlink.
 func openEtcHosts(pid, flags int) (*os.File, error) {
