@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"leolab/internal/nstest"
 	"leolab/labs"
 	"leolab/node"
 )
@@ -49,9 +50,7 @@ func TestProfileDeploy(t *testing.T) {
 	if nstr == "" {
 		t.Skip("set LEOLAB_PROFILE_N to profile a deploy")
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
+	nstest.RequireRoot(t)
 	n, err := strconv.Atoi(nstr)
 	if err != nil || n < 1 {
 		t.Fatalf("LEOLAB_PROFILE_N=%q: want a positive number", nstr)

@@ -12,6 +12,7 @@ import (
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
+	"leolab/internal/nldump"
 	"leolab/topology"
 )
 
@@ -71,22 +72,29 @@ func (h *Host) AddBridge(b topology.Bridge) error {
 // setBridgeNoDelay sets IFLA_BR_STP_STATE=0 and IFLA_BR_FORWARD_DELAY=0,
 // which netlink.Bridge has no fields for.
 func (h *Host) setBridgeNoDelay(index int) error {
+	return setLinkData(h.raw, index, "bridge", func(data *nl.RtAttr) {
+		data.AddRtAttr(nl.IFLA_BR_STP_STATE, nl.Uint32Attr(0))
+		data.AddRtAttr(nl.IFLA_BR_FORWARD_DELAY, nl.Uint32Attr(0))
+	})
+}
+
+// setLinkData changes link index's type-specific settings (IFLA_INFO_DATA
+// of its kind) that the netlink library has no setter for: fill adds them.
+func setLinkData(raw *nl.SocketHandle, index int, kind string, fill func(data *nl.RtAttr)) error {
 	req := &nl.NetlinkRequest{
 		NlMsghdr: unix.NlMsghdr{
 			Len:   uint32(unix.SizeofNlMsghdr),
 			Type:  unix.RTM_NEWLINK,
 			Flags: unix.NLM_F_REQUEST | unix.NLM_F_ACK,
 		},
-		Sockets: map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: h.raw},
+		Sockets: map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: raw},
 	}
 	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
 	msg.Index = int32(index)
 	req.AddData(msg)
 	info := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
-	info.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("bridge"))
-	data := info.AddRtAttr(nl.IFLA_INFO_DATA, nil)
-	data.AddRtAttr(nl.IFLA_BR_STP_STATE, nl.Uint32Attr(0))
-	data.AddRtAttr(nl.IFLA_BR_FORWARD_DELAY, nl.Uint32Attr(0))
+	info.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated(kind))
+	fill(info.AddRtAttr(nl.IFLA_INFO_DATA, nil))
 	req.AddData(info)
 	_, err := req.Execute(unix.NETLINK_ROUTE, 0)
 	return err
@@ -135,15 +143,7 @@ func (h *Host) SweepLinks(aliasPrefix string) error {
 // listLinks dumps all links, retrying dumps the kernel interrupted (on a
 // busy host other labs' links come and go during a dump of thousands).
 func listLinks(h *netlink.Handle) ([]netlink.Link, error) {
-	var err error
-	for range 20 {
-		var links []netlink.Link
-		links, err = h.LinkList()
-		if !errors.Is(err, netlink.ErrDumpInterrupted) {
-			return links, err
-		}
-	}
-	return nil, err
+	return nldump.Retry(h.LinkList)
 }
 
 func isNotFound(err error) bool {

@@ -1,6 +1,8 @@
 // Package bridge applies a lab's resolved network wiring to the kernel: Linux
 // bridges, veth bridge ports and point-to-point veth links, addresses,
-// routes, node sysctls, netem impairments, link up/down, the lab network
+// routes, a node's IPv6 device defaults and the host's ip_forward (the
+// sysctls a topology gives a node are written by the node's own init, not
+// here), netem impairments, link up/down, the lab network
 // namespace of isolated labs, /run/netns registrations and the per-lab
 // iptables chains (NAT and FORWARD acceptance).
 //

@@ -19,6 +19,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"leolab/internal/nstest"
+	"leolab/internal/nsthread"
+	"leolab/internal/sysctl"
 	"leolab/topology"
 )
 
@@ -206,6 +208,18 @@ func noIPv6(t *testing.T, h *netlink.Handle, name string) {
 	}
 }
 
+// enterHost moves the test into a throwaway namespace (nstest.Enter) that
+// stands in for the host, and opens it as one; it is closed when the test
+// ends.
+func enterHost(t *testing.T) *Host {
+	t.Helper()
+	nstest.Enter(t, leak)
+	host, err := OpenHost()
+	must(t, err)
+	t.Cleanup(func() { host.Close() })
+	return host
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -253,9 +267,9 @@ func setSysctls(ns netns.NsHandle, sysctls []topology.Sysctl) error {
 			return fmt.Errorf("sysctl %s: only net.* is per node", s.Key)
 		}
 	}
-	return inNetns(ns, func() error {
+	return nsthread.Do(ns, func() error {
 		for _, s := range sysctls {
-			if err := writeSysctl(s.Key, s.Value); err != nil {
+			if err := sysctl.Write(s.Key, s.Value); err != nil {
 				return err
 			}
 		}

@@ -8,6 +8,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"leolab/internal/nsthread"
+	"leolab/internal/sysctl"
 	"leolab/topology"
 )
 
@@ -41,9 +43,9 @@ func PrepareIPv6(ns *NodeNS) error {
 	if err := ns.open(); err != nil {
 		return err
 	}
-	return inNetns(ns.ns, func() error {
+	return nsthread.Do(ns.ns, func() error {
 		for _, s := range nodeIPv6Defaults {
-			if err := writeSysctl(s.key, s.value); err != nil {
+			if err := sysctl.Write(s.key, s.value); err != nil {
 				return err
 			}
 		}
@@ -92,7 +94,7 @@ func (h *Host) bridgeIPv6(link netlink.Link, gw netip.Addr, bits int) error {
 	dev := link.Attrs().Name
 	write := func() error {
 		for _, k := range []string{"accept_ra", "router_solicitations"} {
-			if err := writeSysctl("net.ipv6.conf."+dev+"."+k, "0"); err != nil {
+			if err := sysctl.Write("net.ipv6.conf."+sysctl.Component(dev)+"."+k, "0"); err != nil {
 				return err
 			}
 		}
@@ -102,7 +104,7 @@ func (h *Host) bridgeIPv6(link netlink.Link, gw netip.Addr, bits int) error {
 	if h.path == "" {
 		err = write()
 	} else {
-		err = inNetns(h.ns, write)
+		err = nsthread.Do(h.ns, write)
 	}
 	if err != nil {
 		return err

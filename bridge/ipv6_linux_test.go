@@ -11,7 +11,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
-	"leolab/internal/nstest"
+	"leolab/internal/nsthread"
+	"leolab/internal/sysctl"
 	"leolab/topology"
 )
 
@@ -22,10 +23,7 @@ import (
 // router advertisements; IPv6 routes go in; an IPv4-only interface still
 // has no IPv6 at all.
 func TestDualStackAddresses(t *testing.T) {
-	nstest.Enter(t, leak)
-	host, err := OpenHost()
-	must(t, err)
-	defer host.Close()
+	host := enterHost(t)
 	lan := topology.Bridge{Name: "lan", Device: leak + "br6", Alias: "leolab:" + leak + ":bridge:lan", MAC: "02:00:00:61:06:01",
 		Subnet: pfx("10.61.6.0/24"), Gateway: ip("10.61.6.1"), MTU: 1500,
 		Subnet6: pfx("fd61:6::/64"), Gateway6: ip("fd61:6::1")}
@@ -113,9 +111,9 @@ func wantIPv6(t *testing.T, h *netlink.Handle, name string, want ...string) {
 
 func sysctlIn(n *NodeNS, key string) (string, error) {
 	var v string
-	err := inNetns(n.ns, func() error {
+	err := nsthread.Do(n.ns, func() error {
 		var err error
-		v, err = readSysctl(key)
+		v, err = sysctl.Read(key)
 		return err
 	})
 	return v, err

@@ -5,7 +5,6 @@ package bridge
 import (
 	"testing"
 
-	"leolab/internal/nstest"
 	"leolab/topology"
 )
 
@@ -14,10 +13,7 @@ import (
 // gateway address on the bridge, no automatic IPv6 on any lab link, sweep
 // by alias.
 func TestTwoLANsAndRouter(t *testing.T) {
-	nstest.Enter(t, leak)
-	host, err := OpenHost()
-	must(t, err)
-	defer host.Close()
+	host := enterHost(t)
 
 	lan1 := topology.Bridge{Name: "lan1", Device: leak + "br1", Alias: "leolab:" + leak + ":bridge:lan1", MAC: "02:00:00:61:01:01",
 		Subnet: pfx("10.61.1.0/24"), Gateway: ip("10.61.1.1"), MTU: 1400}

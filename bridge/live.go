@@ -6,9 +6,10 @@ import (
 	"io/fs"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"leolab/internal/nsthread"
+	"leolab/internal/sysctl"
 	"leolab/topology"
 )
 
@@ -83,14 +84,9 @@ func DeleteRoutes(nsPath string, routes []topology.Route) error {
 // kernel resolves /proc/sys/net in the namespace of the writing thread).
 // Equivalent to: ip netns exec NS sysctl -w KEY=VALUE
 func SetSysctls(nsPath string, sysctls []topology.Sysctl) error {
-	ns, err := netns.GetFromPath(nsPath)
-	if err != nil {
-		return fmt.Errorf("open netns %s: %w", nsPath, err)
-	}
-	defer ns.Close()
-	return inNetns(ns, func() error {
+	return nsthread.DoPath(nsPath, func() error {
 		for _, s := range sysctls {
-			if err := writeSysctl(s.Key, s.Value); err != nil {
+			if err := sysctl.Write(s.Key, s.Value); err != nil {
 				return err
 			}
 		}
@@ -98,16 +94,23 @@ func SetSysctls(nsPath string, sysctls []topology.Sysctl) error {
 	})
 }
 
-// FlushNAT empties the lab's nat chain (creating it if missing), for a lab
-// whose last nat bridge is gone; destroy removes the chain and its jump.
+// FlushNAT empties the lab's nat chain (creating it if missing), and the
+// ip6tables one with nat6, for a lab whose last nat bridge is gone;
+// destroy removes the chains and their jumps.
 // Equivalent to: iptables -t nat -F CHAIN
-func FlushNAT(chain string) error {
-	ipt, err := selectedIPTables()
-	if err != nil {
-		return err
+func FlushNAT(chain string, nat6 bool) error {
+	families := []ipFamily{ipv4}
+	if nat6 {
+		families = append(families, ipv6)
 	}
-	if err := ipt.ClearChain("nat", chain); err != nil {
-		return fmt.Errorf("flush nat chain %s: %w", chain, err)
+	for _, f := range families {
+		ipt, err := f.openSelected()
+		if err != nil {
+			return err
+		}
+		if err := ipt.ClearChain("nat", chain); err != nil {
+			return fmt.Errorf("flush %s nat chain %s: %w", f.bin, chain, err)
+		}
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"bufio"
 	"fmt"
 	"net/netip"
 	"os"
@@ -11,9 +10,9 @@ import (
 	"strings"
 
 	"github.com/coreos/go-iptables/iptables"
-	"github.com/hashicorp/go-multierror"
 
 	"leolab/internal/hostnames"
+	"leolab/internal/sysctl"
 	"leolab/topology"
 )
 
@@ -29,38 +28,34 @@ const (
 
 // IPTablesPath resolves the iptables binary selected by $LEOLAB_IPTABLES.
 func IPTablesPath() (string, error) {
-	name := "iptables"
-	switch v := os.Getenv(IPTablesEnv); v {
-	case "":
-	case "nft", "legacy":
-		name = "iptables-" + v
-	default:
+	return selectedBinary("iptables", func(v string) (string, error) {
 		if !filepath.IsAbs(v) {
 			return "", fmt.Errorf("%s=%q: want nft, legacy or an absolute path", IPTablesEnv, v)
 		}
-		name = v
+		return v, nil
+	})
+}
+
+// selectedBinary finds the binary of family bin (iptables, ip6tables) that
+// $LEOLAB_IPTABLES selects: bin itself when unset, bin-nft or bin-legacy,
+// or what path makes of any other value.
+func selectedBinary(bin string, path func(v string) (string, error)) (string, error) {
+	name := bin
+	switch v := os.Getenv(IPTablesEnv); v {
+	case "":
+	case "nft", "legacy":
+		name = bin + "-" + v
+	default:
+		var err error
+		if name, err = path(v); err != nil {
+			return "", err
+		}
 	}
 	p, err := exec.LookPath(name)
 	if err != nil {
 		return "", fmt.Errorf("find %s: %w", name, err)
 	}
 	return p, nil
-}
-
-func newIPTables(path string) (*iptables.IPTables, error) {
-	ipt, err := iptables.New(iptables.Path(path), iptables.Timeout(lockWait))
-	if err != nil {
-		return nil, fmt.Errorf("iptables %s: %w", path, err)
-	}
-	return ipt, nil
-}
-
-func selectedIPTables() (*iptables.IPTables, error) {
-	p, err := IPTablesPath()
-	if err != nil {
-		return nil, err
-	}
-	return newIPTables(p)
 }
 
 func comment(lab string) []string {
@@ -79,7 +74,7 @@ func jumpSpec(lab, chain string) []string {
 // Equivalent to: iptables -N CHAIN; iptables -A CHAIN -i BR -j ACCEPT;
 // iptables -A CHAIN -o BR -j ACCEPT; iptables -I FORWARD -j CHAIN
 func SetupForward(lab, chain string, bridges []topology.Bridge) error {
-	ipt, err := selectedIPTables()
+	ipt, err := ipv4.openSelected()
 	if err != nil {
 		return err
 	}
@@ -115,6 +110,30 @@ func insertJump(ipt *iptables.IPTables, table, parent string, spec []string) err
 	return nil
 }
 
+// NATBridges returns the bridges with nat on, in order: those SetupNAT
+// masquerades.
+func NATBridges(bridges []topology.Bridge) []topology.Bridge {
+	var nat []topology.Bridge
+	for _, b := range bridges {
+		if b.NAT {
+			nat = append(nat, b)
+		}
+	}
+	return nat
+}
+
+// NAT6Bridges returns the nat bridges with an IPv6 subnet, in order: those
+// SetupNAT6 masquerades.
+func NAT6Bridges(bridges []topology.Bridge) []topology.Bridge {
+	var nat []topology.Bridge
+	for _, b := range NATBridges(bridges) {
+		if b.Subnet6.IsValid() {
+			nat = append(nat, b)
+		}
+	}
+	return nat
+}
+
 // SetupNAT writes the lab's nat chain (MASQUERADE of every nat bridge's
 // subnet towards anything outside that subnet, one jump from POSTROUTING)
 // and then enables net.ipv4.ip_forward. The filter chain is SetupForward's;
@@ -125,33 +144,7 @@ func insertJump(ipt *iptables.IPTables, table, parent string, spec []string) err
 // ! -d NET ! -o BRIDGE -j MASQUERADE; iptables -t nat -I POSTROUTING -j CHAIN;
 // sysctl -w net.ipv4.ip_forward=1
 func SetupNAT(lab, chain string, bridges []topology.Bridge) error {
-	ipt, err := selectedIPTables()
-	if err != nil {
-		return err
-	}
-	var nat []topology.Bridge
-	for _, b := range bridges {
-		if b.NAT {
-			nat = append(nat, b)
-		}
-	}
-	if len(nat) == 0 {
-		return nil
-	}
-	if err := ipt.ClearChain("nat", chain); err != nil {
-		return fmt.Errorf("create nat chain %s: %w", chain, err)
-	}
-	for _, b := range nat {
-		if err := masquerade(ipt, lab, chain, b.Subnet, b.Device); err != nil {
-			return err
-		}
-	}
-	if err := insertJump(ipt, "nat", "POSTROUTING", jumpSpec(lab, chain)); err != nil {
-		return err
-	}
-	// Forwarding goes on last, once masquerading is in place, so lab
-	// traffic never leaves the host with its private source address.
-	return writeSysctl(ipForwardKey, "1")
+	return ipv4.setupNAT(lab, chain, NATBridges(bridges), func(b topology.Bridge) netip.Prefix { return b.Subnet })
 }
 
 // RestoreIPForward sets net.ipv4.ip_forward back to prev, as read by
@@ -160,21 +153,13 @@ func RestoreIPForward(prev string) error {
 	if prev == "" {
 		return nil
 	}
-	return writeSysctl(ipForwardKey, prev)
+	return sysctl.Write(ipForwardKey, prev)
 }
 
 // IPForward returns the current net.ipv4.ip_forward ("0" or "1"), so the
 // caller can tell whether something else changed it since SetupNAT.
 func IPForward() (string, error) {
-	return readSysctl(ipForwardKey)
-}
-
-func readSysctl(key string) (string, error) {
-	b, err := os.ReadFile(sysctlPath(key))
-	if err != nil {
-		return "", fmt.Errorf("read sysctl %s: %w", key, err)
-	}
-	return strings.TrimSpace(string(b)), nil
+	return sysctl.Read(ipForwardKey)
 }
 
 // TeardownChain removes chain from the nat and filter tables: every jump to it
@@ -184,59 +169,7 @@ func readSysctl(key string) (string, error) {
 // and chains are success.
 // Equivalent to: iptables -t T -D PARENT -j CHAIN; iptables -t T -F CHAIN;
 // iptables -t T -X CHAIN
-func TeardownChain(chain string) error {
-	paths, err := teardownBackends()
-	if err != nil {
-		return err
-	}
-	var errs *multierror.Error
-	for _, p := range paths {
-		ipt, err := newIPTables(p)
-		if err != nil {
-			errs = multierror.Append(errs, err)
-			continue
-		}
-		legacy := isLegacy(p)
-		for _, t := range []struct{ table, parent string }{{"nat", "POSTROUTING"}, {"filter", "FORWARD"}} {
-			// Listing a legacy table the kernel does not have creates it:
-			// skip tables nothing could have written to.
-			if legacy && !legacyTableLoaded(t.table) {
-				continue
-			}
-			if err := teardownChain(ipt, t.table, t.parent, chain); err != nil {
-				errs = multierror.Append(errs, fmt.Errorf("%s: %w", p, err))
-			}
-		}
-	}
-	return errs.ErrorOrNil()
-}
-
-// teardownBackends is the selected iptables binary followed by any other
-// installed backend, each resolved to a distinct file.
-func teardownBackends() ([]string, error) {
-	sel, err := IPTablesPath()
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	seen := map[string]bool{}
-	for _, name := range []string{sel, "iptables-nft", "iptables-legacy"} {
-		p, err := exec.LookPath(name)
-		if err != nil {
-			continue
-		}
-		real, err := filepath.EvalSymlinks(p)
-		if err != nil {
-			real = p
-		}
-		if seen[real] {
-			continue
-		}
-		seen[real] = true
-		out = append(out, p)
-	}
-	return out, nil
-}
+func TeardownChain(chain string) error { return ipv4.teardown(chain) }
 
 func teardownChain(ipt *iptables.IPTables, table, parent, chain string) error {
 	ok, err := ipt.ChainExists(table, chain)
@@ -300,24 +233,6 @@ func splitRule(line string) []string {
 		args = append(args, cur.String())
 	}
 	return args
-}
-
-// legacyTableLoaded reports whether the legacy (x_tables) table exists in
-// the calling thread's namespace.
-func legacyTableLoaded(table string) bool {
-	// thread-self: /proc/net would show the main thread's namespace.
-	f, err := os.Open("/proc/thread-self/net/ip_tables_names")
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if strings.TrimSpace(s.Text()) == table {
-			return true
-		}
-	}
-	return false
 }
 
 // isLegacy reports whether the iptables binary at path is the legacy

@@ -31,10 +31,7 @@ func TestNAT(t *testing.T) {
 }
 
 func testNAT(t *testing.T) {
-	nstest.Enter(t, leak)
-	host, err := OpenHost()
-	must(t, err)
-	defer host.Close()
+	host := enterHost(t)
 	up := newNode(t)
 	uplink(t, host, up.Handle)
 

@@ -3,13 +3,8 @@ package bridge
 import (
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
-	"runtime"
-	"strings"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 
 	"leolab/topology"
 )
@@ -44,31 +39,4 @@ func toRoute(r topology.Route) *netlink.Route {
 		route.Dst = prefixAddr(r.To.Masked().Addr(), r.To.Bits()).IPNet
 	}
 	return route
-}
-
-func sysctlPath(key string) string {
-	return filepath.Join("/proc/sys", strings.ReplaceAll(key, ".", "/"))
-}
-
-func writeSysctl(key, value string) error {
-	if err := os.WriteFile(sysctlPath(key), []byte(value), 0o644); err != nil {
-		return fmt.Errorf("sysctl %s=%s: %w", key, value, err)
-	}
-	return nil
-}
-
-// inNetns runs fn on a fresh OS thread that has joined ns. The thread is
-// never unlocked, so the runtime discards it afterwards instead of reusing a
-// thread in a foreign namespace.
-func inNetns(ns netns.NsHandle, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		if err := netns.Set(ns); err != nil {
-			errc <- fmt.Errorf("enter netns: %w", err)
-			return
-		}
-		errc <- fn()
-	}()
-	return <-errc
 }

@@ -48,3 +48,28 @@ func TestIPTablesPathEnv(t *testing.T) {
 		t.Error("relative bogus backend accepted")
 	}
 }
+
+// TestNATBridges: NAT takes the nat bridges, NAT66 those of them with an
+// IPv6 subnet, both in plan order.
+func TestNATBridges(t *testing.T) {
+	v6 := netip.MustParsePrefix("fd00::/64")
+	bs := []topology.Bridge{
+		{Device: "a", NAT: true},
+		{Device: "b", Subnet6: v6},
+		{Device: "c", NAT: true, Subnet6: v6},
+		{Device: "d", NAT: true},
+	}
+	devices := func(bs []topology.Bridge) string {
+		var out string
+		for _, b := range bs {
+			out += b.Device
+		}
+		return out
+	}
+	if got := devices(NATBridges(bs)); got != "acd" {
+		t.Errorf("NATBridges = %s, want acd", got)
+	}
+	if got := devices(NAT6Bridges(bs)); got != "c" {
+		t.Errorf("NAT6Bridges = %s, want c", got)
+	}
+}

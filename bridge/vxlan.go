@@ -73,24 +73,9 @@ func newVXLAN(h *netlink.Handle, raw *nl.SocketHandle, name, alias string, mac n
 // is the one the nodes see.
 // Equivalent to: ip link set DEV type vxlan df inherit
 func inheritDF(raw *nl.SocketHandle, index int) error {
-	req := &nl.NetlinkRequest{
-		NlMsghdr: unix.NlMsghdr{
-			Len:   uint32(unix.SizeofNlMsghdr),
-			Type:  unix.RTM_NEWLINK,
-			Flags: unix.NLM_F_REQUEST | unix.NLM_F_ACK,
-		},
-		Sockets: map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: raw},
-	}
-	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
-	msg.Index = int32(index)
-	req.AddData(msg)
-	info := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
-	info.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("vxlan"))
-	data := info.AddRtAttr(nl.IFLA_INFO_DATA, nil)
-	data.AddRtAttr(unix.IFLA_VXLAN_DF, []byte{vxlanDFInherit})
-	req.AddData(info)
-	_, err := req.Execute(unix.NETLINK_ROUTE, 0)
-	return err
+	return setLinkData(raw, index, "vxlan", func(data *nl.RtAttr) {
+		data.AddRtAttr(unix.IFLA_VXLAN_DF, []byte{vxlanDFInherit})
+	})
 }
 
 // appendFlood adds the static FDB entry 00:00:00:00:00:00 → r (its address

@@ -6,13 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"runtime"
 	"sync/atomic"
 	"time"
 	"unsafe"
 
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"leolab/internal/nsthread"
 )
 
 // Ring geometry. A block must hold the largest frame the kernel hands over:
@@ -126,17 +127,7 @@ func inNetns(path string, id *[2]uint64, fn func() error) error {
 		return fmt.Errorf("stat netns %s: %w", path, err)
 	}
 	*id = [2]uint64{st.Dev, st.Ino}
-	errc := make(chan error, 1)
-	go func() {
-		// Never unlocked: the runtime discards the thread with its namespace.
-		runtime.LockOSThread()
-		if err := netns.Set(ns); err != nil {
-			errc <- fmt.Errorf("enter netns %s: %w", path, err)
-			return
-		}
-		errc <- fn()
-	}()
-	return <-errc
+	return nsthread.Do(ns, fn)
 }
 
 func (r *ring) close() {

@@ -7,15 +7,16 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"runtime"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"leolab/internal/nsthread"
+	"leolab/internal/sysctl"
 )
 
 // handleAt opens a netlink handle in the namespace at path.
@@ -32,41 +33,16 @@ func handleAt(path string) (*netlink.Handle, error) {
 	return h, nil
 }
 
-// inNetns runs fn on a fresh OS thread that has joined the namespace at
-// path. The thread stays locked, so the runtime discards it afterwards
-// instead of reusing a thread in a foreign namespace. Sockets fn opens stay
-// in that namespace wherever they are used later.
-func inNetns(path string, fn func() error) error {
-	ns, err := netns.GetFromPath(path)
-	if err != nil {
-		return fmt.Errorf("open netns %s: %w", path, err)
-	}
-	defer ns.Close()
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		if err := netns.Set(ns); err != nil {
-			errc <- fmt.Errorf("enter netns %s: %w", path, err)
-			return
-		}
-		errc <- fn()
-	}()
-	return <-errc
-}
-
 // readSysctl reads a net.* sysctl as the namespace at path sees it (files
 // under /proc/sys/net belong to the namespace of the thread opening them).
 func readSysctl(path, key string) (string, error) {
 	var v string
-	err := inNetns(path, func() error {
-		data, err := os.ReadFile("/proc/sys/" + strings.ReplaceAll(key, ".", "/"))
-		v = strings.TrimSpace(string(data))
+	err := nsthread.DoPath(path, func() error {
+		var err error
+		v, err = sysctl.Read(key) // its errors name the key
 		return err
 	})
-	if err != nil {
-		return "", fmt.Errorf("sysctl %s: %w", key, err)
-	}
-	return v, nil
+	return v, err
 }
 
 func readSysctlInt(path, key string) (int, error) {
@@ -96,7 +72,7 @@ var echoID atomic.Uint32
 // Equivalent to: ip netns exec NS ping -c 1 -W 1 [-I DEV] DST, repeated.
 func Ping(ctx context.Context, path string, dst netip.Addr, dev string, tries int) (PingResult, error) {
 	var fd int
-	err := inNetns(path, func() error {
+	err := nsthread.DoPath(path, func() error {
 		var err error
 		fd, err = unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_ICMP)
 		if err != nil {

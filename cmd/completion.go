@@ -60,20 +60,15 @@ func addCompletion(root *cobra.Command, g *globals) {
 // completeNode offers node names of running labs for the first argument:
 // a bare name when no other lab has it, LAB/NODE always. After the node,
 // exec's command runs inside the node, so host files are not offered.
-func completeNode(g *globals) cobra.CompletionFunc {
-	return func(c *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		if len(args) > 0 {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		lab, _ := c.Flags().GetString("lab")
-		return nodeNames(g, c, lab), cobra.ShellCompDirectiveNoFileComp
-	}
-}
+func completeNode(g *globals) cobra.CompletionFunc { return completeNodes(g, 1) }
 
 // completeNodePair offers node names for trace's FROM and TO.
-func completeNodePair(g *globals) cobra.CompletionFunc {
+func completeNodePair(g *globals) cobra.CompletionFunc { return completeNodes(g, 2) }
+
+// completeNodes offers node names for the first n arguments.
+func completeNodes(g *globals, n int) cobra.CompletionFunc {
 	return func(c *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		if len(args) > 1 {
+		if len(args) >= n {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		lab, _ := c.Flags().GetString("lab")

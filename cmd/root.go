@@ -92,7 +92,7 @@ bridges or straight to other nodes.`,
 		def = labs.DefaultRoot
 	}
 	root.PersistentFlags().StringVar(&g.root, "root", def, "data and state directory (env LEOLAB_ROOT)")
-	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "warn", "log level on stderr: debug (also each deploy and destroy step), info, warn, error")
 	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "print nothing but errors and requested output")
 	root.PersistentFlags().Var(&byteSize{&g.maxImageBytes}, "max-image-size", "cap on one unpacked image, e.g. 8G (default 8G)")
 	root.PersistentFlags().IntVar(&g.maxImageEntries, "max-image-entries", 0, "cap on the entries of one unpacked image (default 1048576)")

@@ -15,15 +15,7 @@ import (
 // where the kernel lacks netem, a --loss is also refused for real.
 func TestNetemSetFailureKeepsLink(t *testing.T) {
 	e := newEnv(t)
-	topo := e.writeTopo("rcnetem.yaml", `name: rcnetem
-nodes:
-  a: {}
-  b: {}
-links:
-  - endpoints: [a:eth1, b:eth1]
-`)
-	e.must("deploy", topo)
-	defer e.must("destroy", "--lab", "rcnetem")
+	e.deployPair("rcnetem")
 	e.must("netem", "set", "a:eth1", "--rate", "1mbit")
 	unchanged := func(after string) {
 		t.Helper()
@@ -50,6 +42,14 @@ links:
 	}
 }
 
+// deployPair deploys lab: nodes a and b joined by a link a:eth1–b:eth1;
+// it is destroyed when the test ends.
+func (e *env) deployPair(lab string) {
+	e.t.Helper()
+	e.must("deploy", e.writeTopo(lab+".yaml", "name: "+lab+"\nnodes:\n  a: {}\n  b: {}\nlinks:\n  - endpoints: [a:eth1, b:eth1]\n"))
+	e.t.Cleanup(func() { e.must("destroy", "--lab", lab) })
+}
+
 // TestNetemBadValuesExitTwo: netem values the kernel would refuse are usage
 // errors (exit 2) naming the flag, before anything is looked up; values
 // the kernel takes, like 1tbit, are accepted (issue 14 item 8).
@@ -64,15 +64,7 @@ func TestNetemBadValuesExitTwo(t *testing.T) {
 			t.Errorf("netem set %v: exit %d, stderr %q; want 2 naming %s", args, r.code, r.stderr, args[0])
 		}
 	}
-	topo := e.writeTopo("rcrate.yaml", `name: rcrate
-nodes:
-  a: {}
-  b: {}
-links:
-  - endpoints: [a:eth1, b:eth1]
-`)
-	e.must("deploy", topo)
-	defer e.must("destroy", "--lab", "rcrate")
+	e.deployPair("rcrate")
 	e.must("netem", "set", "a:eth1", "--rate", "1tbit")
 	if out := e.must("netem", "show", "b:eth1"); !strings.Contains(out, "rate 1000000000000bit") {
 		t.Errorf("netem show after --rate 1tbit: %q", out)
@@ -166,4 +158,52 @@ func repeatedSegment(msg string) string {
 		seen[seg] = true
 	}
 	return ""
+}
+
+// TestLogLevelDebugShowsSteps: --log-level debug logs every deploy and
+// destroy step through slog on stderr; the default level logs none.
+func TestLogLevelDebugShowsSteps(t *testing.T) {
+	e := newEnv(t)
+	topo := e.writeTopo("rcdebug.yaml", `name: rcdebug
+nodes:
+  a: {}
+`)
+	steps := func(stderr, verb string) []string {
+		var out []string
+		for _, line := range strings.Split(stderr, "\n") {
+			if strings.Contains(line, "level=DEBUG") && strings.Contains(line, `msg="`+verb+` step"`) &&
+				strings.Contains(line, "lab=rcdebug") {
+				out = append(out, line)
+			}
+		}
+		return out
+	}
+	r := e.run("--log-level", "debug", "deploy", topo)
+	if r.code != 0 {
+		t.Fatalf("deploy: exit %d: %s", r.code, r.stderr)
+	}
+	got := steps(r.stderr, "deploy")
+	if len(got) == 0 || !strings.Contains(strings.Join(got, "\n"), `step="start nodes"`) {
+		t.Errorf("deploy --log-level debug: no step lines (start nodes) on stderr:\n%s", r.stderr)
+	}
+	r = e.run("--log-level", "debug", "destroy", "--lab", "rcdebug")
+	if r.code != 0 {
+		t.Fatalf("destroy: exit %d: %s", r.code, r.stderr)
+	}
+	got = steps(r.stderr, "destroy")
+	if len(got) == 0 || !strings.Contains(strings.Join(got, "\n"), `step="stop nodes"`) {
+		t.Errorf("destroy --log-level debug: no step lines (stop nodes) on stderr:\n%s", r.stderr)
+	}
+
+	r = e.run("deploy", topo)
+	if r.code != 0 {
+		t.Fatalf("deploy: exit %d: %s", r.code, r.stderr)
+	}
+	d := e.run("destroy", "--lab", "rcdebug")
+	if d.code != 0 {
+		t.Fatalf("destroy: exit %d: %s", d.code, d.stderr)
+	}
+	if strings.Contains(r.stderr+d.stderr, "level=DEBUG") {
+		t.Errorf("default log level printed debug lines:\n%s%s", r.stderr, d.stderr)
+	}
 }

@@ -4,10 +4,8 @@ package e2e
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/netip"
 	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -79,8 +77,8 @@ func TestExampleDualStack(t *testing.T) {
 
 	// NAT66: the outside has no route to the lab, so only a masqueraded
 	// ping is answered.
-	if !regexp.MustCompile(`-s ` + regexp.QuoteMeta(sub6.String()) + ` .*-j MASQUERADE`).MatchString(ip6tablesNAT()) {
-		t.Errorf("no IPv6 MASQUERADE rule for %s:\n%s", sub6, ip6tablesNAT())
+	if !regexp.MustCompile(`-s ` + regexp.QuoteMeta(sub6.String()) + ` .*-j MASQUERADE`).MatchString(natRules("ip6tables")) {
+		t.Errorf("no IPv6 MASQUERADE rule for %s:\n%s", sub6, natRules("ip6tables"))
 	}
 	if got := readForward6(t); got != "1" {
 		t.Errorf("net.ipv6.conf.all.forwarding = %s with a NAT66 lab, want 1", got)
@@ -95,7 +93,7 @@ func TestExampleDualStack(t *testing.T) {
 
 	e.must("destroy", "--lab", "dual-stack")
 	destroyed = true
-	if rules := ip6tablesNAT(); strings.Contains(rules, sub6.String()) {
+	if rules := natRules("ip6tables"); strings.Contains(rules, sub6.String()) {
 		t.Errorf("IPv6 MASQUERADE rule left after destroy:\n%s", rules)
 	}
 	if got := readForward6(t); got != fwdBefore {
@@ -122,14 +120,10 @@ func (e *env) ping6(node, target string) bool {
 	return e.run("exec", node, "--", "ping", "-6", "-c", "1", "-W", "2", target).code == 0
 }
 
+// reachable6 is reachable over IPv6.
 func (e *env) reachable6(node, target string) bool {
 	e.t.Helper()
-	for range 5 {
-		if e.ping6(node, target) {
-			return true
-		}
-	}
-	return false
+	return fiveTries(func() bool { return e.ping6(node, target) })
 }
 
 // labView6 is the IPv6 part of `inspect --format json`.
@@ -171,15 +165,6 @@ func (v labView6) iface(node, name string) (i struct{ Name, IPv4, IPv6 string })
 	return i
 }
 
-func ip6tablesNAT() string {
-	var rules string
-	for _, bin := range []string{"ip6tables", "ip6tables-legacy"} { // whichever leolab chose
-		out, _ := exec.Command(bin, "-t", "nat", "-S").Output()
-		rules += string(out)
-	}
-	return rules
-}
-
 func readForward6(t *testing.T) string {
 	t.Helper()
 	v, err := os.ReadFile("/proc/sys/net/ipv6/conf/all/forwarding")
@@ -193,21 +178,5 @@ func readForward6(t *testing.T) string {
 // the host, 2001:db8:ff::/64 (documentation prefix), no other route.
 func newOutside6(t *testing.T) *outsideNS {
 	t.Helper()
-	o := &outsideNS{t: t, name: fmt.Sprintf("ll6o%d", os.Getpid()%100000), host: fmt.Sprintf("ll6h%d", os.Getpid()%100000), addr: "2001:db8:ff::2"}
-	steps := [][]string{
-		{"netns", "add", o.name},
-		{"link", "add", o.host, "type", "veth", "peer", "name", "eth0", "netns", o.name},
-		{"addr", "add", "2001:db8:ff::1/64", "dev", o.host, "nodad"},
-		{"link", "set", o.host, "up"},
-		{"-n", o.name, "addr", "add", o.addr + "/64", "dev", "eth0", "nodad"},
-		{"-n", o.name, "link", "set", "eth0", "up"},
-		{"-n", o.name, "link", "set", "lo", "up"},
-	}
-	for _, s := range steps {
-		if out, err := exec.Command("ip", s...).CombinedOutput(); err != nil {
-			o.remove()
-			t.Fatalf("ip %s: %v\n%s", strings.Join(s, " "), err, out)
-		}
-	}
-	return o
+	return newOutsideNS(t, "ll6o", "ll6h", "2001:db8:ff::1/64", "2001:db8:ff::2/64", "nodad")
 }

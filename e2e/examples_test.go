@@ -86,8 +86,13 @@ func (e *env) ping(node, target string) bool {
 // a moment for its carrier to reach the bridge.
 func (e *env) reachable(node, target string) bool {
 	e.t.Helper()
+	return fiveTries(func() bool { return e.ping(node, target) })
+}
+
+// fiveTries reports whether ok holds at one of up to five tries.
+func fiveTries(ok func() bool) bool {
 	for range 5 {
-		if e.ping(node, target) {
+		if ok() {
 			return true
 		}
 	}
@@ -312,11 +317,7 @@ func TestExampleNAT(t *testing.T) {
 			t.Errorf("%s has no default route via %s:\n%s", n, gw, out)
 		}
 	}
-	var rules string
-	for _, bin := range []string{"iptables", "iptables-legacy"} { // whichever leolab chose
-		out, _ := exec.Command(bin, "-t", "nat", "-S").Output()
-		rules += string(out)
-	}
+	rules := natRules("iptables")
 	if !regexp.MustCompile(`-s ` + regexp.QuoteMeta(subnet) + ` .*-j MASQUERADE`).MatchString(rules) {
 		t.Errorf("no MASQUERADE rule for %s:\n%s", subnet, rules)
 	}
@@ -337,13 +338,22 @@ type outsideNS struct {
 
 func newOutside(t *testing.T) *outsideNS {
 	t.Helper()
-	o := &outsideNS{t: t, name: fmt.Sprintf("llout%d", os.Getpid()%100000), host: fmt.Sprintf("llo%d", os.Getpid()%100000), addr: "198.51.100.2"}
+	return newOutsideNS(t, "llout", "llo", "198.51.100.1/24", "198.51.100.2/24")
+}
+
+// newOutsideNS makes namespace NAME<pid> with eth0 at addr, joined by a
+// veth to HOST<pid> at hostAddr on the host; addrFlags go with both
+// addresses.
+func newOutsideNS(t *testing.T, name, host, hostAddr, addr string, addrFlags ...string) *outsideNS {
+	t.Helper()
+	a, _, _ := strings.Cut(addr, "/")
+	o := &outsideNS{t: t, name: fmt.Sprintf("%s%d", name, os.Getpid()%100000), host: fmt.Sprintf("%s%d", host, os.Getpid()%100000), addr: a}
 	steps := [][]string{
 		{"netns", "add", o.name},
 		{"link", "add", o.host, "type", "veth", "peer", "name", "eth0", "netns", o.name},
-		{"addr", "add", "198.51.100.1/24", "dev", o.host},
+		append([]string{"addr", "add", hostAddr, "dev", o.host}, addrFlags...),
 		{"link", "set", o.host, "up"},
-		{"-n", o.name, "addr", "add", o.addr + "/24", "dev", "eth0"},
+		append([]string{"-n", o.name, "addr", "add", addr, "dev", "eth0"}, addrFlags...),
 		{"-n", o.name, "link", "set", "eth0", "up"},
 		{"-n", o.name, "link", "set", "lo", "up"},
 	}
@@ -354,6 +364,17 @@ func newOutside(t *testing.T) *outsideNS {
 		}
 	}
 	return o
+}
+
+// natRules is the nat table of family bin (iptables or ip6tables) in both
+// backends, whichever leolab chose.
+func natRules(bin string) string {
+	var rules string
+	for _, b := range []string{bin, bin + "-legacy"} {
+		out, _ := exec.Command(b, "-t", "nat", "-S").Output()
+		rules += string(out)
+	}
+	return rules
 }
 
 func (o *outsideNS) remove() {

@@ -22,9 +22,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netlink"
-
 	"leolab/internal/hostnames"
+	"leolab/internal/nstest"
 )
 
 // binary is the leolab binary under test, built once with the fault hook.
@@ -180,9 +179,7 @@ func (e *env) otherLab(kind, item string) bool {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
+	nstest.RequireRoot(t)
 	e := &env{t: t, root: t.TempDir(), labs: map[string]bool{}}
 	// t.TempDir's parent is 0700; user-namespace nodes need to traverse it.
 	os.Chmod(filepath.Dir(e.root), 0o711)
@@ -211,7 +208,17 @@ func (e *env) run(args ...string) result {
 
 func (e *env) runEnv(extraEnv []string, args ...string) result {
 	e.t.Helper()
-	cmd := exec.Command(binary, append([]string{"--root", e.root}, args...)...)
+	r, err := runCmd(exec.Command(binary, append([]string{"--root", e.root}, args...)...), extraEnv)
+	if err != nil {
+		e.t.Fatalf("run leolab %v: %v", args, err)
+	}
+	return r
+}
+
+// runCmd runs cmd with extraEnv added to this process's environment and
+// returns its output and exit status (128+N when killed by signal N); err
+// is only for a command that could not be run at all.
+func runCmd(cmd *exec.Cmd, extraEnv []string) (result, error) {
 	cmd.Env = append(os.Environ(), extraEnv...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -224,9 +231,9 @@ func (e *env) runEnv(extraEnv []string, args ...string) result {
 			code = 128 + int(ws.Signal())
 		}
 	} else if err != nil {
-		e.t.Fatalf("run leolab %v: %v", args, err)
+		return result{}, err
 	}
-	return result{code: code, stdout: out.String(), stderr: errb.String()}
+	return result{code: code, stdout: out.String(), stderr: errb.String()}, nil
 }
 
 // must runs leolab and fails the test unless it exits 0.
@@ -263,7 +270,7 @@ func takeSnapshot(t *testing.T, root string) snapshot {
 	return snapshot{
 		"links":     links(t),
 		"netns":     listDir("/run/netns"),
-		"iptables":  iptablesRules(),
+		"iptables":  nstest.IPTables(),
 		"mounts":    mounts(),
 		"processes": foreignPidnsProcs(),
 		"cgroups":   leolabCgroups(),
@@ -306,19 +313,13 @@ func set(xs []string) map[string]bool {
 	return m
 }
 
+// links lists the host's links as "NAME ALIAS".
 func links(t *testing.T) []string {
-	ls, err := netlink.LinkList()
-	for i := 0; i < 20 && errors.Is(err, netlink.ErrDumpInterrupted); i++ {
-		ls, err = netlink.LinkList() // links changed during the dump: read again
-	}
+	ls, err := nstest.Links()
 	if err != nil {
-		t.Fatalf("list links: %v", err)
+		t.Fatal(err)
 	}
-	var out []string
-	for _, l := range ls {
-		out = append(out, l.Attrs().Name+" "+l.Attrs().Alias)
-	}
-	return out
+	return ls
 }
 
 func listDir(dir string) []string {
@@ -330,46 +331,15 @@ func listDir(dir string) []string {
 	return out
 }
 
-func iptablesRules() []string {
-	var out []string
-	for _, bin := range []string{"iptables-save", "iptables-legacy-save", "ip6tables-save", "ip6tables-legacy-save"} {
-		data, err := exec.Command(bin).Output()
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(data), "\n") {
-			// Comments, table headers and built-in chain counters change by
-			// themselves (iptables-nft creates a table on first use and keeps it
-			// empty); chains and rules are what leolab must leave as it found them.
-			if strings.HasPrefix(line, "#") || strings.HasPrefix(line, "*") || line == "COMMIT" ||
-				strings.HasPrefix(line, ":") && !strings.Contains(line, "LEOLAB") {
-				continue
-			}
-			if line != "" {
-				out = append(out, bin+": "+stripCounters(line))
-			}
-		}
-	}
-	return out
-}
-
-func stripCounters(line string) string {
-	if i := strings.LastIndex(line, " ["); i > 0 && strings.HasPrefix(line, ":") {
-		return line[:i]
-	}
-	return line
-}
-
+// mounts lists the host's mounts (nstest.Mounts) but /run/netns itself,
+// which becomes a shared self-bind the first time any netns is registered
+// (as iproute2 does) and stays: shared host plumbing, not a lab's
+// resource. Everything under it is compared.
 func mounts() []string {
-	data, _ := os.ReadFile("/proc/self/mountinfo")
 	var out []string
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		// /run/netns itself becomes a shared self-bind the first time any
-		// netns is registered (as iproute2 does) and stays: shared host
-		// plumbing, not a lab's resource. Everything under it is compared.
-		if len(f) > 4 && f[4] != "/run/netns" {
-			out = append(out, f[4]+" "+f[3])
+	for _, m := range nstest.Mounts() {
+		if !strings.HasPrefix(m, "/run/netns ") {
+			out = append(out, m)
 		}
 	}
 	return out

@@ -13,14 +13,8 @@ import (
 // bridge port on a running lab, and sets, shows and clears a rate limit.
 func TestLinkDownUpAndNetemRate(t *testing.T) {
 	e := newEnv(t)
-	topo := e.writeTopo("ctl.yaml", `name: ctl
-bridges: {lan: {}}
-nodes:
-  a: {interfaces: {eth0: lan}}
-  b: {interfaces: {eth0: lan}}
-links:
-  - endpoints: [a:eth1, b:eth1]
-`)
+	// Two nodes on a LAN, also linked point to point (captureTopo).
+	topo := e.writeTopo("ctl.yaml", strings.Replace(captureTopo, "cap-e2e", "ctl", 1))
 	e.must("deploy", topo)
 	defer e.must("destroy", "--lab", "ctl")
 	ping := func(target string) int {

@@ -3,10 +3,7 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"os"
 	"os/exec"
 	"runtime"
 	"strings"
@@ -38,22 +35,11 @@ func (h *simHost) run(args ...string) result {
 func (h *simHost) runEnv(extraEnv []string, args ...string) result {
 	h.t.Helper()
 	argv := append([]string{"--net=/run/netns/" + h.ns, binary, "--root", h.root}, args...)
-	cmd := exec.Command("nsenter", argv...)
-	cmd.Env = append(os.Environ(), extraEnv...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			code = 128 + int(ws.Signal())
-		}
-	} else if err != nil {
+	r, err := runCmd(exec.Command("nsenter", argv...), extraEnv)
+	if err != nil {
 		h.t.Fatalf("run leolab on host %s %v: %v", h.name, args, err)
 	}
-	return result{code: code, stdout: out.String(), stderr: errb.String()}
+	return r
 }
 
 func (h *simHost) must(args ...string) string {

@@ -24,6 +24,16 @@ import (
 
 // uiDemo is labs/examples/demo.yaml under a name and subnets of its own, so
 // it runs beside other users of the host.
+// deployDemo deploys the demo lab (wuidemo) in a fresh env; it is
+// destroyed when the test ends.
+func deployDemo(t *testing.T) *env {
+	t.Helper()
+	e := newEnv(t)
+	e.must("deploy", uiDemo(e))
+	t.Cleanup(func() { e.must("destroy", "--lab", "wuidemo") })
+	return e
+}
+
 func uiDemo(e *env) string {
 	e.t.Helper()
 	data, err := os.ReadFile("../labs/examples/demo.yaml")
@@ -150,10 +160,7 @@ func linkStateExpr(end string) string {
 // lab: every node is listed as running, a `leolab link down` from the
 // command line shows as down on the page, and up again.
 func TestUIShowsLabAndFollowsLinkChanges(t *testing.T) {
-	e := newEnv(t)
-	topo := uiDemo(e)
-	e.must("deploy", topo)
-	defer e.must("destroy", "--lab", "wuidemo")
+	e := deployDemo(t)
 	ctx := browser(t)
 	url := startUI(e, "--lab", "wuidemo")
 	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
@@ -223,10 +230,7 @@ func TestUIShowsLabAndFollowsLinkChanges(t *testing.T) {
 // TestUITerminalRunsInNode types `hostname` into a node's web terminal and
 // reads the node's name back from the screen.
 func TestUITerminalRunsInNode(t *testing.T) {
-	e := newEnv(t)
-	topo := uiDemo(e)
-	e.must("deploy", topo)
-	defer e.must("destroy", "--lab", "wuidemo")
+	e := deployDemo(t)
 	ctx := browser(t)
 	url := startUI(e)
 	err := chromedp.Do(ctx, chromedp.Navigate(url),
@@ -261,10 +265,7 @@ func TestUITerminalRunsInNode(t *testing.T) {
 // refused, and a page of another origin on the same host (same site: the
 // browser sends the cookie along) cannot open a terminal.
 func TestUIRefusesWithoutTokenAndCrossOrigin(t *testing.T) {
-	e := newEnv(t)
-	topo := uiDemo(e)
-	e.must("deploy", topo)
-	defer e.must("destroy", "--lab", "wuidemo")
+	e := deployDemo(t)
 	ctx := browser(t)
 	url := startUI(e)
 	bare := url[:strings.Index(url, "?")]
@@ -328,10 +329,7 @@ func TestUIRefusesWithoutTokenAndCrossOrigin(t *testing.T) {
 // TestUICaptureDownload downloads a pcapng capture of a node interface
 // through the page's capture URL while the node pings, and reads it back.
 func TestUICaptureDownload(t *testing.T) {
-	e := newEnv(t)
-	topo := uiDemo(e)
-	e.must("deploy", topo)
-	defer e.must("destroy", "--lab", "wuidemo")
+	e := deployDemo(t)
 	url := startUI(e)
 	base, token := url[:strings.Index(url, "?")], url[strings.Index(url, "token=")+len("token="):]
 	req, _ := http.NewRequest("GET", base+"api/capture?lab=wuidemo&target=h1:eth0&count=4&duration=60s", nil)

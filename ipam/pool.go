@@ -28,17 +28,26 @@ type Pool struct {
 	nextLink   uint64       // where the next link search starts
 }
 
+// checkPool refuses a pool that is not a prefix of the family (ok false),
+// not canonical, or /8 or larger.
+func checkPool(p netip.Prefix, family string, ok bool) error {
+	if !ok {
+		return fmt.Errorf("pool %s is not an %s prefix", p, family)
+	}
+	if p.Masked() != p {
+		return fmt.Errorf("pool %s has host bits set (did you mean %s?)", p, p.Masked())
+	}
+	if p.Bits() < 8 {
+		return fmt.Errorf("pool %s is too large: /8 or smaller", p)
+	}
+	return nil
+}
+
 // NewPool checks p and returns its allocator. The pool must be a canonical
 // IPv4 prefix of /19 or larger, so that bridges and links both have room.
 func NewPool(p netip.Prefix) (*Pool, error) {
-	if !p.IsValid() || !p.Addr().Is4() {
-		return nil, fmt.Errorf("pool %s is not an IPv4 prefix", p)
-	}
-	if p.Masked() != p {
-		return nil, fmt.Errorf("pool %s has host bits set (did you mean %s?)", p, p.Masked())
-	}
-	if p.Bits() < 8 {
-		return nil, fmt.Errorf("pool %s is too large: /8 or smaller", p)
+	if err := checkPool(p, "IPv4", p.IsValid() && p.Addr().Is4()); err != nil {
+		return nil, err
 	}
 	if p.Bits() > linkArea-1 {
 		return nil, fmt.Errorf("pool %s is too small: need /%d or larger (its top /%d is kept for links)", p, linkArea-1, linkArea)

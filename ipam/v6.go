@@ -33,14 +33,8 @@ type Pool6 struct {
 // canonical IPv6 prefix of /8 to /62, so that bridges and links both have
 // room, and unicast (not link-local, loopback, multicast or IPv4-mapped).
 func NewPool6(p netip.Prefix) (*Pool6, error) {
-	if !p.IsValid() || !p.Addr().Is6() || p.Addr().Is4In6() {
-		return nil, fmt.Errorf("pool %s is not an IPv6 prefix", p)
-	}
-	if p.Masked() != p {
-		return nil, fmt.Errorf("pool %s has host bits set (did you mean %s?)", p, p.Masked())
-	}
-	if p.Bits() < 8 {
-		return nil, fmt.Errorf("pool %s is too large: /8 or smaller", p)
+	if err := checkPool(p, "IPv6", p.IsValid() && p.Addr().Is6() && !p.Addr().Is4In6()); err != nil {
+		return nil, err
 	}
 	if p.Bits() > SubnetBits6-2 {
 		return nil, fmt.Errorf("pool %s is too small: need /%d or larger (bridges take its lower half, links its upper half)", p, SubnetBits6-2)

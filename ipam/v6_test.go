@@ -45,16 +45,8 @@ func TestPool6Subnets(t *testing.T) {
 	used.Add(pfx("fde3:6868:8a47:3::/63"))      // a host route (covers :2 and :3)
 	used.Add(pfx("fde3:6868:8a47:8000::1/128")) // a host route inside the first link /64
 	var got []string
-	for range 2 {
-		s, err := p.BridgeSubnet(&used, "b")
-		if err != nil {
-			t.Fatal(err)
-		}
-		used.Add(s)
-		got = append(got, s.String())
-	}
-	for range 2 {
-		s, err := p.LinkSubnet(&used, "l")
+	for _, take := range []func(*Set, string) (netip.Prefix, error){p.BridgeSubnet, p.BridgeSubnet, p.LinkSubnet, p.LinkSubnet} {
+		s, err := take(&used, "x")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -76,6 +77,7 @@ func (m *Manager) apply(ctx context.Context, st *State, opts DeployOptions) erro
 			return fmt.Errorf("deploy %s interrupted before %s: %w", st.Plan.Name, s.name, err)
 		}
 		faultHook(s.name)
+		slog.Debug("deploy step", "lab", st.Plan.Name, "step", s.name)
 		if err := s.fn(ctx); err != nil {
 			return err
 		}
@@ -178,20 +180,14 @@ func (m *Manager) setupIptables(st *State, bridges []topology.Bridge) error {
 	if err := bridge.SetupForward6(p.Name, p.Chain, bridges); err != nil {
 		return fmt.Errorf("ipv6 forward rules: %w", err)
 	}
-	var natBridges []topology.Bridge
-	nat6 := false
-	for _, b := range bridges {
-		if b.NAT {
-			natBridges = append(natBridges, b)
-			nat6 = nat6 || b.Subnet6.IsValid()
-		}
-	}
+	natBridges := bridge.NATBridges(bridges)
+	nat6 := len(bridge.NAT6Bridges(natBridges)) > 0
 	if len(natBridges) == 0 {
 		return nil
 	}
 	// Intent first: the value to restore is on disk before SetupNAT turns
 	// forwarding on, so a deploy killed in between still restores it.
-	lock, err := m.lockIPAM()
+	lock, err := m.lockClaimsAndForwarding()
 	if err != nil {
 		return err
 	}

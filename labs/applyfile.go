@@ -117,7 +117,7 @@ func (m *Manager) applyRunning(ctx context.Context, dec *topology.Decoded, st *S
 // the running lab, whose subnets and addresses it keeps (sticky), whose
 // node indexes it keeps, and whose host id block it keeps.
 func (m *Manager) planApply(dec *topology.Decoded, st *State) (*topology.Plan, error) {
-	lock, err := m.lockIPAM()
+	lock, err := m.lockClaimsAndForwarding()
 	if err != nil {
 		return nil, err
 	}

@@ -110,14 +110,14 @@ func (m *Manager) handleExisting(lab string, reconfigure bool) error {
 }
 
 // planAndRecord resolves the decoded file against the host and running labs
-// under the global IPAM lock, and writes the state file before anything is
-// created, so a crash from here on leaves a state destroy can finish.
+// under lockClaimsAndForwarding, and writes the state file before anything
+// is created, so a crash from here on leaves a state destroy can finish.
 func (m *Manager) planAndRecord(dec *topology.Decoded, opts DeployOptions) (*State, error) {
-	ipam, err := m.lockIPAM()
+	lock, err := m.lockClaimsAndForwarding()
 	if err != nil {
 		return nil, err
 	}
-	defer ipam.unlock(false)
+	defer lock.unlock(false)
 	others, err := m.states(dec.Name())
 	if err != nil {
 		return nil, err
@@ -161,7 +161,6 @@ func (st *State) nodeUIDBase(ordinal int) uint32 {
 	return st.Plan.UIDs.NodeBase(ordinal)
 }
 
-// logf reports a step of the whole operation on the progress stream.
 // EmptyLabWarning is a warning for a lab without nodes, which validates
 // and deploys (its bridges alone) but is most likely a mistake; "" for
 // any other lab.
@@ -172,6 +171,8 @@ func EmptyLabWarning(p *topology.Plan) string {
 	return fmt.Sprintf("warning: lab %s has no nodes (nodes: is empty or missing); only its bridges are created", p.Name)
 }
 
+// logf reports a step of the whole operation on the progress stream (not
+// through slog: it is the user's output, which -q silences).
 func (m *Manager) logf(format string, args ...any) {
 	if m.Quiet || m.Progress == nil {
 		return

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -87,21 +88,32 @@ func (m *Manager) destroyLocked(lab string) error {
 func (m *Manager) teardown(st *State) error {
 	p := st.everything()
 	var errs *multierror.Error
+	destroyStep(p.Name, "stop nodes")
 	errs = multierror.Append(errs, m.stopNodes(st))
+	destroyStep(p.Name, "unregister netns")
 	errs = multierror.Append(errs, forAll(teardownWorkers, len(p.Nodes), func(i int) error {
 		return bridge.UnregisterNetns(hostnames.NodeNetns(p.Name, p.Nodes[i].Name))
 	}))
+	destroyStep(p.Name, "remove host side")
 	errs = multierror.Append(errs, m.removeHostSide(st))
+	destroyStep(p.Name, "remove cgroups")
 	errs = multierror.Append(errs, forAll(teardownWorkers, len(p.Nodes), func(i int) error {
 		return node.RemoveCgroups(p.Name, p.Nodes[i].Name)
 	}))
 	if err := errs.ErrorOrNil(); err != nil {
 		return fmt.Errorf("destroy %s: %w", p.Name, err)
 	}
+	destroyStep(p.Name, "remove lab dir")
 	if err := m.removeLabDir(p.Name, nodeNames(p)); err != nil {
 		return fmt.Errorf("destroy %s: %w", p.Name, err)
 	}
+	destroyStep(p.Name, "drop claim")
 	return m.dropClaim(p.Name) // last: until here, its names are still in use
+}
+
+// destroyStep logs a step of a destroy at debug level (--log-level debug).
+func destroyStep(lab, step string) {
+	slog.Debug("destroy step", "lab", lab, "step", step)
 }
 
 // shutdownGrace bounds each node's shutdown commands.
@@ -196,40 +208,18 @@ func (m *Manager) removeHostSide(st *State) error {
 	return errs.ErrorOrNil()
 }
 
-// otherNAT6Labs reports whether a lab other than lab, under any root, uses
-// NAT66. Callers hold the host lock.
-func (m *Manager) otherNAT6Labs(lab string) bool {
+// otherLabsNAT reports whether a lab other than lab, under any root, uses
+// NAT, and whether one uses NAT66. Callers hold lockClaimsAndForwarding.
+func (m *Manager) otherLabsNAT(lab string) (nat, nat6 bool) {
 	others, _ := m.states(lab)
 	for _, o := range others {
-		if o.NAT6 {
-			return true
-		}
+		nat, nat6 = nat || o.NAT, nat6 || o.NAT6
 	}
 	claims, _ := m.liveClaims(lab)
 	for _, c := range claims {
-		if c.NAT6 {
-			return true
-		}
+		nat, nat6 = nat || c.NAT, nat6 || c.NAT6
 	}
-	return false
-}
-
-// otherNATLabs reports whether a lab other than lab, under any root, uses
-// NAT. Callers hold the host lock.
-func (m *Manager) otherNATLabs(lab string) bool {
-	others, _ := m.states(lab)
-	for _, o := range others {
-		if o.NAT {
-			return true
-		}
-	}
-	claims, _ := m.liveClaims(lab)
-	for _, c := range claims {
-		if c.NAT {
-			return true
-		}
-	}
-	return false
+	return nat, nat6
 }
 
 // removeLabDir removes the node layers, then the lab directory, then the
@@ -244,7 +234,7 @@ func (m *Manager) removeLabDir(lab string, nodes []string) error {
 	}
 	dir := m.labDir(lab)
 	state := m.statePath(lab)
-	if err := removeTreeSameDev(dir, state); err != nil {
+	if err := rootfs.RemoveContents(dir, filepath.Base(state)); err != nil {
 		return err
 	}
 	if err := os.Remove(state); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -256,61 +246,10 @@ func (m *Manager) removeLabDir(lab string, nodes []string) error {
 	return nil
 }
 
-// removeTreeSameDev removes dir's contents except keep, refusing to descend
-// into anything on another device (a mount point) or to follow symlinks.
-func removeTreeSameDev(dir, keep string) error {
-	top, err := os.Lstat(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return removeChildren(dir, devOf(top), keep)
-}
-
-func removeChildren(dir string, dev uint64, keep string) error {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", dir, err)
-	}
-	for _, e := range entries {
-		path := filepath.Join(dir, e.Name())
-		if path == keep {
-			continue
-		}
-		if err := removeEntry(path, dev); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func removeEntry(path string, dev uint64) error {
-	fi, err := os.Lstat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if devOf(fi) != dev {
-		return fmt.Errorf("refusing to remove %s: it is a mount point (unmount it first)", path)
-	}
-	if fi.IsDir() {
-		if err := removeChildren(path, dev, ""); err != nil {
-			return err
-		}
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("remove %s: %w", path, err)
-	}
-	return nil
-}
-
 // sweepLab destroys a lab whose state file is missing or unreadable, by the
 // names leolab derives from the lab name alone.
 func (m *Manager) sweepLab(lab string) error {
+	destroyStep(lab, "sweep by name (no readable state)")
 	var errs *multierror.Error
 	errs = multierror.Append(errs, stopInitsOf(lab))
 	errs = multierror.Append(errs, sweepNetns(lab, m.claimedNetns(lab)))

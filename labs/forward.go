@@ -31,7 +31,7 @@ var (
 )
 
 // saveForward records the current ip_forward before a NAT lab turns it on,
-// unless an earlier NAT lab already did. Callers hold the IPAM lock.
+// unless an earlier NAT lab already did. Callers hold lockClaimsAndForwarding.
 func (m *Manager) saveForward() error { return saveSetting(ipv4Forward) }
 
 // saveForward6 is saveForward for IPv6 forwarding, before a NAT66 lab.
@@ -54,7 +54,7 @@ func saveSetting(s forwardSetting) error {
 // restoreForwardIfLast puts the saved ip_forward back once no lab but
 // except uses NAT, and the saved IPv6 forwarding once none uses NAT66,
 // unless something else changed them since leolab turned them on. It takes
-// the IPAM lock so a NAT deploy cannot interleave.
+// lockClaimsAndForwarding so a NAT deploy cannot interleave.
 func (m *Manager) restoreForwardIfLast(except string) error {
 	pending := false
 	for _, s := range []forwardSetting{ipv4Forward, ipv6Forward} {
@@ -65,17 +65,18 @@ func (m *Manager) restoreForwardIfLast(except string) error {
 	if !pending {
 		return nil
 	}
-	lock, err := m.lockIPAM()
+	lock, err := m.lockClaimsAndForwarding()
 	if err != nil {
 		return err
 	}
 	defer lock.unlock(false)
-	if !m.otherNATLabs(except) {
+	nat, nat6 := m.otherLabsNAT(except)
+	if !nat {
 		if err := restoreSetting(ipv4Forward); err != nil {
 			return err
 		}
 	}
-	if !m.otherNAT6Labs(except) {
+	if !nat6 {
 		return restoreSetting(ipv6Forward)
 	}
 	return nil

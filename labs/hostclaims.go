@@ -14,6 +14,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"leolab/internal/hostnames"
+	"leolab/internal/nldump"
 )
 
 // Host-wide claims. Every leolab root on a host shares one kernel: one set
@@ -106,7 +107,7 @@ func (m *Manager) writeClaim(st *State) error {
 // dropClaim removes lab's claim, taking the host lock; the lock's release
 // removes the host directory once no claim is left.
 func (m *Manager) dropClaim(lab string) error {
-	lock, err := m.lockIPAM()
+	lock, err := m.lockClaimsAndForwarding()
 	if err != nil {
 		return err
 	}
@@ -256,10 +257,7 @@ func hostNames(want []string) (netns, devices map[string]bool, err error) {
 		}
 		return netns, devices, nil
 	}
-	list, err := netlink.LinkList()
-	for i := 0; i < 20 && errors.Is(err, netlink.ErrDumpInterrupted); i++ {
-		list, err = netlink.LinkList() // links changed during the dump: read again
-	}
+	list, err := nldump.Retry(netlink.LinkList)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list host links: %w", err)
 	}

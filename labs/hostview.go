@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"leolab/internal/hostnames"
+	"leolab/internal/nldump"
 	"leolab/topology"
 )
 
@@ -89,10 +90,9 @@ func hostRoutes() ([]netip.Prefix, error) {
 }
 
 func hostRoutesOf(family int) ([]netip.Prefix, error) {
-	routes, err := netlink.RouteListFiltered(family, &netlink.Route{Table: 0}, netlink.RT_FILTER_TABLE)
-	for i := 0; i < 20 && errors.Is(err, netlink.ErrDumpInterrupted); i++ {
-		routes, err = netlink.RouteListFiltered(family, &netlink.Route{Table: 0}, netlink.RT_FILTER_TABLE)
-	}
+	routes, err := nldump.Retry(func() ([]netlink.Route, error) {
+		return netlink.RouteListFiltered(family, &netlink.Route{Table: 0}, netlink.RT_FILTER_TABLE)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list host routes: %w", err)
 	}

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"leolab/internal/hostnames"
 	"leolab/topology"
 )
@@ -151,42 +149,6 @@ func TestHostsFileListsEveryNodeAndInterface(t *testing.T) {
 func TestPeekNameReadsEditedFiles(t *testing.T) {
 	if got := PeekName([]byte("# lab\nname: routing   # comment\nnodes: [broken\n")); got != "routing" {
 		t.Errorf("PeekName = %q", got)
-	}
-}
-
-func TestRemoveTreeRefusesMountPoints(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-	dir := t.TempDir()
-	keep := filepath.Join(dir, "state.json")
-	os.WriteFile(keep, nil, 0o600)
-	os.MkdirAll(filepath.Join(dir, "nodes", "a"), 0o755)
-	os.WriteFile(filepath.Join(dir, "nodes", "a", "f"), nil, 0o600)
-	if err := removeTreeSameDev(dir, keep); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(keep); err != nil {
-		t.Errorf("kept file removed: %v", err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "nodes")); !os.IsNotExist(err) {
-		t.Errorf("nodes dir not removed: %v", err)
-	}
-
-	// A host directory mounted inside the tree must survive.
-	mnt := filepath.Join(dir, "nodes", "b", "bind")
-	os.MkdirAll(mnt, 0o755)
-	if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, ""); err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Unmount(mnt, unix.MNT_DETACH)
-	sentinel := filepath.Join(mnt, "precious")
-	os.WriteFile(sentinel, []byte("x"), 0o600)
-	if err := removeTreeSameDev(dir, keep); err == nil || !strings.Contains(err.Error(), "mount point") {
-		t.Errorf("remove across a mount point: err = %v", err)
-	}
-	if _, err := os.Stat(sentinel); err != nil {
-		t.Errorf("file under the mount point removed: %v", err)
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"leolab/internal/flock"
 )
 
 // ErrLocked is returned when another leolab process holds a lab's lock.
@@ -47,30 +49,17 @@ func lockFile(path string, wait bool) (*fileLock, error) {
 		if err != nil {
 			return nil, fmt.Errorf("lock %s: %w", path, err)
 		}
-		how := unix.LOCK_EX
-		if !wait {
-			how |= unix.LOCK_NB
-		}
-		if err := flockRetry(int(f.Fd()), how); err != nil {
+		if err := flock.Exclusive(f, wait); err != nil {
 			f.Close()
-			if errors.Is(err, unix.EWOULDBLOCK) {
+			if errors.Is(err, flock.ErrHeld) {
 				return nil, ErrLocked
 			}
-			return nil, fmt.Errorf("lock %s: %w", path, err)
+			return nil, err
 		}
 		if sameFile(f, path) {
 			return &fileLock{f: f, path: path}, nil
 		}
 		f.Close() // the file was replaced while we waited: lock the new one
-	}
-}
-
-func flockRetry(fd, how int) error {
-	for {
-		err := unix.Flock(fd, how)
-		if !errors.Is(err, unix.EINTR) {
-			return err
-		}
 	}
 }
 
@@ -139,11 +128,14 @@ func (m *Manager) lockLabWithin(lab string, wait time.Duration) (*fileLock, erro
 	return l, nil
 }
 
-// lockIPAM takes the host-wide lock (one for every leolab root on the
-// host) that serialises planning, claims and ip_forward, so parallel
-// deploys under any roots never take the same subnet, name or id range.
-// Its release removes the host directory once no lab claims anything.
-func (m *Manager) lockIPAM() (*fileLock, error) {
+// lockClaimsAndForwarding takes the host-wide lock (one for every leolab
+// root on the host) that guards the host's lab claims (and so the planning
+// that reads them: parallel deploys under any roots never take the same
+// subnet, name or id range) and the saved ip_forward and IPv6 forwarding
+// settings. Its file keeps its old name, ipam.lock, so that leolab
+// binaries of either name exclude each other. Its release removes the host
+// directory once no lab claims anything.
+func (m *Manager) lockClaimsAndForwarding() (*fileLock, error) {
 	l, err := lockFile(hostLockPath(), true)
 	if err != nil {
 		return nil, err
@@ -160,9 +152,6 @@ func (m *Manager) labBusy(lab string) bool {
 	if err != nil {
 		return false // no lock file: nobody holds it
 	}
-	defer f.Close()
-	if err := flockRetry(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		return errors.Is(err, unix.EWOULDBLOCK)
-	}
-	return false // closing the file releases the lock just taken
+	defer f.Close() // releases the lock if Held took it
+	return flock.Held(f)
 }

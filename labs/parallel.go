@@ -2,7 +2,6 @@ package labs
 
 import (
 	"context"
-	"errors"
 	"sync"
 
 	"github.com/hashicorp/go-multierror"
@@ -21,7 +20,7 @@ func forEach(parent context.Context, workers, n int, fn func(i int) error) error
 	next := make(chan int)
 	var (
 		mu   sync.Mutex
-		errs []error
+		errs *multierror.Error
 		wg   sync.WaitGroup
 	)
 	ctx, cancel := context.WithCancel(parent)
@@ -33,7 +32,7 @@ func forEach(parent context.Context, workers, n int, fn func(i int) error) error
 			for i := range next {
 				if err := fn(i); err != nil {
 					mu.Lock()
-					errs = append(errs, err)
+					errs = multierror.Append(errs, err)
 					mu.Unlock()
 					cancel()
 				}
@@ -50,10 +49,10 @@ feed:
 	}
 	close(next)
 	wg.Wait()
-	if len(errs) == 0 {
+	if errs == nil {
 		return parent.Err() // interrupted before every item ran
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // forAll runs fn(i) for every i in [0,n) on at most workers goroutines and

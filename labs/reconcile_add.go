@@ -116,7 +116,7 @@ func (r *reconciler) rewriteChains() error {
 	if !nat && r.st.NAT {
 		// The last nat bridge went: its masquerade rules go with it; the
 		// chain, its jump and ip_forward are destroy's.
-		if err := bridge.FlushNAT(r.pc.target.Chain); err != nil {
+		if err := bridge.FlushNAT(r.pc.target.Chain, r.st.NAT6); err != nil {
 			return err
 		}
 	}

@@ -8,12 +8,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/hashicorp/go-multierror"
 	"github.com/vishvananda/netlink"
 
 	"leolab/internal/hostnames"
+	"leolab/internal/nldump"
 	"leolab/node"
 )
 
@@ -63,13 +63,6 @@ func stopInitsOf(lab string) error {
 	return errs.ErrorOrNil()
 }
 
-func devOf(fi fs.FileInfo) uint64 {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return st.Dev
-	}
-	return 0
-}
-
 // sweepCgroups removes any node cgroups of lab left under any hierarchy.
 func sweepCgroups(lab string) error {
 	var errs *multierror.Error
@@ -98,10 +91,7 @@ func orphanLabNames(known map[string]bool) ([]string, error) {
 	for _, p := range findInits() {
 		found[p.lab] = true
 	}
-	links, err := netlink.LinkList()
-	for i := 0; i < 20 && errors.Is(err, netlink.ErrDumpInterrupted); i++ {
-		links, err = netlink.LinkList() // links changed during the dump: read again
-	}
+	links, err := nldump.Retry(netlink.LinkList)
 	if err != nil {
 		return nil, err
 	}

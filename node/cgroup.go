@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/go-multierror"
 	"golang.org/x/sys/unix"
 
 	"leolab/internal/hostnames"
@@ -203,22 +204,22 @@ func joinCgroups(dirs []string, pid int) error {
 // lab's and leolab's parents when they are empty. Idempotent: a cgroup that
 // is not there is success. Call it after the node's processes are gone.
 func RemoveCgroups(lab, name string) error {
-	var errs []error
+	var errs *multierror.Error
 	for _, root := range hostnames.CgroupHierarchies() {
 		node := hostnames.CgroupNode(root, lab, name)
 		if err := rmdirCgroup(filepath.Join(node, procsCgroup)); err != nil {
-			errs = append(errs, err)
+			errs = multierror.Append(errs, err)
 			continue
 		}
 		if err := rmdirCgroup(node); err != nil {
-			errs = append(errs, err)
+			errs = multierror.Append(errs, err)
 			continue
 		}
 		// Parents are shared with other nodes and labs: busy is fine.
 		unix.Rmdir(hostnames.CgroupLab(root, lab))
 		unix.Rmdir(hostnames.CgroupBase(root))
 	}
-	return errors.Join(errs...)
+	return errs.ErrorOrNil()
 }
 
 // rmdirCgroup removes one cgroup dir, retrying while the kernel still

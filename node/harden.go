@@ -12,38 +12,21 @@ import (
 	"golang.org/x/sys/unix"
 
 	"leolab/internal/spec/nodespec"
+	"leolab/internal/sysctl"
 )
 
 // applySysctls writes each net.* key under /proc/sys (which shows this
 // node's network namespace).
 func applySysctls(sysctls []nodespec.Sysctl) error {
 	for _, s := range sysctls {
-		path, err := sysctlPath(s.Key)
-		if err != nil {
-			return err
+		if !strings.HasPrefix(s.Key, "net.") {
+			return fmt.Errorf("sysctl %s: only net.* is per node", s.Key)
 		}
-		if err := os.WriteFile(path, []byte(s.Value), 0); err != nil {
-			return fmt.Errorf("sysctl %s=%s: %w", s.Key, s.Value, err)
+		if err := sysctl.Write(s.Key, s.Value); err != nil {
+			return err
 		}
 	}
 	return nil
-}
-
-// sysctlPath maps net.ipv4.conf.eth0/1.forwarding to its /proc/sys file
-// ("/" in a key stands for a "." inside one component, as sysctl(8) has it).
-func sysctlPath(key string) (string, error) {
-	if !strings.HasPrefix(key, "net.") {
-		return "", fmt.Errorf("sysctl %s: only net.* is per node", key)
-	}
-	parts := strings.Split(key, ".")
-	for i, p := range parts {
-		p = strings.ReplaceAll(p, "/", ".")
-		if p == "" || p == "." || p == ".." {
-			return "", fmt.Errorf("sysctl %s: bad key", key)
-		}
-		parts[i] = p
-	}
-	return "/proc/sys/" + strings.Join(parts, "/"), nil
 }
 
 // Paths hidden from unprivileged nodes (after Docker's defaults).

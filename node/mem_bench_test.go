@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"leolab/internal/nstest"
 )
 
 // TestIdleInitMemory reports the PSS and RSS of an idle node whose init is
@@ -17,7 +19,7 @@ import (
 // (make bench). It also checks the HostsFile path: the node's /etc/hosts is
 // the shared file's content. Memory is reported, never asserted.
 func TestIdleInitMemory(t *testing.T) {
-	requireRoot(t)
+	nstest.RequireRoot(t)
 	spec := hostsFileSpec(t, "mem")
 	p := startNode(t, spec)
 	checkSharedHosts(t, spec)
@@ -36,7 +38,7 @@ func TestIdleInitMemory(t *testing.T) {
 // TestHostsFileUserNamespace: a user-namespaced init may not read the lab's
 // directory, so Start sends the shared hosts file's content inline.
 func TestHostsFileUserNamespace(t *testing.T) {
-	requireRoot(t)
+	nstest.RequireRoot(t)
 	spec := hostsFileSpec(t, "uh")
 	os.Chmod(spec.HostsFile, 0o600) // unreadable to the node's host uid
 	spec.UserNamespace, spec.UIDBase = true, 300000

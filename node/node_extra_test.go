@@ -14,12 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"leolab/internal/nstest"
 	"leolab/internal/spec/mountspec"
 	"leolab/topology"
 )
 
 func TestUserNamespace(t *testing.T) {
-	requireRoot(t)
+	nstest.RequireRoot(t)
 	spec := newSpec(t, "u1")
 	spec.UserNamespace = true
 	spec.UIDBase = 200000
@@ -52,7 +53,7 @@ func TestUserNamespace(t *testing.T) {
 }
 
 func TestPidsLimit(t *testing.T) {
-	requireRoot(t)
+	nstest.RequireRoot(t)
 	spec := newSpec(t, "f1")
 	spec.Limits = topology.Limits{Pids: 20, MemoryBytes: 64 << 20, CPUs: 0.5}
 	p := startNode(t, spec)
@@ -134,7 +135,7 @@ func exec0(path string) error {
 }
 
 func TestRefuseSymlinkProc(t *testing.T) {
-	requireRoot(t)
+	nstest.RequireRoot(t)
 	for _, d := range []string{"proc", "sys", "dev"} {
 		spec := newSpec(t, "s1")
 		os.Remove(filepath.Join(spec.Root, d))
@@ -156,7 +157,7 @@ func TestRefuseSymlinkProc(t *testing.T) {
 }
 
 func TestBindsAndRootMounts(t *testing.T) {
-	requireRoot(t)
+	nstest.RequireRoot(t)
 	spec := newSpec(t, "b1")
 	host := t.TempDir()
 	os.WriteFile(filepath.Join(host, "f"), []byte("from host\n"), 0o644)
@@ -184,7 +185,7 @@ func TestBindsAndRootMounts(t *testing.T) {
 }
 
 func TestPrivileged(t *testing.T) {
-	requireRoot(t)
+	nstest.RequireRoot(t)
 	spec := newSpec(t, "p1")
 	spec.Privileged = true
 	startNode(t, spec)
@@ -192,7 +193,7 @@ func TestPrivileged(t *testing.T) {
 }
 
 func TestCloseBeforeReleaseAndSigterm(t *testing.T) {
-	requireRoot(t)
+	nstest.RequireRoot(t)
 	spec := newSpec(t, "c1")
 	p, err := Start(context.Background(), spec)
 	if err != nil {
@@ -238,7 +239,7 @@ func TestSocketPathTooLong(t *testing.T) {
 // mounted, Start's error is ErrRootMount (so deploy can fall back to a
 // copy), and nothing of the node is left.
 func TestRootMountFailureIsMarked(t *testing.T) {
-	requireRoot(t)
+	nstest.RequireRoot(t)
 	spec := newSpec(t, "rm1")
 	layer := overlayRoot(t, &spec, filepath.Join(t.TempDir(), "missing"))
 	p, err := Start(context.Background(), spec)
@@ -265,7 +266,7 @@ func TestRootMountFailureIsMarked(t *testing.T) {
 // limit, its runtime would abort when it needed one more (it failed about
 // one run in three that way). Three rounds, as the window is narrow.
 func TestInitSurvivesPidsExhaustion(t *testing.T) {
-	requireRoot(t)
+	nstest.RequireRoot(t)
 	spec := newSpec(t, "fb")
 	// Half a CPU: throttling stretches the windows in which init's runtime
 	// wants a thread.

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"leolab/internal/nstest"
 	"leolab/internal/spec/nodespec"
 	"os"
 	"path/filepath"
@@ -54,13 +55,6 @@ func busyboxRoot(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return dir
-}
-
-func requireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
 }
 
 // newSpec returns a spec for a node named name with fresh dirs.
@@ -152,7 +146,7 @@ func sh(t *testing.T, spec Spec, script string) string {
 }
 
 func TestIsolation(t *testing.T) {
-	requireRoot(t)
+	nstest.RequireRoot(t)
 	spec := newSpec(t, "n1")
 	spec.Sysctls = []topology.Sysctl{{Key: "net.ipv4.ip_forward", Value: "1"}}
 	spec.Cmd = []string{"sleep", "1000"}

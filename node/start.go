@@ -183,8 +183,10 @@ func execDiagnosis(path string) string {
 		path, result(unix.Access(path, unix.X_OK)), result(unix.Access("/", unix.X_OK)))
 }
 
-// spawnInit re-executes the running binary as init in fresh namespaces,
-// with the sync socket as fd 3 and the control listener as fd 4.
+// spawnInit starts a node's init in fresh namespaces from initExe: the init
+// sealed in a memfd (internal/embedded/initbin) when this binary carries
+// one, else this binary itself. The sync socket is its fd 3 and the
+// control listener its fd 4.
 func spawnInit(spec Spec, listener *os.File) (*exec.Cmd, *conn, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {

@@ -16,7 +16,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hashicorp/go-multierror"
 	"golang.org/x/sys/unix"
+
+	"leolab/internal/flock"
 )
 
 // Cache layout under Root/images (mode 0700: images hold setuid binaries):
@@ -86,34 +89,22 @@ func (s *Store) image(source, kind, digest string) Image {
 	return Image{Source: source, Kind: kind, Digest: digest, Dir: s.treeDir(digest)}
 }
 
-// flock takes an exclusive lock on path, waiting until ctx is done.
-func flock(ctx context.Context, path string) (*os.File, error) {
+// lockPath opens (creating) the lock file path and takes its lock, waiting
+// until ctx is done.
+func lockPath(ctx context.Context, path string) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open lock %s: %w", path, err)
 	}
-	delay := time.Millisecond
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return f, nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("wait for lock %s: %w", path, ctx.Err())
-		case <-time.After(delay):
-		}
-		delay = min(delay*2, 50*time.Millisecond)
+	if err := flock.Wait(ctx, f); err != nil {
+		f.Close()
+		return nil, err
 	}
+	return f, nil
 }
 
 func (s *Store) lockDigest(ctx context.Context, digest string) (*os.File, error) {
-	return flock(ctx, filepath.Join(s.imagesDir(), ".locks", digest+".lock"))
+	return lockPath(ctx, filepath.Join(s.imagesDir(), ".locks", digest+".lock"))
 }
 
 // tempDir is a private directory under images/ owned by this process for as
@@ -137,7 +128,7 @@ func (s *Store) newTemp(create bool) (*tempDir, error) {
 		path:     filepath.Join(s.imagesDir(), tmpPrefix+id),
 		lockPath: filepath.Join(s.imagesDir(), ".locks", "tmp-"+id+".lock"),
 	}
-	lock, err := flock(context.Background(), t.lockPath)
+	lock, err := lockPath(context.Background(), t.lockPath)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +164,7 @@ func (s *Store) sweep() {
 		}
 		lockPath := filepath.Join(s.imagesDir(), ".locks", "tmp-"+id+".lock")
 		f, err := os.OpenFile(lockPath, os.O_RDWR|unix.O_CLOEXEC, 0)
-		if err == nil && unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
+		if err == nil && flock.Held(f) {
 			f.Close() // owner alive
 			continue
 		}
@@ -385,19 +376,19 @@ func (s *Store) Prune(keep func(digest string) bool) ([]string, error) {
 	}
 	s.sweep()
 	var removed []string
-	var errs []error
+	var errs *multierror.Error
 	for _, im := range list {
 		if keep != nil && keep(im.Digest) {
 			continue
 		}
 		if err := s.removeImage(im.Digest); err != nil {
-			errs = append(errs, err)
+			errs = multierror.Append(errs, err)
 			continue
 		}
 		removed = append(removed, im.Digest)
 	}
 	s.pruneIndex()
-	return removed, errors.Join(errs...)
+	return removed, errs.ErrorOrNil()
 }
 
 // removeImage unpublishes digest with one rename (under its lock, so no

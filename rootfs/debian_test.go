@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"leolab/internal/nstest"
 )
 
 // TestProgressLog: everything goes to the log, only the builder's status
@@ -69,7 +71,7 @@ echo "I: building into $target"
 // builder once, with the suite's sources on stdin, in a pid namespace of
 // its own; the published tree is what it wrote, with its log beside it.
 func TestDebianBuildOnce(t *testing.T) {
-	needRoot(t)
+	nstest.RequireRoot(t)
 	dir := fakeBuilder(t, `sleep 0.2; mkdir -p "$target/etc" && echo 12.0 > "$target/etc/debian_version"`)
 	s := &Store{Root: t.TempDir()}
 	var wg sync.WaitGroup
@@ -128,7 +130,7 @@ func TestDebianBuildOnce(t *testing.T) {
 // TestDebianBuildFails: a failing builder's error ends with its last lines
 // and leaves nothing in the cache; its status lines went to Progress.
 func TestDebianBuildFails(t *testing.T) {
-	needRoot(t)
+	nstest.RequireRoot(t)
 	fakeBuilder(t, `mkdir -p "$target/etc"; echo "Reading package lists..."; echo "E: Unable to locate package nope" >&2; exit 25`)
 	var progress bytes.Buffer
 	s := &Store{Root: t.TempDir(), Progress: &progress}
@@ -146,7 +148,7 @@ func TestDebianBuildFails(t *testing.T) {
 // the first mirror; leolab then gives the image the full sources and drops
 // apt's downloads and lists.
 func TestDebianBuildDebootstrap(t *testing.T) {
-	needRoot(t)
+	nstest.RequireRoot(t)
 	dir := fakeTool(t, "debootstrap", `mkdir -p "$target/etc/apt/sources.list.d" "$target/var/cache/apt/archives/partial" "$target/var/lib/apt/lists"
 echo "deb http://mirror.local/debian bookworm main" > "$target/etc/apt/sources.list"
 touch "$target/var/cache/apt/archives/frr.deb" "$target/var/cache/apt/archives/lock" "$target/var/lib/apt/lists/x_Packages"`)

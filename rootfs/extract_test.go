@@ -15,6 +15,8 @@ import (
 
 	"github.com/ulikunitz/xz"
 	"golang.org/x/sys/unix"
+
+	"leolab/internal/nstest"
 )
 
 func TestCleanName(t *testing.T) {
@@ -40,7 +42,7 @@ type hostile struct {
 }
 
 func newHostile(t *testing.T) *hostile {
-	needRoot(t)
+	nstest.RequireRoot(t)
 	dir := t.TempDir()
 	h := &hostile{dir: dir, sentinel: filepath.Join(dir, "sentinel"), s: &Store{Root: filepath.Join(dir, "root")}}
 	writeFile(t, h.sentinel, []byte("original"))

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"leolab/internal/nstest"
 )
 
 // FuzzExtract feeds arbitrary bytes to the archive extractor, the way a
@@ -26,7 +28,7 @@ func FuzzExtract(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		needRoot(t)
+		nstest.RequireRoot(t)
 		parent := t.TempDir()
 		sentinel := filepath.Join(parent, "sentinel")
 		writeFile(t, sentinel, []byte("original"))

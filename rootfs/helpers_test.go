@@ -18,13 +18,6 @@ import (
 	"leolab/internal/spec/mountspec"
 )
 
-func needRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-}
-
 // entry is one tar entry of a test archive.
 type entry struct {
 	name, body, link string

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"leolab/internal/nstest"
 	"leolab/internal/spec/mountspec"
 )
 
@@ -82,7 +83,7 @@ func TestBusyboxTree(t *testing.T) {
 // TestOverlayIsolation performs the returned mounts in a throwaway mount
 // namespace and checks node layers do not see each other's writes.
 func TestOverlayIsolation(t *testing.T) {
-	needRoot(t)
+	nstest.RequireRoot(t)
 	tmp := t.TempDir()
 	s := &Store{Root: filepath.Join(tmp, "root")}
 	img := prepareBusybox(t, s)
@@ -168,7 +169,7 @@ func TestOverlayIsolation(t *testing.T) {
 }
 
 func TestCopyLayer(t *testing.T) {
-	needRoot(t)
+	nstest.RequireRoot(t)
 	tmp := t.TempDir()
 	s := &Store{Root: filepath.Join(tmp, "root")}
 	h := &hostile{dir: tmp, s: s}
@@ -213,7 +214,7 @@ func TestCopyLayer(t *testing.T) {
 // TestRemoveNodeLayerKeepsMounts: a host directory bind-mounted inside the
 // node layer survives RemoveNodeLayer.
 func TestRemoveNodeLayerKeepsMounts(t *testing.T) {
-	needRoot(t)
+	nstest.RequireRoot(t)
 	tmp := t.TempDir()
 	hostDir := filepath.Join(tmp, "host-data")
 	os.MkdirAll(hostDir, 0o755)
@@ -247,8 +248,54 @@ func TestRemoveNodeLayerKeepsMounts(t *testing.T) {
 	}
 }
 
+// TestRemoveContentsKeepsMountsAndKept: RemoveContents (a lab directory's
+// teardown) removes everything but the kept entry and never deletes
+// through a mount point.
+func TestRemoveContentsKeepsMountsAndKept(t *testing.T) {
+	nstest.RequireRoot(t)
+	dir := t.TempDir()
+	keep := writeFile(t, filepath.Join(dir, "state.json"), nil)
+	os.MkdirAll(filepath.Join(dir, "nodes", "a"), 0o755)
+	writeFile(t, filepath.Join(dir, "nodes", "a", "f"), nil)
+	if err := RemoveContents(dir, "state.json"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Errorf("kept file removed: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "nodes")); !os.IsNotExist(err) {
+		t.Errorf("nodes dir not removed: %v", err)
+	}
+	if err := RemoveContents(filepath.Join(dir, "missing")); err != nil {
+		t.Errorf("missing dir: %v", err)
+	}
+
+	// A host directory mounted inside the tree must survive.
+	mnt := filepath.Join(dir, "nodes", "b", "bind")
+	os.MkdirAll(mnt, 0o755)
+	inMountNS(t, func() error {
+		if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, ""); err != nil {
+			return err
+		}
+		sentinel := filepath.Join(mnt, "precious")
+		if err := os.WriteFile(sentinel, []byte("x"), 0o600); err != nil {
+			return err
+		}
+		if err := RemoveContents(dir, "state.json"); err == nil || !strings.Contains(err.Error(), "nodes/b/bind: it is a mount point") {
+			return fmt.Errorf("remove across a mount point: err = %v", err)
+		}
+		if _, err := os.Stat(sentinel); err != nil {
+			return fmt.Errorf("file under the mount point removed: %v", err)
+		}
+		return nil
+	})
+	if m := mountsUnder(t, dir); len(m) != 0 {
+		t.Errorf("mounts leaked on the host: %v", m)
+	}
+}
+
 func TestHostMounts(t *testing.T) {
-	needRoot(t)
+	nstest.RequireRoot(t)
 	tmp := t.TempDir()
 	s := &Store{Root: filepath.Join(tmp, "root")}
 	img, err := s.Prepare(context.Background(), "host", "")
@@ -298,7 +345,7 @@ func TestHostMounts(t *testing.T) {
 }
 
 func BenchmarkNodeMounts(b *testing.B) {
-	needRoot(b)
+	nstest.RequireRoot(b)
 	tmp := b.TempDir()
 	s := &Store{Root: filepath.Join(tmp, "root")}
 	img := prepareBusybox(b, s)
@@ -340,7 +387,7 @@ func BenchmarkPrepareWarm(b *testing.B) {
 // TestHostSkeleton builds the host image from a fake host tree and checks a
 // change to the host's /etc gives a new skeleton.
 func TestHostSkeleton(t *testing.T) {
-	needRoot(t)
+	nstest.RequireRoot(t)
 	tmp := t.TempDir()
 	fake := filepath.Join(tmp, "host")
 	for _, d := range []string{"usr/bin", "lib64", "etc/ssl/certs", "run"} {

@@ -38,12 +38,7 @@ func (s *Store) prepareOCI(ctx context.Context, p string) (Image, error) {
 	if _, err := s.extractFile(ctx, p, dir); err != nil {
 		return Image{}, fmt.Errorf("unpack layout: %w", err)
 	}
-	img, err := s.prepareLayout(ctx, source, dir)
-	if err != nil {
-		return Image{}, err
-	}
-	s.indexPut(key, img.Digest)
-	return img, nil
+	return s.prepareLayoutIndexed(ctx, key, source, dir)
 }
 
 // prepareLayoutDir is prepareLayout remembered by the layout's index.json:
@@ -60,6 +55,11 @@ func (s *Store) prepareLayoutDir(ctx context.Context, source, dir string) (Image
 	if d, ok := s.indexGet(key); ok {
 		return s.image(source, KindOCI, d), nil
 	}
+	return s.prepareLayoutIndexed(ctx, key, source, dir)
+}
+
+// prepareLayoutIndexed is prepareLayout, remembered in the index under key.
+func (s *Store) prepareLayoutIndexed(ctx context.Context, key, source, dir string) (Image, error) {
 	img, err := s.prepareLayout(ctx, source, dir)
 	if err != nil {
 		return Image{}, err

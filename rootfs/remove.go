@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/hashicorp/go-multierror"
 	"golang.org/x/sys/unix"
 )
 
@@ -14,13 +15,11 @@ import (
 // another mount (a bind-mounted host directory, say) is left alone and
 // reported. Missing parts are not an error, so it can run twice.
 func RemoveNodeLayer(nodeDir string) error {
-	var errs []error
+	var errs *multierror.Error
 	for _, name := range []string{"upper", "work", treeName} {
-		if err := removeTree(filepath.Join(nodeDir, name)); err != nil {
-			errs = append(errs, err)
-		}
+		errs = multierror.Append(errs, removeTree(filepath.Join(nodeDir, name)))
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := errs.ErrorOrNil(); err != nil {
 		return fmt.Errorf("remove node layer %s: %w", nodeDir, err)
 	}
 	return nil
@@ -97,28 +96,64 @@ func removeAt(dirfd int, mnt mountOf, name, display string) error {
 }
 
 func removeChildren(dirfd int, mnt mountOf, name, display string) error {
-	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if errors.Is(err, unix.ENOENT) {
-		return nil
+	f, err := openDir(dirfd, name, display, unix.O_NOFOLLOW)
+	if f == nil {
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("open %s: %w", display, err)
-	}
-	f := os.NewFile(uintptr(fd), display)
 	defer f.Close()
 	// Re-check on the open fd: something mounted between stat and open is refused.
-	if _, m, err := statMount(fd, "", unix.AT_EMPTY_PATH); err != nil || m != mnt {
+	if _, m, err := statMount(int(f.Fd()), "", unix.AT_EMPTY_PATH); err != nil || m != mnt {
 		return fmt.Errorf("refusing to remove %s: it is a mount point", display)
 	}
-	names, err := f.Readdirnames(-1)
+	return removeEntries(f, mnt, display, nil)
+}
+
+// removeEntries removes every entry of the open directory dir but those
+// named in keep, none of them crossing out of mnt.
+func removeEntries(dir *os.File, mnt mountOf, display string, keep map[string]bool) error {
+	names, err := dir.Readdirnames(-1)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", display, err)
 	}
-	var errs []error
+	var errs *multierror.Error
 	for _, n := range names {
-		if err := removeAt(fd, mnt, n, display+"/"+n); err != nil {
-			errs = append(errs, err)
+		if !keep[n] {
+			errs = multierror.Append(errs, removeAt(int(dir.Fd()), mnt, n, display+"/"+n))
 		}
 	}
-	return errors.Join(errs...)
+	return errs.ErrorOrNil()
+}
+
+// RemoveContents removes everything inside dir but the entries whose names
+// are in keep, on RemoveNodeLayer's terms: dir itself is trusted; below it
+// nothing on another mount than dir's is entered or deleted and no symlink
+// is followed. A missing dir is not an error.
+func RemoveContents(dir string, keep ...string) error {
+	f, err := openDir(unix.AT_FDCWD, dir, dir, 0)
+	if f == nil {
+		return err
+	}
+	defer f.Close()
+	_, mnt, err := statMount(int(f.Fd()), "", unix.AT_EMPTY_PATH)
+	if err != nil {
+		return fmt.Errorf("stat %s: %w", dir, err)
+	}
+	skip := make(map[string]bool, len(keep))
+	for _, k := range keep {
+		skip[k] = true
+	}
+	return removeEntries(f, mnt, dir, skip)
+}
+
+// openDir opens directory name (relative to dirfd) with extra open flags;
+// a missing one gives nil and no error.
+func openDir(dirfd int, name, display string, flags int) (*os.File, error) {
+	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|flags, 0)
+	if errors.Is(err, unix.ENOENT) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", display, err)
+	}
+	return os.NewFile(uintptr(fd), display), nil
 }

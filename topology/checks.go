@@ -138,7 +138,7 @@ func (d *decoder) decodeChecks(e entry) []*rawCheck {
 			}
 		}
 		d.fields(item, "check", map[string]func(entry){
-			"name":   func(e entry) { c.name, _ = d.str(e) },
+			"name":   into(&c.name, d.str),
 			"reach":  kind(KindReach, func(e entry) { c.reach = d.decodeReach(e) }),
 			"route":  kind(KindRoute, func(e entry) { c.route = d.decodeRouteCheck(e) }),
 			"exec":   kind(KindExec, func(e entry) { c.exec = d.decodeExecCheck(e) }),
@@ -152,9 +152,9 @@ func (d *decoder) decodeChecks(e entry) []*rawCheck {
 func (d *decoder) decodeReach(e entry) rawReach {
 	var r rawReach
 	d.fields(e.value, "reach check", map[string]func(entry){
-		"from":   func(e entry) { r.from, _ = d.str(e) },
-		"to":     func(e entry) { r.to, _ = d.str(e) },
-		"expect": func(e entry) { r.expect, _ = d.str(e) },
+		"from":   into(&r.from, d.str),
+		"to":     into(&r.to, d.str),
+		"expect": into(&r.expect, d.str),
 	})
 	return r
 }
@@ -162,12 +162,12 @@ func (d *decoder) decodeReach(e entry) rawReach {
 func (d *decoder) decodeRouteCheck(e entry) rawRouteCheck {
 	var r rawRouteCheck
 	d.fields(e.value, "route check", map[string]func(entry){
-		"node":   func(e entry) { r.node, _ = d.str(e) },
-		"to":     func(e entry) { r.to, _ = d.str(e) },
-		"via":    func(e entry) { r.via, _ = d.str(e) },
-		"dev":    func(e entry) { r.dev, _ = d.str(e) },
-		"proto":  func(e entry) { r.proto, _ = d.text(e) },
-		"expect": func(e entry) { r.expect, _ = d.str(e) },
+		"node":   into(&r.node, d.str),
+		"to":     into(&r.to, d.str),
+		"via":    into(&r.via, d.str),
+		"dev":    into(&r.dev, d.str),
+		"proto":  into(&r.proto, d.text),
+		"expect": into(&r.expect, d.str),
 	})
 	return r
 }
@@ -175,7 +175,7 @@ func (d *decoder) decodeRouteCheck(e entry) rawRouteCheck {
 func (d *decoder) decodeExecCheck(e entry) rawExecCheck {
 	var r rawExecCheck
 	d.fields(e.value, "exec check", map[string]func(entry){
-		"node": func(e entry) { r.node, _ = d.str(e) },
+		"node": into(&r.node, d.str),
 		"cmd": func(e entry) {
 			r.cmdAt = valuePos(e)
 			ok := false
@@ -186,8 +186,8 @@ func (d *decoder) decodeExecCheck(e entry) rawExecCheck {
 			}
 			r.cmdBad = !ok
 		},
-		"exit":   func(e entry) { r.exit, _ = d.integer(e) },
-		"output": func(e entry) { r.output, _ = d.str(e) },
+		"exit":   into(&r.exit, d.integer),
+		"output": into(&r.output, d.str),
 	})
 	return r
 }
@@ -195,8 +195,8 @@ func (d *decoder) decodeExecCheck(e entry) rawExecCheck {
 func (d *decoder) decodeDaemon(e entry) rawDaemon {
 	var r rawDaemon
 	d.fields(e.value, "daemon check", map[string]func(entry){
-		"node": func(e entry) { r.node, _ = d.str(e) },
-		"name": func(e entry) { r.name, _ = d.str(e) },
+		"node": into(&r.node, d.str),
+		"name": into(&r.name, d.str),
 	})
 	return r
 }

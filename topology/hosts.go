@@ -64,8 +64,8 @@ func (d *decoder) decodeHosts(e entry) []*rawHost {
 	for _, he := range entries {
 		h := &rawHost{name: sval{v: he.key, pos: he.kpos, set: true}}
 		d.fields(he.value, "host "+he.key, map[string]func(entry){
-			"address":    func(e entry) { h.address, _ = d.str(e) },
-			"vxlan_port": func(e entry) { h.port, _ = d.integer(e) },
+			"address":    into(&h.address, d.str),
+			"vxlan_port": into(&h.port, d.integer),
 		})
 		out = append(out, h)
 	}

@@ -113,8 +113,8 @@ func (d *decoder) rootfsValue(e entry) (sval, bool) {
 	var suite sval
 	var pkgs []sval
 	d.fields(e.value, "rootfs", map[string]func(entry){
-		"debian":   func(e entry) { suite, _ = d.str(e) },
-		"packages": func(e entry) { pkgs, _ = d.strList(e) },
+		"debian":   into(&suite, d.str),
+		"packages": into(&pkgs, d.strList),
 	})
 	if !suite.set {
 		d.errAt(at, "rootfs: a mapping must be {debian: SUITE, packages: [PKG…]}; debian is missing")

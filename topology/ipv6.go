@@ -110,59 +110,51 @@ func parseAddr6(s string) (netip.Addr, int, error) {
 
 // bridgeSettings6 reads a bridge's subnet6.
 func (r *resolver) bridgeSettings6(st *bridgeState) {
-	v := st.raw.subnet6
-	if !v.set {
-		return
-	}
-	if v.v == "none" {
-		st.v6.none = true
-		return
-	}
-	p, err := parseSubnet6(v.v, 126)
-	if err != nil {
-		r.errAt(v.pos, "%v", err)
-		st.v6.none = true // no automatic one either
-		return
-	}
-	st.out.Subnet6, st.v6.static = p, true
+	r.setting6(st.raw.subnet6, &st.v6.none, func(v string) error {
+		p, err := parseSubnet6(v, 126)
+		if err == nil {
+			st.out.Subnet6, st.v6.static = p, true
+		}
+		return err
+	})
 }
 
 // portSettings6 reads a bridge port's ipv6.
 func (r *resolver) portSettings6(ifc *ifaceState) {
-	v := ifc.raw.ipv6
-	if !v.set {
-		return
-	}
-	if v.v == "none" {
-		ifc.v6.none = true
-		return
-	}
-	a, bits, err := parseAddr6(v.v)
-	if err != nil {
-		r.errAt(v.pos, "%v", err)
-		ifc.v6.none = true
-		return
-	}
-	ifc.v6.static, ifc.v6.bits = a, bits
+	r.setting6(ifc.raw.ipv6, &ifc.v6.none, func(v string) error {
+		a, bits, err := parseAddr6(v)
+		if err == nil {
+			ifc.v6.static, ifc.v6.bits = a, bits
+		}
+		return err
+	})
 }
 
 // linkSettings6 reads a link's subnet6.
 func (r *resolver) linkSettings6(l *linkState) {
-	v := l.raw.subnet6
+	r.setting6(l.raw.subnet6, &l.v6.none, func(v string) error {
+		p, err := parseSubnet6(v, 127)
+		if err == nil {
+			l.out.Subnet6, l.v6.static = p, true
+		}
+		return err
+	})
+}
+
+// setting6 reads an ipv6 or subnet6 value: unset does nothing; "none", or
+// a value parse refuses (reported; no automatic one either), sets *none.
+func (r *resolver) setting6(v sval, none *bool, parse func(string) error) {
 	if !v.set {
 		return
 	}
 	if v.v == "none" {
-		l.v6.none = true
+		*none = true
 		return
 	}
-	p, err := parseSubnet6(v.v, 127)
-	if err != nil {
+	if err := parse(v.v); err != nil {
 		r.errAt(v.pos, "%v", err)
-		l.v6.none = true
-		return
+		*none = true
 	}
-	l.out.Subnet6, l.v6.static = p, true
 }
 
 // reserveSubnets6 takes this lab's static subnet6s in file order, each
@@ -311,27 +303,7 @@ func natGateway6(n *nodeState) (netip.Addr, bool) {
 // node's IPv6 address on the first IPv6 subnet both share) or a bridge name
 // (its ::1).
 func (r *resolver) resolveVia6(n *nodeState, v sval, key string) (netip.Addr, bool) {
-	if a, err := netip.ParseAddr(v.v); err == nil {
-		return r.viaAddr6(n, v, key, a)
-	}
-	if other := r.nodes[v.v]; other != nil {
-		return r.viaNode6(n, other, v, key)
-	}
-	if b := r.bridges[v.v]; b != nil {
-		if !b.out.Gateway6.IsValid() {
-			r.errAt(v.pos, "%s %s: bridge %s has no IPv6 gateway (no subnet6, or gateway: false)", key, v.v, b.out.Name)
-			return netip.Addr{}, false
-		}
-		for _, ifc := range n.ifaces {
-			if ifc.bridge == b && ifc.v6.addr.IsValid() {
-				return b.out.Gateway6, true
-			}
-		}
-		r.errAt(v.pos, "%s %s: node %s has no IPv6 address on bridge %s", key, v.v, n.out.Name, b.out.Name)
-		return netip.Addr{}, false
-	}
-	r.errAt(v.pos, "%s %q is not an IPv6 address, a node or a bridge", key, v.v)
-	return netip.Addr{}, false
+	return r.resolveViaIn(via6, n, v, key)
 }
 
 func (r *resolver) viaAddr6(n *nodeState, v sval, key string, a netip.Addr) (netip.Addr, bool) {
@@ -371,25 +343,5 @@ func (r *resolver) viaAddr6(n *nodeState, v sval, key string, a netip.Addr) (net
 		}
 		r.errAt(v.pos, "%s %s is not on an IPv6 subnet %s is attached to (%s)", key, a, name, strings.Join(subnets, ", "))
 	}
-	return netip.Addr{}, false
-}
-
-func (r *resolver) viaNode6(n, other *nodeState, v sval, key string) (netip.Addr, bool) {
-	if other == n {
-		r.errAt(v.pos, "%s %s is the node itself", key, v.v)
-		return netip.Addr{}, false
-	}
-	theirs := map[netip.Prefix]netip.Addr{}
-	for i := len(other.ifaces) - 1; i >= 0; i-- { // backwards: the first one wins
-		if p := other.ifaces[i].v6.addr; p.IsValid() {
-			theirs[p.Masked()] = p.Addr()
-		}
-	}
-	for _, mine := range n.ifaces {
-		if a, ok := theirs[mine.v6.addr.Masked()]; ok && mine.v6.addr.IsValid() {
-			return a, true
-		}
-	}
-	r.errAt(v.pos, "%s %s: nodes %s and %s share no IPv6 subnet on which both have an address", key, v.v, n.out.Name, other.out.Name)
 	return netip.Addr{}, false
 }

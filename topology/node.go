@@ -106,13 +106,7 @@ func (r *resolver) binds(n *nodeState) {
 
 func (r *resolver) limits(n *nodeState) {
 	l := n.raw.limits
-	if l.memory.set {
-		v, err := parseMemory(l.memory.v)
-		if err != nil {
-			r.errAt(l.memory.pos, "%v", err)
-		}
-		n.out.Limits.MemoryBytes = v
-	}
+	parseLimit(r, l.memory, parseMemory, &n.out.Limits.MemoryBytes)
 	if l.pids.set {
 		if l.pids.v <= 0 {
 			r.errAt(l.pids.pos, "pids %d must be greater than 0", l.pids.v)
@@ -120,20 +114,21 @@ func (r *resolver) limits(n *nodeState) {
 			n.out.Limits.Pids = l.pids.v
 		}
 	}
-	if l.cpus.set {
-		v, err := parseCPUs(l.cpus.v)
-		if err != nil {
-			r.errAt(l.cpus.pos, "%v", err)
-		}
-		n.out.Limits.CPUs = v
+	parseLimit(r, l.cpus, parseCPUs, &n.out.Limits.CPUs)
+	parseLimit(r, l.tmpfs, func(v string) (int64, error) { return parseSize("tmpfs", v) }, &n.out.Limits.TmpfsBytes)
+}
+
+// parseLimit sets *dst to what parse makes of v when v is set, reporting
+// a bad value (which leaves what parse returned with its error).
+func parseLimit[T any](r *resolver, v sval, parse func(string) (T, error), dst *T) {
+	if !v.set {
+		return
 	}
-	if l.tmpfs.set {
-		v, err := parseSize("tmpfs", l.tmpfs.v)
-		if err != nil {
-			r.errAt(l.tmpfs.pos, "%v", err)
-		}
-		n.out.Limits.TmpfsBytes = v
+	x, err := parse(v.v)
+	if err != nil {
+		r.errAt(v.pos, "%v", err)
 	}
+	*dst = x
 }
 
 // netem resolves link impairments; invalid figures are reported and left

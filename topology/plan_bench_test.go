@@ -34,22 +34,10 @@ func benchRing(n int) []byte {
 
 // BenchmarkParseStar1000 plans a generated 1000-node one-bridge file.
 func BenchmarkParseStar1000(b *testing.B) {
-	data := benchStar(1000)
-	b.SetBytes(int64(len(data)))
-	for b.Loop() {
-		if _, err := Parse("/tmp/bench.yaml", data, Options{}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchParse(b, "/tmp/bench.yaml", benchStar(1000))
 }
 
 // BenchmarkParseRing500 plans 500 nodes with 1000 point-to-point links.
 func BenchmarkParseRing500(b *testing.B) {
-	data := benchRing(500)
-	b.SetBytes(int64(len(data)))
-	for b.Loop() {
-		if _, err := Parse("/tmp/ring.yaml", data, Options{}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchParse(b, "/tmp/ring.yaml", benchRing(500))
 }

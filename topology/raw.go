@@ -106,7 +106,7 @@ func (d *decoder) decodeFile(body ast.Node) *rawFile {
 			f.name, _ = d.str(e)
 			f.name.set = true // present, even if of the wrong type
 		},
-		"ipv4_pool": func(e entry) { f.pool, _ = d.str(e) },
+		"ipv4_pool": into(&f.pool, d.str),
 		"defaults": func(e entry) {
 			f.defaults = d.decodeNode(sval{v: "defaults", pos: e.kpos, set: true}, e.value, "defaults")
 		},
@@ -136,10 +136,10 @@ func (d *decoder) decodeFile(body ast.Node) *rawFile {
 func (d *decoder) decodeBridge(e entry) *rawBridge {
 	b := &rawBridge{name: sval{v: e.key, pos: e.kpos, set: true}}
 	d.fields(e.value, "bridge "+e.key, map[string]func(entry){
-		"subnet":  func(e entry) { b.subnet, _ = d.str(e) },
-		"gateway": func(e entry) { b.gateway, _ = d.boolean(e) },
+		"subnet":  into(&b.subnet, d.str),
+		"gateway": into(&b.gateway, d.boolean),
 		"nat":     func(e entry) { b.nat, _ = d.boolean(e); b.natKey = e.kpos },
-		"mtu":     func(e entry) { b.mtu, _ = d.integer(e) },
+		"mtu":     into(&b.mtu, d.integer),
 		"subnet6": func(e entry) { b.subnet6, _ = d.str(e) },
 	})
 	return b
@@ -149,16 +149,16 @@ func (d *decoder) decodeNode(name sval, value ast.Node, what string) *rawNode {
 	n := &rawNode{name: name}
 	d.fields(value, what, map[string]func(entry){
 		"rootfs":      func(e entry) { n.rootfs, _ = d.rootfsValue(e) },
-		"rootfs_copy": func(e entry) { n.rootfsCopy, _ = d.boolean(e) },
+		"rootfs_copy": into(&n.rootfsCopy, d.boolean),
 		"interfaces":  func(e entry) { n.interfaces = d.decodeIfaces(e, what) },
-		"gateway":     func(e entry) { n.gateway, _ = d.str(e) },
+		"gateway":     into(&n.gateway, d.str),
 		"routes":      func(e entry) { n.routes = d.decodeRoutes(e, what); n.routesSet = true },
 		"env":         func(e entry) { n.env = d.decodeKV(e, what) },
 		"exec":        func(e entry) { n.exec, _ = d.strList(e); n.execSet = true },
 		"cmd":         func(e entry) { n.cmd, _ = d.strList(e); n.cmdSet = true },
 		"binds":       func(e entry) { n.binds, _ = d.strList(e); n.bindsSet = true },
 		"sysctls":     func(e entry) { n.sysctls = d.decodeKV(e, what) },
-		"privileged":  func(e entry) { n.privileged, _ = d.boolean(e) },
+		"privileged":  into(&n.privileged, d.boolean),
 		"user_namespace": func(e entry) {
 			n.userNamespace, _ = d.boolean(e)
 		},
@@ -167,7 +167,7 @@ func (d *decoder) decodeNode(name sval, value ast.Node, what string) *rawNode {
 		"bird":         func(e entry) { n.bird = d.decodeBird(e, what) },
 		"capabilities": func(e entry) { n.caps = d.decodeCaps(e, what) },
 		"gateway6":     func(e entry) { n.gateway6, _ = d.str(e) },
-		"host":         func(e entry) { n.host, _ = d.str(e) },
+		"host":         into(&n.host, d.str),
 	})
 	return n
 }
@@ -182,7 +182,7 @@ func (d *decoder) decodeIfaces(e entry, what string) []*rawIface {
 			ifc.bridge, _ = d.str(ie)
 		} else {
 			d.fields(ie.value, "interface "+ie.key, map[string]func(entry){
-				"bridge": func(e entry) { ifc.bridge, _ = d.str(e) },
+				"bridge": into(&ifc.bridge, d.str),
 				"ipv4":   func(e entry) { ifc.ipv4, _ = d.str(e) },
 				"ipv6":   func(e entry) { ifc.ipv6, _ = d.str(e) },
 			})
@@ -197,8 +197,8 @@ func (d *decoder) decodeRoutes(e entry, what string) []*rawRoute {
 	for _, item := range d.optionalList(e, "routes") {
 		r := &rawRoute{at: posOf(item)}
 		d.fields(item, what+" route", map[string]func(entry){
-			"to":  func(e entry) { r.to, _ = d.str(e) },
-			"via": func(e entry) { r.via, _ = d.str(e) },
+			"to":  into(&r.to, d.str),
+			"via": into(&r.via, d.str),
 		})
 		if !r.to.set {
 			d.errAt(r.at, "route needs a \"to\"")
@@ -226,10 +226,10 @@ func (d *decoder) decodeKV(e entry, what string) []kv {
 func (d *decoder) decodeLimits(e entry, what string) rawLimits {
 	var l rawLimits
 	d.fields(e.value, what+" limits", map[string]func(entry){
-		"memory": func(e entry) { l.memory, _ = d.text(e) },
-		"pids":   func(e entry) { l.pids, _ = d.integer(e) },
-		"cpus":   func(e entry) { l.cpus, _ = d.text(e) },
-		"tmpfs":  func(e entry) { l.tmpfs, _ = d.text(e) },
+		"memory": into(&l.memory, d.text),
+		"pids":   into(&l.pids, d.integer),
+		"cpus":   into(&l.cpus, d.text),
+		"tmpfs":  into(&l.tmpfs, d.text),
 	})
 	return l
 }
@@ -240,9 +240,9 @@ func (d *decoder) decodeLinks(e entry) []*rawLink {
 		l := &rawLink{at: posOf(item)}
 		d.fields(item, "link", map[string]func(entry){
 			"endpoints": func(e entry) { l.endpoints, l.endsOK = d.endpoints(e); l.endsAt = valuePos(e) },
-			"subnet":    func(e entry) { l.subnet, _ = d.str(e) },
+			"subnet":    into(&l.subnet, d.str),
 			"ipv4":      func(e entry) { l.ipv4, _ = d.str(e) },
-			"mtu":       func(e entry) { l.mtu, _ = d.integer(e) },
+			"mtu":       into(&l.mtu, d.integer),
 			"netem":     func(e entry) { l.netem = d.decodeNetem(e); l.netemSet = true },
 			"subnet6":   func(e entry) { l.subnet6, _ = d.str(e) },
 		})
@@ -303,13 +303,13 @@ func joinedPair(n ast.Node) (ast.Node, bool) {
 func (d *decoder) decodeNetem(e entry) rawNetem {
 	var n rawNetem
 	d.fields(e.value, "netem", map[string]func(entry){
-		"delay":     func(e entry) { n.delay, _ = d.text(e) },
-		"jitter":    func(e entry) { n.jitter, _ = d.text(e) },
-		"loss":      func(e entry) { n.loss, _ = d.text(e) },
-		"duplicate": func(e entry) { n.duplicate, _ = d.text(e) },
-		"corrupt":   func(e entry) { n.corrupt, _ = d.text(e) },
-		"reorder":   func(e entry) { n.reorder, _ = d.text(e) },
-		"rate":      func(e entry) { n.rate, _ = d.text(e) },
+		"delay":     into(&n.delay, d.text),
+		"jitter":    into(&n.jitter, d.text),
+		"loss":      into(&n.loss, d.text),
+		"duplicate": into(&n.duplicate, d.text),
+		"corrupt":   into(&n.corrupt, d.text),
+		"reorder":   into(&n.reorder, d.text),
+		"rate":      into(&n.rate, d.text),
 	})
 	return n
 }

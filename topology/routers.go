@@ -82,8 +82,8 @@ type rawCaps struct {
 func (d *decoder) decodeFRR(e entry, what string) *rawFRR {
 	f := &rawFRR{at: e.kpos}
 	d.fields(e.value, what+" frr", map[string]func(entry){
-		"daemons": func(e entry) { f.daemons, _ = d.strList(e) },
-		"config":  func(e entry) { f.config, _ = d.str(e) },
+		"daemons": into(&f.daemons, d.strList),
+		"config":  into(&f.config, d.str),
 	})
 	return f
 }
@@ -91,7 +91,7 @@ func (d *decoder) decodeFRR(e entry, what string) *rawFRR {
 func (d *decoder) decodeBird(e entry, what string) *rawBird {
 	b := &rawBird{at: e.kpos}
 	d.fields(e.value, what+" bird", map[string]func(entry){
-		"config": func(e entry) { b.config, _ = d.str(e) },
+		"config": into(&b.config, d.str),
 	})
 	if !b.config.set {
 		d.errAt(e.kpos, "bird needs a config (a file relative to the topology file, or the text of bird.conf)")
@@ -102,8 +102,8 @@ func (d *decoder) decodeBird(e entry, what string) *rawBird {
 func (d *decoder) decodeCaps(e entry, what string) *rawCaps {
 	c := &rawCaps{at: e.kpos}
 	d.fields(e.value, what+" capabilities", map[string]func(entry){
-		"add":  func(e entry) { c.add, _ = d.strList(e) },
-		"drop": func(e entry) { c.drop, _ = d.strList(e) },
+		"add":  into(&c.add, d.strList),
+		"drop": into(&c.drop, d.strList),
 	})
 	return c
 }

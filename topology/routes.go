@@ -88,23 +88,58 @@ func natGatewayOf(n *nodeState, addressed func(*ifaceState) bool, gw func(*bridg
 	return gw(found), true
 }
 
+// viaFamily is what differs between resolving an IPv4 next hop and an IPv6
+// one: which address of an interface and which gateway of a bridge count,
+// how an address literal is checked, and the words of the messages.
+type viaFamily struct {
+	addr      func(*ifaceState) netip.Prefix
+	gateway   func(*bridgeState) netip.Addr
+	viaAddr   func(r *resolver, n *nodeState, v sval, key string, a netip.Addr) (netip.Addr, bool)
+	ip        string // "IPv4" or "IPv6"
+	subnet    string // "subnet" or "IPv6 subnet"
+	address   string // "address" or "IPv6 address"
+	noGateway string // why a bridge has none
+}
+
+var (
+	via4 = viaFamily{
+		addr:    func(ifc *ifaceState) netip.Prefix { return ifc.addr },
+		gateway: func(b *bridgeState) netip.Addr { return b.out.Gateway },
+		viaAddr: (*resolver).viaAddr,
+		ip:      "IPv4", subnet: "subnet", address: "address",
+		noGateway: "has no .1 (gateway: false)",
+	}
+	via6 = viaFamily{
+		addr:    func(ifc *ifaceState) netip.Prefix { return ifc.v6.addr },
+		gateway: func(b *bridgeState) netip.Addr { return b.out.Gateway6 },
+		viaAddr: (*resolver).viaAddr6,
+		ip:      "IPv6", subnet: "IPv6 subnet", address: "IPv6 address",
+		noGateway: "has no IPv6 gateway (no subnet6, or gateway: false)",
+	}
+)
+
 // resolveVia turns a gateway or via value into an address: an IP on a
 // subnet the node is attached to, a node name (that node's address on the
 // first subnet both share) or a bridge name (its .1).
 func (r *resolver) resolveVia(n *nodeState, v sval, key string) (netip.Addr, bool) {
+	return r.resolveViaIn(via4, n, v, key)
+}
+
+// resolveViaIn is resolveVia (or resolveVia6) for family f.
+func (r *resolver) resolveViaIn(f viaFamily, n *nodeState, v sval, key string) (netip.Addr, bool) {
 	if a, err := netip.ParseAddr(v.v); err == nil {
-		return r.viaAddr(n, v, key, a)
+		return f.viaAddr(r, n, v, key, a)
 	}
 	if other := r.nodes[v.v]; other != nil {
-		return r.viaNode(n, other, v, key)
+		return r.viaNode(f, n, other, v, key)
 	}
 	if b := r.bridges[v.v]; b != nil {
-		return r.viaBridge(n, v, key, b)
+		return r.viaBridge(f, n, v, key, b)
 	}
-	if nodeNameRE().MatchString(v.v) {
-		r.errAt(v.pos, "%s %q is not an IPv4 address, a node or a bridge", key, v.v)
+	if f.ip == "IPv6" || nodeNameRE().MatchString(v.v) {
+		r.errAt(v.pos, "%s %q is not an %s address, a node or a bridge", key, v.v, f.ip)
 	} else {
-		r.errAt(v.pos, "%s %q is not an IPv4 address", key, v.v)
+		r.errAt(v.pos, "%s %q is not an %s address", key, v.v, f.ip)
 	}
 	return netip.Addr{}, false
 }
@@ -148,36 +183,39 @@ func (r *resolver) viaAddr(n *nodeState, v sval, key string, a netip.Addr) (neti
 	return netip.Addr{}, false
 }
 
-func (r *resolver) viaNode(n, other *nodeState, v sval, key string) (netip.Addr, bool) {
+// viaNode is other's address (of family f) on the first subnet it shares
+// with n.
+func (r *resolver) viaNode(f viaFamily, n, other *nodeState, v sval, key string) (netip.Addr, bool) {
 	if other == n {
 		r.errAt(v.pos, "%s %s is the node itself", key, v.v)
 		return netip.Addr{}, false
 	}
 	theirs := map[netip.Prefix]netip.Addr{}
 	for i := len(other.ifaces) - 1; i >= 0; i-- { // backwards: the first one wins
-		if p := other.ifaces[i].addr; p.IsValid() {
+		if p := f.addr(other.ifaces[i]); p.IsValid() {
 			theirs[p.Masked()] = p.Addr()
 		}
 	}
 	for _, mine := range n.ifaces {
-		if a, ok := theirs[mine.addr.Masked()]; ok && mine.addr.IsValid() {
+		if a, ok := theirs[f.addr(mine).Masked()]; ok && f.addr(mine).IsValid() {
 			return a, true
 		}
 	}
-	r.errAt(v.pos, "%s %s: nodes %s and %s share no subnet on which both have an address", key, v.v, n.out.Name, other.out.Name)
+	r.errAt(v.pos, "%s %s: nodes %s and %s share no %s on which both have an address", key, v.v, n.out.Name, other.out.Name, f.subnet)
 	return netip.Addr{}, false
 }
 
-func (r *resolver) viaBridge(n *nodeState, v sval, key string, b *bridgeState) (netip.Addr, bool) {
-	if !b.out.Gateway.IsValid() {
-		r.errAt(v.pos, "%s %s: bridge %s has no .1 (gateway: false)", key, v.v, b.out.Name)
+// viaBridge is b's gateway (of family f), if n has an address on b.
+func (r *resolver) viaBridge(f viaFamily, n *nodeState, v sval, key string, b *bridgeState) (netip.Addr, bool) {
+	if !f.gateway(b).IsValid() {
+		r.errAt(v.pos, "%s %s: bridge %s %s", key, v.v, b.out.Name, f.noGateway)
 		return netip.Addr{}, false
 	}
 	for _, ifc := range n.ifaces {
-		if ifc.bridge == b && ifc.addr.IsValid() {
-			return b.out.Gateway, true
+		if ifc.bridge == b && f.addr(ifc).IsValid() {
+			return f.gateway(b), true
 		}
 	}
-	r.errAt(v.pos, "%s %s: node %s has no address on bridge %s", key, v.v, n.out.Name, b.out.Name)
+	r.errAt(v.pos, "%s %s: node %s has no %s on bridge %s", key, v.v, n.out.Name, f.address, b.out.Name)
 	return netip.Addr{}, false
 }

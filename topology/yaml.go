@@ -278,6 +278,12 @@ func kind(n ast.Node) string {
 	return "a " + strings.ToLower(unwrap(n).Type().String())
 }
 
+// into returns a field reader that stores in dst what read makes of the
+// field's value (a wrong value is read's to report; dst is then zero).
+func into[T any](dst *T, read func(entry) (T, bool)) func(entry) {
+	return func(e entry) { *dst, _ = read(e) }
+}
+
 // str reads a string value; numbers and booleans are refused, so that
 // `name: 1` or `rootfs: true` are reported rather than silently converted.
 func (d *decoder) str(e entry) (sval, bool) {

@@ -97,7 +97,12 @@ func (s *Server) link(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := s.opts.Manager.SetLink(a.Lab, a.Target, a.Up); err != nil {
+	writeDone(w, s.opts.Manager.SetLink(a.Lab, a.Target, a.Up))
+}
+
+// writeDone answers an action: {"ok": true}, or err as a conflict.
+func writeDone(w http.ResponseWriter, err error) {
+	if err != nil {
 		writeErr(w, http.StatusConflict, err)
 		return
 	}
@@ -118,11 +123,7 @@ func (s *Server) netem(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := s.opts.Manager.SetNetem(a.Lab, a.Target, n); err != nil {
-		writeErr(w, http.StatusConflict, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	writeDone(w, s.opts.Manager.SetNetem(a.Lab, a.Target, n))
 }
 
 // check runs the lab's recorded checks (retrying failures for up to 20s).

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"leolab/bridge"
+	"leolab/internal/nldump"
 	"leolab/render"
 )
 
@@ -22,9 +23,7 @@ import (
 func readHost() map[string]linkInfo {
 	out := map[string]linkInfo{}
 	byIndex := map[int32]string{}
-	req := nl.NewNetlinkRequest(unix.RTM_GETLINK, unix.NLM_F_DUMP)
-	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
-	err := req.ExecuteIter(unix.NETLINK_ROUTE, unix.RTM_NEWLINK, func(m []byte) bool {
+	onLink := func(m []byte) bool {
 		if len(m) < unix.SizeofIfInfomsg {
 			return true
 		}
@@ -55,6 +54,13 @@ func readHost() map[string]linkInfo {
 		out[name] = li
 		byIndex[ifi.Index] = name
 		return true
+	}
+	err := nldump.Run(func() error { // links come and go while a lab deploys
+		clear(out)
+		clear(byIndex)
+		req := nl.NewNetlinkRequest(unix.RTM_GETLINK, unix.NLM_F_DUMP)
+		req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
+		return req.ExecuteIter(unix.NETLINK_ROUTE, unix.RTM_NEWLINK, onLink)
 	})
 	if err != nil {
 		return nil

@@ -1,18 +1,17 @@
 package webui
 
 import (
-	"os"
 	"testing"
 
 	"github.com/vishvananda/netlink"
+
+	"leolab/internal/nstest"
 )
 
 // readHost's own parser agrees with the netlink library on the host's
 // links (names, state, counters).
 func TestReadHostMatchesLinkList(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (netlink dumps of the host)")
-	}
+	nstest.RequireRoot(t) // netlink dumps of the host
 	got := readHost()
 	links, err := netlink.LinkList()
 	if err != nil {

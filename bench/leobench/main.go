@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hashicorp/go-multierror"
 )
 
 // result is everything measured at one N.
@@ -177,7 +179,7 @@ func measureLeolab(c config, n int, r *result) error {
 	}
 	var derr error
 	r.Destroy, derr = timed(c, root, "destroy", "--lab", lab)
-	if err := errors.Join(err, derr); err != nil {
+	if err := multierror.Append(err, derr).ErrorOrNil(); err != nil {
 		return err
 	}
 	return checkClean(lab)

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -19,6 +20,8 @@ import (
 	"github.com/vishvananda/netns"
 
 	"leolab/internal/hostnames"
+	"leolab/internal/nldump"
+	"leolab/internal/nsthread"
 )
 
 // RequireRoot skips t unless it runs as root.
@@ -89,23 +92,8 @@ func New(t testing.TB) NS {
 }
 
 // Do runs fn on a fresh OS thread inside ns (or wherever the calling
-// process's threads are when ns is netns.None()). The thread is discarded
-// afterwards, so no goroutine ever inherits its namespace. Sockets created
-// in fn stay in ns after Do returns.
-func Do(ns netns.NsHandle, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
-		if ns.IsOpen() {
-			if err := netns.Set(ns); err != nil {
-				errc <- fmt.Errorf("enter netns: %w", err)
-				return
-			}
-		}
-		errc <- fn()
-	}()
-	return <-errc
-}
+// process's threads are when ns is netns.None()): nsthread.Do.
+func Do(ns netns.NsHandle, fn func() error) error { return nsthread.Do(ns, fn) }
 
 // CheckLeaks records the process's open namespace descriptors now and, in
 // t.Cleanup, fails t if any link, address holder, /run/netns entry, mount or
@@ -130,62 +118,122 @@ func CheckLeaks(t testing.TB, prefix string) {
 
 func leaks(prefix string) []string {
 	var out []string
-	links, err := netlink.LinkList()
-	if err != nil {
-		out = append(out, fmt.Sprintf("list links: %v", err))
-	}
-	for _, l := range links {
-		a := l.Attrs()
-		if strings.Contains(a.Name, prefix) || strings.Contains(a.Alias, prefix) {
-			out = append(out, fmt.Sprintf("link %s (alias %q)", a.Name, a.Alias))
-		}
-	}
-	if ents, err := os.ReadDir(hostnames.NetnsDir); err == nil {
-		for _, e := range ents {
-			if strings.Contains(e.Name(), prefix) {
-				out = append(out, "netns "+hostnames.NetnsPath(e.Name()))
+	state, errs := HostState()
+	out = append(out, errs...)
+	for _, kind := range stateKinds {
+		for _, item := range state[kind] {
+			if strings.Contains(item, prefix) {
+				out = append(out, kind+" "+item)
 			}
-		}
-	}
-	if mi, err := os.ReadFile("/proc/thread-self/mountinfo"); err == nil {
-		for _, line := range strings.Split(string(mi), "\n") {
-			if strings.Contains(line, prefix) {
-				out = append(out, "mount "+line)
-			}
-		}
-	}
-	for _, l := range iptablesLines() {
-		if strings.Contains(l, prefix) {
-			out = append(out, "iptables "+l)
 		}
 	}
 	return out
 }
 
-// iptablesLines dumps the rules of every installed backend in the current
-// namespace. Legacy is read only if it has tables, since reading would
-// create them.
-func iptablesLines() []string {
+// stateKinds are HostState's keys, in the order leaks reports them.
+var stateKinds = []string{"links", "netns", "mounts", "iptables"}
+
+// HostState lists, one string an item, what a kernel test can leave behind
+// in the calling thread's network and mount namespaces: "links" (Links),
+// "netns" (the names under /run/netns), "mounts" (Mounts) and "iptables"
+// (IPTables). It is the one leak scan: CheckLeaks looks in it for a prefix;
+// the end-to-end tests compare its parts before and after. errs says what
+// could not be read.
+func HostState() (state map[string][]string, errs []string) {
+	state = map[string][]string{}
+	links, err := Links()
+	if err != nil {
+		errs = append(errs, err.Error())
+	}
+	state["links"] = links
+	if ents, err := os.ReadDir(hostnames.NetnsDir); err == nil {
+		for _, e := range ents {
+			state["netns"] = append(state["netns"], e.Name())
+		}
+	}
+	state["mounts"] = Mounts()
+	state["iptables"] = IPTables()
+	return state, errs
+}
+
+// Links lists the calling thread's network namespace's links as "NAME ALIAS".
+func Links() ([]string, error) {
+	links, err := nldump.Retry(netlink.LinkList)
+	if err != nil {
+		return nil, fmt.Errorf("list links: %w", err)
+	}
+	out := make([]string, 0, len(links))
+	for _, l := range links {
+		out = append(out, l.Attrs().Name+" "+l.Attrs().Alias)
+	}
+	return out, nil
+}
+
+// Mounts lists the calling thread's mounts as "MOUNTPOINT ROOT FSTYPE
+// SOURCE"; ids and options are left out, as they change without anything
+// being leaked.
+func Mounts() []string {
+	mi, err := os.ReadFile("/proc/thread-self/mountinfo")
+	if err != nil {
+		return nil
+	}
 	var out []string
-	for _, save := range []string{"iptables-nft-save", "iptables-legacy-save"} {
-		if save == "iptables-legacy-save" {
-			names, _ := os.ReadFile("/proc/thread-self/net/ip_tables_names")
+	for _, line := range strings.Split(string(mi), "\n") {
+		f := strings.Fields(line)
+		sep := slices.Index(f, "-")
+		if sep > 4 && len(f) > sep+2 {
+			out = append(out, strings.Join([]string{f[4], f[3], f[sep+1], f[sep+2]}, " "))
+		}
+	}
+	return out
+}
+
+// IPTables dumps the chains and rules of every installed backend in
+// the current namespace, for IPv4 and IPv6. A legacy backend is read only
+// if it has tables, since reading would create them. Comments, table
+// headers, COMMIT and the counters of built-in chains change by themselves
+// (iptables-nft creates a table on first use and keeps it empty), so they
+// are left out.
+func IPTables() []string {
+	var out []string
+	for _, save := range []struct{ bin, legacyTables string }{
+		{"iptables-nft-save", ""},
+		{"iptables-legacy-save", "/proc/thread-self/net/ip_tables_names"},
+		{"ip6tables-nft-save", ""},
+		{"ip6tables-legacy-save", "/proc/thread-self/net/ip6_tables_names"},
+	} {
+		if save.legacyTables != "" {
+			names, _ := os.ReadFile(save.legacyTables)
 			if len(bytes.TrimSpace(names)) == 0 {
 				continue
 			}
 		}
-		p, err := exec.LookPath(save)
+		p, err := exec.LookPath(save.bin)
 		if err != nil {
 			continue
 		}
 		b, err := exec.Command(p).Output()
 		if err != nil {
-			out = append(out, fmt.Sprintf("%s failed: %v", save, err))
+			out = append(out, fmt.Sprintf("%s failed: %v", save.bin, err))
 			continue
 		}
-		out = append(out, strings.Split(string(b), "\n")...)
+		for _, line := range strings.Split(string(b), "\n") {
+			if line == "" || line == "COMMIT" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "*") ||
+				strings.HasPrefix(line, ":") && !strings.Contains(line, "LEOLAB") {
+				continue
+			}
+			out = append(out, save.bin+": "+stripCounters(line))
+		}
 	}
 	return out
+}
+
+// stripCounters drops the [packets:bytes] of a chain line.
+func stripCounters(line string) string {
+	if i := strings.LastIndex(line, " ["); i > 0 && strings.HasPrefix(line, ":") {
+		return line[:i]
+	}
+	return line
 }
 
 // nsFDs counts this process's open namespace descriptors.
@@ -201,12 +249,13 @@ func nsFDs() int {
 	return n
 }
 
-// Count returns how many of the current namespace's iptables lines (all
-// backends) contain s; tests use it to assert rules exist or are gone.
+// Count returns how many of the current namespace's IPv4 iptables chains
+// and rules (all backends) contain s; tests use it to assert rules exist or
+// are gone.
 func Count(s string) int {
 	n := 0
-	for _, l := range iptablesLines() {
-		if strings.Contains(l, s) {
+	for _, l := range IPTables() {
+		if strings.HasPrefix(l, "iptables-") && strings.Contains(l, s) {
 			n++
 		}
 	}

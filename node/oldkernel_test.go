@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"leolab/internal/nstest"
 )
 
 func TestCloexecByHand(t *testing.T) {
@@ -82,7 +84,7 @@ func TestResolveInRootMatchesOpenat2(t *testing.T) {
 // TestBindByHand: the mount(2)-only bind lands inside the root even through
 // an absolute symlink, and read-only means read-only.
 func TestBindByHand(t *testing.T) {
-	requireRoot(t)
+	nstest.RequireRoot(t)
 	root, src := t.TempDir(), t.TempDir()
 	os.WriteFile(filepath.Join(src, "f"), []byte("from host\n"), 0o644)
 	os.MkdirAll(filepath.Join(root, "mnt"), 0o755)
