@@ -65,6 +65,7 @@ With --dry-run the difference is printed and nothing changes.`,
 	f.BoolVar(&opts.DryRun, "dry-run", false, "print the difference and change nothing")
 	f.StringVar(&format, "format", "text", "how the difference is printed: text or json")
 	f.IntVar(&opts.MaxWorkers, "max-workers", labs.DefaultWorkers(), "parallel workers")
+	f.BoolVar(&opts.Isolated, "isolated", false, "for a lab that is not running: deploy it isolated, as deploy --isolated (a running lab keeps its own)")
 	f.StringVar(&opts.Rootfs, "rootfs", "", "override every node's rootfs (e.g. busybox), as deploy --rootfs")
 	f.StringVar(&opts.Name, "name", "", "the lab's name, replacing the file's")
 	f.Var(imageFlag{&opts.Images}, "image", "map registry images to a rootfs, PATTERN=ROOTFS (repeatable)")

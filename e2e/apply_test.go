@@ -514,3 +514,26 @@ func TestExampleLiveEdit(t *testing.T) {
 		t.Errorf("back at the first file, apply still sees:\n%s", out)
 	}
 }
+
+// TestApplyIsolatedLab grows and shrinks a lab deployed --isolated: its
+// bridges stay in the lab namespace (nothing on the host's links), and
+// apply needs no flag to keep it so.
+func TestApplyIsolatedLab(t *testing.T) {
+	e := newEnv(t)
+	lab := "apiso"
+	base := e.applyLab(lab, "base.yaml", applyBase)
+	grown := e.applyLab(lab, "grown.yaml", applyGrown)
+	e.must("deploy", "--isolated", base)
+	defer e.must("destroy", "--lab", lab)
+	wantLines(t, e.must("apply", grown), "+ bridge core 172.20.2.0/24", "+ node d", "+ port c:eth2 on core", "+ link c:eth1 <-> d:eth1")
+	if got := hostLinksOf(t, lab); len(got) != 0 {
+		t.Errorf("isolated lab has host links after apply: %v", got)
+	}
+	if !e.reachable(lab+"/c", "d-eth0") || !e.reachable(lab+"/c", "d-eth1") {
+		t.Errorf("new node unreachable in the isolated lab")
+	}
+	wantLines(t, e.must("apply", base), "- bridge core", "- node d", "- port c:eth2 on core", "- link c:eth1 <-> d:eth1")
+	if !e.reachable(lab+"/a", "b-eth1") {
+		t.Errorf("isolated lab broken after shrinking")
+	}
+}

@@ -13,6 +13,7 @@ import (
 // ApplyOptions are the flags of `leolab apply`.
 type ApplyOptions struct {
 	MaxWorkers int
+	Isolated   bool                // deploy --isolated, for a lab apply deploys; a running lab keeps its own
 	Rootfs     string              // overrides every node's rootfs, as deploy --rootfs
 	Images     []topology.ImageMap // --image, as deploy's
 	Name       string              // --name, as deploy's
@@ -23,7 +24,7 @@ type ApplyOptions struct {
 }
 
 func (o ApplyOptions) deployOptions() DeployOptions {
-	return DeployOptions{MaxWorkers: o.MaxWorkers, Rootfs: o.Rootfs, Images: o.Images, Name: o.Name}
+	return DeployOptions{MaxWorkers: o.MaxWorkers, Isolated: o.Isolated, Rootfs: o.Rootfs, Images: o.Images, Name: o.Name}
 }
 
 func (o ApplyOptions) show(lab string, d *topology.Diff) {
@@ -76,6 +77,15 @@ func (m *Manager) Apply(ctx context.Context, file string, opts ApplyOptions) err
 		_, err := m.deployLocked(ctx, dec, opts.deployOptions(), lock)
 		return err
 	}
+	if st.Plan.Isolated != pre.Isolated {
+		// A running lab stays as isolated as it was deployed: the file is
+		// read as such.
+		o := opts.deployOptions().topologyOptions()
+		o.Isolated = st.Plan.Isolated
+		if dec, err = topology.Decode(file, data, o); err != nil {
+			return err
+		}
+	}
 	return m.applyRunning(ctx, dec, st, opts)
 }
 
@@ -126,9 +136,6 @@ func (m *Manager) planApply(dec *topology.Decoded, st *State) (*topology.Plan, e
 	if dec.Name() != lab {
 		return nil, fmt.Errorf("file names lab %s, running lab is %s", dec.Name(), lab)
 	}
-	if dec.Draft.Isolated != st.Plan.Isolated {
-		return nil, fmt.Errorf("lab %s: isolation cannot change in place (deploy --reconfigure)", lab)
-	}
 	others, err := m.states(lab)
 	if err != nil {
 		return nil, err
@@ -159,16 +166,21 @@ func (m *Manager) isRunning(lab string) bool {
 	return err == nil && st.Phase == PhaseRunning
 }
 
-// newOnly is the part of plan (nodes and bridges) base does not have.
+// newOnly is the part of plan (nodes and bridges) base does not have, as
+// names the host checks: an isolated lab's devices are in its own
+// namespace (which exists already), so only node namespaces count.
 func newOnly(base, plan *topology.Plan) *topology.Plan {
-	out := &topology.Plan{Name: plan.Name, Isolated: plan.Isolated, LabNetns: plan.LabNetns, Chain: plan.Chain}
+	out := &topology.Plan{Name: plan.Name, Isolated: plan.Isolated, Chain: plan.Chain}
 	for _, n := range plan.Nodes {
 		if findPlanNode(base, n.Name) == nil {
+			if plan.Isolated {
+				n.Interfaces = nil
+			}
 			out.Nodes = append(out.Nodes, n)
 		}
 	}
 	for _, b := range plan.Bridges {
-		if !bridgeIn(base, b.Name) {
+		if !bridgeIn(base, b.Name) && !plan.Isolated {
 			out.Bridges = append(out.Bridges, b)
 		}
 	}
