@@ -22,6 +22,10 @@ type sticky struct {
 	bridges map[string]netip.Prefix // bridge -> subnet
 	links   map[[2]Endpoint]netip.Prefix
 	addrs   map[Endpoint]netip.Prefix // NODE:IFACE -> IPv4 address
+	// The same for IPv6.
+	bridges6 map[string]netip.Prefix
+	links6   map[[2]Endpoint]netip.Prefix
+	addrs6   map[Endpoint]netip.Prefix
 }
 
 func newSticky(prev *Plan) *sticky {
@@ -29,28 +33,35 @@ func newSticky(prev *Plan) *sticky {
 		bridges: map[string]netip.Prefix{},
 		links:   map[[2]Endpoint]netip.Prefix{},
 		addrs:   map[Endpoint]netip.Prefix{},
+
+		bridges6: map[string]netip.Prefix{},
+		links6:   map[[2]Endpoint]netip.Prefix{},
+		addrs6:   map[Endpoint]netip.Prefix{},
 	}
 	if prev == nil {
 		return s
 	}
 	for _, b := range prev.Bridges {
-		if b.Subnet.IsValid() {
-			s.bridges[b.Name] = b.Subnet
-		}
+		putValid(s.bridges, b.Name, b.Subnet)
+		putValid(s.bridges6, b.Name, b.Subnet6)
 	}
 	for _, l := range prev.Links {
-		if l.Subnet.IsValid() {
-			s.links[linkKey(l.Endpoints)] = l.Subnet
-		}
+		putValid(s.links, linkKey(l.Endpoints), l.Subnet)
+		putValid(s.links6, linkKey(l.Endpoints), l.Subnet6)
 	}
 	for _, n := range prev.Nodes {
 		for _, ifc := range n.Interfaces {
-			if ifc.IPv4.IsValid() {
-				s.addrs[Endpoint{n.Name, ifc.Name}] = ifc.IPv4
-			}
+			putValid(s.addrs, Endpoint{n.Name, ifc.Name}, ifc.IPv4)
+			putValid(s.addrs6, Endpoint{n.Name, ifc.Name}, ifc.IPv6)
 		}
 	}
 	return s
+}
+
+func putValid[K comparable](m map[K]netip.Prefix, k K, p netip.Prefix) {
+	if p.IsValid() {
+		m[k] = p
+	}
 }
 
 // linkKey names a link whichever way round its endpoints are written.
@@ -85,6 +96,33 @@ func (r *resolver) keepSubnets() {
 		}
 		if p, ok := s.links[linkKey(l.out.Endpoints)]; ok && r.free(p) {
 			l.out.Subnet = p
+			r.take(p, "link "+l.name())
+		}
+	}
+	r.keepSubnets6(s)
+}
+
+// keepSubnets6 is keepSubnets for automatic IPv6 subnets (ipv6: true).
+func (r *resolver) keepSubnets6(s *sticky) {
+	if !r.plan.IPv6 {
+		return
+	}
+	for _, rb := range r.raw.bridges {
+		b := r.bridges[rb.name.v]
+		if b == nil || b.v6.static || b.v6.none {
+			continue
+		}
+		if p, ok := s.bridges6[b.out.Name]; ok && r.free(p) {
+			b.out.Subnet6 = p
+			r.take(p, "bridge "+b.out.Name)
+		}
+	}
+	for _, l := range r.links {
+		if l.v6.static || l.v6.none {
+			continue
+		}
+		if p, ok := s.links6[linkKey(l.out.Endpoints)]; ok && r.free(p) {
+			l.out.Subnet6 = p
 			r.take(p, "link "+l.name())
 		}
 	}
@@ -155,4 +193,43 @@ func usableHost(p netip.Prefix, a netip.Addr) bool {
 		return true
 	}
 	return a != ipam.Network(p) && a != ipam.Broadcast(p)
+}
+
+// keepAddresses6 is keepAddresses for IPv6 bridge ports.
+func (r *resolver) keepAddresses6() {
+	if r.opts.Previous == nil {
+		return
+	}
+	s := r.sticky()
+	for _, n := range r.order {
+		for _, ifc := range n.ifaces {
+			b := ifc.bridge
+			if b == nil || ifc.v6.static.IsValid() || ifc.v6.none || b.v6.hosts == nil {
+				continue
+			}
+			p, ok := s.addrs6[Endpoint{n.out.Name, ifc.name}]
+			if !ok || p.Bits() != b.out.Subnet6.Bits() || !b.out.Subnet6.Contains(p.Addr()) {
+				continue
+			}
+			if b.v6.hosts.Reserve(p.Addr(), n.out.Name+":"+ifc.name) == nil {
+				ifc.v6.addr = p
+			}
+		}
+	}
+}
+
+// keepLinkEnds6 gives both ends of a link their previous IPv6 addresses
+// when the link kept its subnet6 (endpoints written the other way round).
+func (r *resolver) keepLinkEnds6(l *linkState) {
+	if r.opts.Previous == nil {
+		return
+	}
+	s := r.sticky()
+	p := l.out.Subnet6
+	a, b := s.addrs6[l.out.Endpoints[0]], s.addrs6[l.out.Endpoints[1]]
+	x, y := ipam.LinkHosts6(p)
+	pair := func(u, v netip.Prefix) bool { return u.Addr() == x && v.Addr() == y }
+	if a.Bits() == p.Bits() && b.Bits() == p.Bits() && (pair(a, b) || pair(b, a)) {
+		l.ends[0].v6.addr, l.ends[1].v6.addr = a, b
+	}
 }

@@ -177,3 +177,27 @@ func TestStickyAgainstItselfIsIdentity(t *testing.T) {
 	}
 	_ = netip.Prefix{}
 }
+
+func addr6Of(p *Plan, node, iface string) string {
+	ifc := findNode(p, node).Iface(iface)
+	if ifc == nil || !ifc.IPv6.IsValid() {
+		return ""
+	}
+	return ifc.IPv6.String()
+}
+
+// IPv6 addresses and subnets are sticky too (ipv6: true).
+func TestStickyIPv6(t *testing.T) {
+	base := "name: t\nipv6: true\nbridges: {lan: {}}\nnodes:\n  h1: {interfaces: {eth0: lan}}\n  h2: {interfaces: {eth0: lan}}\nlinks:\n  - endpoints: [h1:eth1, h2:eth1]\n"
+	prev := mustResolveOver(t, base, nil, nil)
+	edited := "name: t\nipv6: true\nbridges: {wan: {}, lan: {}}\nnodes:\n  h0: {interfaces: {eth0: lan, eth1: wan}}\n  h1: {interfaces: {eth0: lan}}\n  h2: {interfaces: {eth0: lan}}\nlinks:\n  - endpoints: [h0:eth2, h1:eth2]\n  - endpoints: [h2:eth1, h1:eth1]\n"
+	next := mustResolveOver(t, edited, prev, nil)
+	for _, e := range [][2]string{{"h1", "eth0"}, {"h2", "eth0"}, {"h1", "eth1"}, {"h2", "eth1"}} {
+		if got, want := addr6Of(next, e[0], e[1]), addr6Of(prev, e[0], e[1]); got != want || got == "" {
+			t.Errorf("%s:%s ipv6 = %s, want its previous %s", e[0], e[1], got, want)
+		}
+	}
+	if got := addr6Of(next, "h0", "eth0"); got == "" || got == addr6Of(prev, "h1", "eth0") || got == addr6Of(prev, "h2", "eth0") {
+		t.Errorf("new h0:eth0 ipv6 = %q, want a free one", got)
+	}
+}
