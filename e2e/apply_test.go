@@ -138,6 +138,9 @@ func TestApplyAddRemoveNodeBridgeLink(t *testing.T) {
 	if hosts := e.must("exec", lab+"/c", "--", "cat", "/etc/hosts"); strings.Contains(hosts, "\td") || !strings.Contains(hosts, "\tb-eth1") {
 		t.Errorf("/etc/hosts of c after d went:\n%s", hosts)
 	}
+	if r := e.run("exec", lab+"/d", "--", "true"); r.code == 0 || !strings.Contains(r.stderr, "no node") {
+		t.Errorf("exec in removed node d: exit %d %s", r.code, r.stderr)
+	}
 	if _, err := os.Stat("/run/netns/" + lab + "-d"); err == nil {
 		t.Errorf("netns of removed node d still registered")
 	}

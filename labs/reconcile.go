@@ -372,7 +372,14 @@ func (r *reconciler) removeNodes(context.Context) error {
 		if n == nil {
 			return nil
 		}
-		return r.removeNode(n, removed[n.Name])
+		if err := r.removeNode(n, removed[n.Name]); err != nil {
+			return err
+		}
+		if removed[n.Name] {
+			// Its directory goes too: exec and shell find nodes by it.
+			return r.removeNodeDir(n.Name)
+		}
+		return nil
 	})
 	if len(names) == 0 {
 		return nil
@@ -417,6 +424,19 @@ func (r *reconciler) removeNode(n *topology.Node, shutdown bool) error {
 		errs = multierror.Append(errs, err)
 	}
 	return errs.ErrorOrNil()
+}
+
+// removeNodeDir removes a removed node's directory, never crossing a
+// mount point (its root was mounted in the node's own mount namespace).
+func (r *reconciler) removeNodeDir(name string) error {
+	dir := r.m.nodeDir(r.lab(), name)
+	if err := rootfs.RemoveContents(dir); err != nil {
+		return fmt.Errorf("node %s: %w", name, err)
+	}
+	if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("node %s: remove %s: %w", name, dir, err)
+	}
+	return nil
 }
 
 func cutEndpoint(s string) (nodeName, iface string, ok bool) {
