@@ -211,7 +211,7 @@ func TestDestroyWithGarbageState(t *testing.T) {
 // TestFaultAtEveryStep kills deploy at each step boundary; destroy then
 // returns the host to its prior state (checked by the env's snapshot).
 func TestFaultAtEveryStep(t *testing.T) {
-	for _, step := range []string{"prepare images", "write hosts", "create bridges", "start nodes", "record state", "register netns", "create links", "configure nodes"} {
+	for _, step := range []string{"record plan", "prepare images", "write hosts", "create bridges", "start nodes", "record state", "register netns", "create links", "configure nodes"} {
 		t.Run(strings.ReplaceAll(step, " ", "_"), func(t *testing.T) {
 			e := newEnv(t)
 			topo := e.writeTopo("fault.yaml", "name: fault\nbridges: {lan: {nat: true}}\nnodes:\n  a: {interfaces: {eth0: lan}}\n  b: {interfaces: {eth0: lan}}\nlinks:\n  - endpoints: [a:eth1, b:eth1]\n")

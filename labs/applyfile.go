@@ -209,7 +209,7 @@ func refuseApply(pc *plannedChange) error {
 func (m *Manager) converge(ctx context.Context, st *State, pc *plannedChange, workers int) error {
 	r := m.newReconciler(st, pc, workers)
 	defer r.d.progress.done()
-	defer r.d.closeProcs()
+	defer r.d.close()
 	if err := r.prepareImages(ctx); err != nil {
 		return err
 	}

@@ -78,15 +78,25 @@ func (m *Manager) deployLocked(ctx context.Context, dec *topology.Decoded, opts 
 	if err != nil {
 		return view.Lab{}, err
 	}
-	if err := m.apply(ctx, st, opts); err != nil {
-		m.logf("deploy of %s failed, rolling back", st.Plan.Name)
-		if rbErr := m.teardown(st); rbErr != nil {
-			err = fmt.Errorf("%w\nrollback: %v", err, rbErr)
-		}
+	if err := m.deployOrRollback(ctx, st, opts); err != nil {
 		lock.unlock(true)
 		return view.Lab{}, err
 	}
 	return m.labView(st), nil
+}
+
+// deployOrRollback brings up the lab st records; on any failure, or when
+// ctx is cancelled, it removes everything created so far.
+func (m *Manager) deployOrRollback(ctx context.Context, st *State, opts DeployOptions) error {
+	err := m.runDeployment(ctx, st, opts)
+	if err == nil {
+		return nil
+	}
+	m.logf("deploy of %s failed, rolling back", st.Plan.Name)
+	if rbErr := m.teardown(st); rbErr != nil {
+		err = fmt.Errorf("%w\nrollback: %v", err, rbErr)
+	}
+	return err
 }
 
 // handleExisting refuses to deploy over a lab of the same name, unless

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"github.com/hashicorp/go-multierror"
@@ -83,28 +84,38 @@ func (m *Manager) destroyLocked(lab string) error {
 }
 
 // teardown removes what st describes, continuing past failures; "already
-// gone" is success everywhere. The state file goes last, so a teardown
-// interrupted half-way can be run again.
+// gone" is success everywhere, so it serves as a deploy's rollback (after a
+// failure at any step) as well as destroy. It goes in the reverse of the
+// engine's order: netns names, nodes (their links and bridge ports go with
+// their namespaces), cgroups, node layers, then the host side they were
+// plugged into. The state file goes last, so a teardown interrupted
+// half-way can be run again.
 func (m *Manager) teardown(st *State) error {
-	p := st.everything()
+	p := st.everything() // while an apply is pending, both plans
+	net, run := m.network(), m.runner()
 	var errs *multierror.Error
-	destroyStep(p.Name, "stop nodes")
-	errs = multierror.Append(errs, m.stopNodes(st))
 	destroyStep(p.Name, "unregister netns")
 	errs = multierror.Append(errs, forAll(teardownWorkers, len(p.Nodes), func(i int) error {
-		return bridge.UnregisterNetns(hostnames.NodeNetns(p.Name, p.Nodes[i].Name))
+		return gone(net.UnregisterNetns(hostnames.NodeNetns(p.Name, p.Nodes[i].Name)))
 	}))
-	destroyStep(p.Name, "remove host side")
-	errs = multierror.Append(errs, m.removeHostSide(st))
+	destroyStep(p.Name, "stop nodes")
+	errs = multierror.Append(errs, m.stopNodes(st))
 	destroyStep(p.Name, "remove cgroups")
 	errs = multierror.Append(errs, forAll(teardownWorkers, len(p.Nodes), func(i int) error {
-		return node.RemoveCgroups(p.Name, p.Nodes[i].Name)
+		return gone(run.RemoveCgroups(p.Name, p.Nodes[i].Name))
 	}))
+	if errs.ErrorOrNil() == nil {
+		// Only once every init is gone: a live one may still use its layer.
+		destroyStep(p.Name, "remove node layers")
+		errs = multierror.Append(errs, m.removeNodeLayers(p.Name, nodeNames(p)))
+	}
+	destroyStep(p.Name, "remove host side")
+	errs = multierror.Append(errs, m.removeHostSide(st))
 	if err := errs.ErrorOrNil(); err != nil {
 		return fmt.Errorf("destroy %s: %w", p.Name, err)
 	}
 	destroyStep(p.Name, "remove lab dir")
-	if err := m.removeLabDir(p.Name, nodeNames(p)); err != nil {
+	if err := m.removeLabDir(p.Name); err != nil {
 		return fmt.Errorf("destroy %s: %w", p.Name, err)
 	}
 	destroyStep(p.Name, "drop claim")
@@ -131,18 +142,20 @@ func (m *Manager) runShutdown(st *State) {
 	})
 }
 
-// runShutdownOf runs one live node's shutdown commands.
+// runShutdownOf runs one live node's shutdown commands (apply runs those
+// of a node it removes).
 func (m *Manager) runShutdownOf(lab string, n *topology.Node, ns *NodeState) {
+	run := m.runner()
 	if len(n.Shutdown) == 0 || ns == nil || ns.Pid <= 0 {
 		return
 	}
-	if cur, err := node.StartTimeOf(ns.Pid); err != nil || cur != ns.StartTime {
+	if cur, err := run.StartTimeOf(ns.Pid); err != nil || cur != ns.StartTime {
 		return // the node is gone: nothing to run it in
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	for _, line := range n.Shutdown {
-		code, out, err := runLine(ctx, m.socketPath(lab, n.Index), line)
+		code, out, err := run.Exec(ctx, m.socketPath(lab, n.Index), line)
 		if err != nil || code != 0 {
 			m.logf("node %s: shutdown %q: exit %d %v: %s", n.Name, line, code, err, out)
 		}
@@ -164,6 +177,8 @@ func (m *Manager) stopNodes(st *State) error {
 	for name := range st.Nodes {
 		names = append(names, name)
 	}
+	sort.Strings(names)
+	run := m.runner()
 	// Inits mostly wait for the kernel to tear their namespaces down: stop
 	// them side by side, not one after another.
 	errs := multierror.Append(nil, forAll(teardownWorkers, len(names), func(i int) error {
@@ -171,12 +186,12 @@ func (m *Manager) stopNodes(st *State) error {
 		if ns.Pid <= 0 {
 			return nil
 		}
-		if err := node.Stop(ns.Pid, ns.StartTime, stopGrace); err != nil {
+		if err := gone(run.Stop(ns.Pid, ns.StartTime, stopGrace)); err != nil {
 			return fmt.Errorf("node %s: %w", names[i], err)
 		}
 		return nil
 	}))
-	errs = multierror.Append(errs, stopInitsOf(st.Plan.Name))
+	errs = multierror.Append(errs, gone(run.StopStrays(st.Plan.Name)))
 	return errs.ErrorOrNil()
 }
 
@@ -184,24 +199,26 @@ func (m *Manager) stopNodes(st *State) error {
 // whole lab namespace of an isolated lab), and restores ip_forward.
 func (m *Manager) removeHostSide(st *State) error {
 	p := st.everything()
+	net := m.network()
 	var errs *multierror.Error
 	if p.LabNetns != "" {
-		errs = multierror.Append(errs, bridge.DeleteLabNS(p.LabNetns))
+		errs = multierror.Append(errs, gone(net.DeleteLabNS(p.LabNetns)))
 		return errs.ErrorOrNil()
 	}
-	host, err := bridge.OpenHost()
+	host, err := net.OpenHost("")
 	if err != nil {
 		return fmt.Errorf("open host netns: %w", err)
 	}
 	defer host.Close()
-	for _, b := range p.Bridges {
-		errs = multierror.Append(errs, host.DeleteBridge(b.Device))
+	// Bridges in reverse of the order they were added.
+	for i := len(p.Bridges) - 1; i >= 0; i-- {
+		errs = multierror.Append(errs, gone(host.DeleteBridge(p.Bridges[i].Device)))
 	}
-	errs = multierror.Append(errs, host.SweepLinks(hostnames.AliasPrefix(p.Name)))
+	errs = multierror.Append(errs, gone(host.SweepLinks(hostnames.AliasPrefix(p.Name))))
 	if p.Chain != "" {
-		errs = multierror.Append(errs, bridge.TeardownChain(p.Chain))
+		errs = multierror.Append(errs, gone(net.TeardownChain(p.Chain, false)))
 		if p.HasIPv6() { // only labs with IPv6 write ip6tables rules
-			errs = multierror.Append(errs, bridge.TeardownChain6(p.Chain))
+			errs = multierror.Append(errs, gone(net.TeardownChain(p.Chain, true)))
 		}
 	}
 	errs = multierror.Append(errs, m.restoreForwardIfLast(p.Name))
@@ -222,16 +239,17 @@ func (m *Manager) otherLabsNAT(lab string) (nat, nat6 bool) {
 	return nat, nat6
 }
 
-// removeLabDir removes the node layers, then the lab directory, then the
-// state file, never crossing a mount point.
-func (m *Manager) removeLabDir(lab string, nodes []string) error {
-	var errs *multierror.Error
-	errs = multierror.Append(errs, forAll(teardownWorkers, len(nodes), func(i int) error {
-		return rootfs.RemoveNodeLayer(m.nodeDir(lab, nodes[i]))
-	}))
-	if err := errs.ErrorOrNil(); err != nil {
-		return err
-	}
+// removeNodeLayers removes the named nodes' layers (upper, work, copy).
+func (m *Manager) removeNodeLayers(lab string, nodes []string) error {
+	imgs := m.imageStore()
+	return forAll(teardownWorkers, len(nodes), func(i int) error {
+		return gone(imgs.RemoveNodeLayer(m.nodeDir(lab, nodes[i])))
+	})
+}
+
+// removeLabDir removes the lab directory, then the state file, never
+// crossing a mount point.
+func (m *Manager) removeLabDir(lab string) error {
 	dir := m.labDir(lab)
 	state := m.statePath(lab)
 	if err := rootfs.RemoveContents(dir, filepath.Base(state)); err != nil {
@@ -271,7 +289,10 @@ func (m *Manager) sweepLab(lab string) error {
 	if err := errs.ErrorOrNil(); err != nil {
 		return fmt.Errorf("sweep %s: %w", lab, err)
 	}
-	if err := m.removeLabDir(lab, nodes); err != nil {
+	if err := m.removeNodeLayers(lab, nodes); err != nil {
+		return err
+	}
+	if err := m.removeLabDir(lab); err != nil {
 		return err
 	}
 	return m.dropClaim(lab)

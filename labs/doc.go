@@ -8,4 +8,8 @@
 // labs/view: inspect views, list entries, ping results) and prints only
 // progress (to Manager.Progress); the tables and JSON of the CLI are package
 // render's.
+//
+// The deploy engine (engine.go) runs ordered steps over a plan, or over
+// the part of one being added to a running lab; it and teardown reach the
+// kernel and the image cache only through the interfaces in seams.go.
 package labs

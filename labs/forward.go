@@ -6,8 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"strings"
-
-	"leolab/bridge"
 )
 
 // The host's net.ipv4.ip_forward from before the first NAT lab is kept in
@@ -19,29 +17,28 @@ import (
 
 // forwardSetting is one of the two forwarding sysctls a NAT lab turns on.
 type forwardSetting struct {
-	name    string
-	path    func() string
-	read    func() (string, error)
-	restore func(string) error
+	name string
+	path func() string
+	v6   bool
 }
 
 var (
-	ipv4Forward = forwardSetting{"ip_forward", savedForwardPath, bridge.IPForward, bridge.RestoreIPForward}
-	ipv6Forward = forwardSetting{"ipv6 forwarding", savedForward6Path, bridge.IP6Forward, bridge.RestoreIP6Forward}
+	ipv4Forward = forwardSetting{"ip_forward", savedForwardPath, false}
+	ipv6Forward = forwardSetting{"ipv6 forwarding", savedForward6Path, true}
 )
 
 // saveForward records the current ip_forward before a NAT lab turns it on,
 // unless an earlier NAT lab already did. Callers hold lockClaimsAndForwarding.
-func (m *Manager) saveForward() error { return saveSetting(ipv4Forward) }
+func (m *Manager) saveForward() error { return saveSetting(m.network(), ipv4Forward) }
 
 // saveForward6 is saveForward for IPv6 forwarding, before a NAT66 lab.
-func (m *Manager) saveForward6() error { return saveSetting(ipv6Forward) }
+func (m *Manager) saveForward6() error { return saveSetting(m.network(), ipv6Forward) }
 
-func saveSetting(s forwardSetting) error {
+func saveSetting(net network, s forwardSetting) error {
 	if _, err := os.Stat(s.path()); err == nil {
 		return nil
 	}
-	cur, err := s.read()
+	cur, err := net.Forwarding(s.v6)
 	if err != nil {
 		return err
 	}
@@ -72,17 +69,17 @@ func (m *Manager) restoreForwardIfLast(except string) error {
 	defer lock.unlock(false)
 	nat, nat6 := m.otherLabsNAT(except)
 	if !nat {
-		if err := restoreSetting(ipv4Forward); err != nil {
+		if err := restoreSetting(m.network(), ipv4Forward); err != nil {
 			return err
 		}
 	}
 	if !nat6 {
-		return restoreSetting(ipv6Forward)
+		return restoreSetting(m.network(), ipv6Forward)
 	}
 	return nil
 }
 
-func restoreSetting(s forwardSetting) error {
+func restoreSetting(net network, s forwardSetting) error {
 	saved, err := os.ReadFile(s.path())
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -90,8 +87,8 @@ func restoreSetting(s forwardSetting) error {
 	if err != nil {
 		return err
 	}
-	if cur, err := s.read(); err == nil && cur == "1" {
-		if err := s.restore(strings.TrimSpace(string(saved))); err != nil {
+	if cur, err := net.Forwarding(s.v6); err == nil && cur == "1" {
+		if err := net.RestoreForwarding(s.v6, strings.TrimSpace(string(saved))); err != nil {
 			return err
 		}
 	}

@@ -155,7 +155,7 @@ func TestPeekNameReadsEditedFiles(t *testing.T) {
 // TestAfterOrderPutsDependenciesFirst: every node comes after the nodes it
 // runs After, and file order is kept otherwise.
 func TestAfterOrderPutsDependenciesFirst(t *testing.T) {
-	nodes := []topology.Node{{Name: "a", After: []string{"c"}}, {Name: "b"}, {Name: "c", After: []string{"d"}}, {Name: "d"}}
+	nodes := []*topology.Node{{Name: "a", After: []string{"c"}}, {Name: "b"}, {Name: "c", After: []string{"d"}}, {Name: "d"}}
 	order := afterOrder(nodes)
 	var names []string
 	for _, i := range order {

@@ -3,6 +3,7 @@ package labs
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"time"
 
@@ -24,6 +25,8 @@ type Snapshot struct {
 	st       *State
 	phase    string
 	watch    []watched // running nodes' inits, as pidfds
+	epfd     int       // an epoll set of the pidfds (-1: poll them)
+	ready    []unix.EpollEvent
 	fixed    map[string]string
 }
 
@@ -59,7 +62,7 @@ func (m *Manager) Snapshot(lab string) (*Snapshot, error) {
 	}
 	v := m.labView(st)
 	s := &Snapshot{View: v, Plan: st.Plan, LabNetns: st.Plan.LabNetns, Stamp: stamp, st: st, phase: v.Phase,
-		fixed: map[string]string{}}
+		epfd: -1, fixed: map[string]string{}}
 	for _, n := range v.Nodes {
 		s.fixed[n.Name] = n.State
 		ns := st.Nodes[n.Name]
@@ -77,19 +80,45 @@ func (m *Manager) Snapshot(lab string) (*Snapshot, error) {
 			s.watch = append(s.watch, watched{n.Name, fd})
 		}
 	}
+	s.watchAll()
 	return s, nil
+}
+
+// watchAll puts the pidfds in one epoll set: a check then costs only the
+// exited inits, not one per node.
+func (s *Snapshot) watchAll() {
+	if len(s.watch) == 0 {
+		return
+	}
+	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return // NodeStates polls them
+	}
+	for i, w := range s.watch {
+		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(i)}
+		if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, w.fd, &ev); err != nil {
+			unix.Close(ep)
+			return
+		}
+	}
+	s.epfd, s.ready = ep, make([]unix.EpollEvent, len(s.watch))
 }
 
 // NodeStates reads each node's state from the kernel again (whether its
 // init has exited since the snapshot), without reading the state file:
-// one poll of the inits' pidfds.
+// one wait on the epoll set of the inits' pidfds (or one poll of them).
 func (s *Snapshot) NodeStates() map[string]string {
-	out := make(map[string]string, len(s.fixed))
-	for k, v := range s.fixed {
-		out[k] = v
-	}
+	out := maps.Clone(s.fixed)
 	if len(s.watch) == 0 {
 		return out
+	}
+	if s.epfd >= 0 {
+		if n, err := unix.EpollWait(s.epfd, s.ready, 0); err == nil {
+			for _, ev := range s.ready[:n] {
+				out[s.watch[ev.Fd].node] = "exited"
+			}
+			return out
+		} // else poll them
 	}
 	fds := make([]unix.PollFd, len(s.watch))
 	for i, w := range s.watch {
@@ -108,6 +137,10 @@ func (s *Snapshot) NodeStates() map[string]string {
 
 // Close releases the snapshot's pidfds.
 func (s *Snapshot) Close() {
+	if s.epfd >= 0 {
+		unix.Close(s.epfd)
+		s.epfd = -1
+	}
 	for _, w := range s.watch {
 		unix.Close(w.fd)
 	}

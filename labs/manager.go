@@ -21,6 +21,12 @@ type Manager struct {
 	MaxImageBytes   int64
 	MaxImageEntries int
 	Quiet           bool
+
+	// The deploy engine's and teardown's ways to the kernel and the image
+	// cache (seams.go); nil: packages bridge, node and rootfs.
+	netw  network
+	nodes runner
+	imgs  imageStore
 }
 
 func (m *Manager) labsDir() string             { return hostnames.LabsDir(m.Root) }

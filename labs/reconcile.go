@@ -269,7 +269,8 @@ type reconciler struct {
 	// linked are nodes that stay but got an interface back (a re-created
 	// port or link): the kernel dropped their routes through it.
 	linked map[string]bool
-	d      *deployment // the deploy engine over what this change starts
+	d      *deployment // the deploy engine over the target plan
+	pt     part        // what of the target it creates
 }
 
 func (m *Manager) newReconciler(st *State, pc *plannedChange, workers int) *reconciler {
@@ -280,7 +281,7 @@ func (m *Manager) newReconciler(st *State, pc *plannedChange, workers int) *reco
 	if st.Plan.LabNetns != "" {
 		r.hostNS = "/run/netns/" + st.Plan.LabNetns
 	}
-	r.d = r.newDeployment()
+	r.d, r.pt = r.newDeployment()
 	return r
 }
 

@@ -4,77 +4,55 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/go-multierror"
 
 	"leolab/bridge"
-	"leolab/internal/hostnames"
 	"leolab/node"
-	"leolab/rootfs"
 	"leolab/topology"
 )
 
 // The additions and in-place changes of a converge (reconcile.go).
 
-// newDeployment is the deploy engine over the part of the target this
-// change starts: its plan holds only the nodes to start and the links to
-// create (all bridges, for lookups), its lookups see every target node, and
-// nodes it did not start are reached through their LAB-NODE namespace.
-func (r *reconciler) newDeployment() *deployment {
+// newDeployment is the deploy engine over the target plan, sharing the
+// lab's recorded node pids (so a link to a node that keeps running finds
+// its namespace), and the part of it this change creates: the nodes to
+// start and the links to create (new ones, and those of recreated nodes).
+// Its state is never written: the reconciler records the lab's own.
+func (r *reconciler) newDeployment() (*deployment, part) {
 	t := r.pc.target
 	d := r.pc.diff
 	start := map[string]bool{}
-	for _, n := range append(append([]string(nil), d.AddNodes...), d.RecreateNodes...) {
+	for _, n := range slices.Concat(d.AddNodes, d.RecreateNodes) {
 		start[n] = true
 	}
-	sub := *t
-	sub.Nodes = nil
-	for _, n := range t.Nodes {
-		if start[n.Name] {
-			sub.Nodes = append(sub.Nodes, n)
+	var pt part
+	for i := range t.Nodes {
+		if start[t.Nodes[i].Name] {
+			pt.nodes = append(pt.nodes, &t.Nodes[i])
 		}
 	}
-	sub.Links = nil
 	for _, l := range t.Links {
 		id := topology.IDOf(l)
-		if start[id[0].Node] || start[id[1].Node] || containsID(d.AddLinks, id) {
-			sub.Links = append(sub.Links, l)
+		if start[id[0].Node] || start[id[1].Node] || slices.Contains(d.AddLinks, id) {
+			pt.links = append(pt.links, l)
 		}
 	}
-	scratch := &State{Plan: &sub, Nodes: map[string]*NodeState{}}
-	dep := &deployment{
-		m: r.m, st: scratch,
-		opts:     DeployOptions{MaxWorkers: r.workers},
-		images:   map[string]rootfs.Image{},
-		procs:    make([]*node.Process, procSlots(t)),
-		hosts:    hostnames.HostsPath(r.m.Root, t.Name),
-		workers:  r.workers,
-		byName:   make(map[string]*topology.Node, len(t.Nodes)),
-		progress: r.m.newProgress(t.Name, len(sub.Nodes)),
-	}
-	for i := range t.Nodes {
-		dep.byName[t.Nodes[i].Name] = &t.Nodes[i]
-	}
-	return dep
-}
-
-func containsID(ids []topology.LinkID, id topology.LinkID) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
+	view := &State{Plan: t, Nodes: r.st.Nodes, NAT: r.st.NAT, NAT6: r.st.NAT6}
+	dep := r.m.newDeployment(view, DeployOptions{MaxWorkers: r.workers})
+	dep.progress = r.m.newProgress(t.Name, len(pt.nodes))
+	return dep, pt
 }
 
 // prepareImages readies the root filesystems of the nodes to start, before
 // anything on the host changes: a bad rootfs changes nothing.
 func (r *reconciler) prepareImages(ctx context.Context) error {
-	if len(r.d.st.Plan.Nodes) == 0 {
+	if len(r.pt.nodes) == 0 {
 		return nil
 	}
-	if err := r.d.prepareImages(ctx); err != nil {
+	if err := r.d.prepareImages(ctx, r.pt); err != nil {
 		return err
 	}
 	if r.st.Images == nil {
@@ -86,15 +64,16 @@ func (r *reconciler) prepareImages(ctx context.Context) error {
 
 // createBridges creates new and re-created bridges, and rewrites the
 // lab's forward and NAT chains when its bridges or their nat changed.
-func (r *reconciler) createBridges(context.Context) error {
-	host, err := r.openHost()
-	if err != nil {
+func (r *reconciler) createBridges(ctx context.Context) error {
+	// The engine's own step with no bridges opens the lab's bridge
+	// namespace (kept for the ports); the bridges are added here, not
+	// there, since it would rewrite the chains with the new bridges alone.
+	if err := r.d.createHostSide(ctx, part{}); err != nil {
 		return err
 	}
-	r.d.host = host // the deploy engine plugs ports in through it
 	for _, name := range r.pc.diff.AddBridges {
 		b, _ := bridgeOf(r.pc.target, name)
-		if err := host.AddBridge(b); err != nil {
+		if err := r.d.host.AddBridge(b); err != nil {
 			return fmt.Errorf("bridge %s: %w", b.Name, err)
 		}
 	}
@@ -110,7 +89,7 @@ func (r *reconciler) rewriteChains() error {
 	for _, b := range bridges {
 		nat = nat || b.NAT
 	}
-	if err := r.m.setupIptables(r.st, bridges); err != nil {
+	if err := r.m.setupIptables(r.st, r.d.net, bridges); err != nil {
 		return err
 	}
 	if !nat && r.st.NAT {
@@ -123,23 +102,24 @@ func (r *reconciler) rewriteChains() error {
 	return nil
 }
 
-// startNodes starts the new and recreated nodes with the deploy engine,
-// records them, and registers their namespaces.
+// startNodes starts the new and recreated nodes with the deploy engine
+// (their pids go into the lab's state, which is written), and registers
+// their namespaces.
 func (r *reconciler) startNodes(ctx context.Context) error {
-	if len(r.d.st.Plan.Nodes) == 0 {
+	if len(r.pt.nodes) == 0 {
 		return nil
 	}
-	err := r.d.startNodes(ctx)
+	err := r.d.startNodes(ctx, r.pt)
 	r.d.mu.Lock()
-	maps.Copy(r.st.Nodes, r.d.st.Nodes)
+	werr := writeState(r.m.statePath(r.lab()), r.st)
 	r.d.mu.Unlock()
-	if werr := writeState(r.m.statePath(r.lab()), r.st); werr != nil && err == nil {
+	if err == nil {
 		err = werr
 	}
 	if err != nil {
 		return err
 	}
-	return r.d.registerNetns(ctx)
+	return r.d.registerNetns(ctx, r.pt)
 }
 
 // createPorts plugs new and re-created bridge ports of nodes that stay in.
@@ -152,9 +132,7 @@ func (r *reconciler) createPorts(context.Context) error {
 		if err := bridge.DeleteLink(r.hostNS, ifc.HostDevice); err != nil {
 			return err
 		}
-		ns := &bridge.NodeNS{Path: r.nsOf(e.Node)}
-		defer ns.Close()
-		if err := r.d.host.AddPort(ns, b, *ifc); err != nil {
+		if err := r.d.host.AddPort(r.nsOf(e.Node), b, *ifc); err != nil {
 			return fmt.Errorf("node %s: interface %s: %w", e.Node, e.Iface, err)
 		}
 		return nil
@@ -168,7 +146,7 @@ func (r *reconciler) createPorts(context.Context) error {
 // createLinks creates new links and re-attaches the links of recreated
 // nodes, each after deleting whatever of it is left.
 func (r *reconciler) createLinks(ctx context.Context) error {
-	links := r.d.st.Plan.Links
+	links := r.pt.links
 	err := forAll(r.workers, len(links), func(i int) error {
 		e := links[i].Endpoints
 		return multierror.Append(nil,
@@ -182,16 +160,16 @@ func (r *reconciler) createLinks(ctx context.Context) error {
 		r.linked[l.Endpoints[0].Node] = true
 		r.linked[l.Endpoints[1].Node] = true
 	}
-	return r.d.createLinks(ctx)
+	return r.d.createLinks(ctx, r.pt)
 }
 
 // configureNodes gives started nodes their routes, releases them and runs
 // their exec lines.
 func (r *reconciler) configureNodes(ctx context.Context) error {
-	if len(r.d.st.Plan.Nodes) == 0 {
+	if len(r.pt.nodes) == 0 {
 		return nil
 	}
-	return r.d.configureNodes(ctx)
+	return r.d.configureNodes(ctx, r.pt)
 }
 
 // changeInPlace changes routes, netem, MTUs and sysctls of what stays.
@@ -244,7 +222,7 @@ func (r *reconciler) setMTU(e topology.Endpoint) error {
 // through the old one); routes the target no longer has are deleted.
 func (r *reconciler) routes() error {
 	started := map[string]bool{}
-	for _, n := range r.d.st.Plan.Nodes {
+	for _, n := range r.pt.nodes {
 		started[n.Name] = true
 	}
 	var names []string
@@ -279,7 +257,7 @@ func containsName(list []string, name string) bool {
 // start, with their inits.
 func (r *reconciler) staying() map[string]NodeState {
 	started := map[string]bool{}
-	for _, n := range r.d.st.Plan.Nodes {
+	for _, n := range r.pt.nodes {
 		started[n.Name] = true
 	}
 	out := map[string]NodeState{}

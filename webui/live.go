@@ -31,14 +31,17 @@ type hub struct {
 	topo   []byte // last topology message, sent to every new listener first
 	quit   chan struct{}
 	snaps  map[string]*labs.Snapshot
-	prev   map[string]counters
+	keys   map[string]ifaceKeys           // each lab's NODE:IFACE names, made once per snapshot
+	prev   map[string]map[string]counters // by lab, by NODE:IFACE
 	prevT  time.Time
 	last   map[string]labStats // the live state the pages have
+	host   *hostLinks          // the host's links, followed while pages listen
 }
 
 func newHub(m *labs.Manager, only string, interval time.Duration) *hub {
 	return &hub{m: m, only: only, interval: interval, subs: map[chan []byte]bool{},
-		snaps: map[string]*labs.Snapshot{}, prev: map[string]counters{}}
+		snaps: map[string]*labs.Snapshot{}, keys: map[string]ifaceKeys{}, prev: map[string]map[string]counters{},
+		host: newHostLinks()}
 }
 
 // subscribe returns a channel of messages (the current topology first)
@@ -87,7 +90,9 @@ func (h *hub) reset() {
 	for n, snap := range h.snaps {
 		snap.Close()
 		delete(h.snaps, n)
+		delete(h.keys, n)
 	}
+	h.host.close()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.subs) == 0 {
@@ -101,22 +106,34 @@ func (h *hub) reset() {
 func (h *hub) tick() {
 	h.tickMu.Lock()
 	defer h.tickMu.Unlock()
-	changed := h.refresh()
+	// The topology goes out before the live state is read: the pages
+	// start drawing meanwhile.
+	whole := false
+	if h.refresh() || h.topoNil() {
+		topo := mustJSON(h.topologyMsg())
+		h.mu.Lock()
+		h.topo = topo
+		h.broadcast(topo, true)
+		h.mu.Unlock()
+		whole = true
+	}
 	stats := h.collect()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	delta, whole := diffStats(h.last, stats.Labs)
+	delta, gone := diffStats(h.last, stats.Labs)
 	h.last = stats.Labs
-	if changed || h.topo == nil {
-		h.topo = mustJSON(h.topologyMsg())
-		h.broadcast(h.topo, true)
-		whole = true
-	}
+	whole = whole || gone
 	if !whole {
 		stats.Labs = delta
 	}
 	stats.Full = whole
 	h.broadcast(mustJSON(stats), false)
+}
+
+func (h *hub) topoNil() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.topo == nil
 }
 
 // diffStats is what changed from old to now; whole when something went
@@ -205,6 +222,7 @@ func (h *hub) refresh() bool {
 		if !seen[n] {
 			snap.Close()
 			delete(h.snaps, n)
+			delete(h.keys, n)
 			changed = true
 		}
 	}
@@ -305,7 +323,8 @@ type counters struct{ rxB, txB, rxP, txP uint64 }
 
 // collect reads the interfaces of every running node over netlink. A
 // bridge port is read from its bridge-side end, in the host's namespace
-// (or the isolated lab's): one dump covers every port of every lab there,
+// (or the isolated lab's): one read covers every port of every lab there
+// (in the host's, counters only: hostLinks follows the rest from events),
 // with the node end's counters mirrored (what one end sends the other
 // receives) and its state the same (a veth is up only when both ends are).
 // Point-to-point links are read inside the nodes that have them.
@@ -313,57 +332,81 @@ func (h *hub) collect() statsMsg {
 	now := time.Now()
 	dt := now.Sub(h.prevT).Seconds()
 	msg := statsMsg{Type: "stats", Time: now.UnixMilli(), Labs: map[string]labStats{}}
-	next := map[string]counters{}
-	dumps := map[string]map[string]linkInfo{} // by namespace path, this tick only
-	dump := func(path string) map[string]linkInfo {
+	next := map[string]map[string]counters{}
+	dumps := map[string]linkTable{} // by namespace path, this tick only
+	dump := func(path string) linkTable {
 		d, ok := dumps[path]
 		if !ok {
 			if path == "" {
-				d = readHost()
+				d = h.host.read()
 			} else {
-				d = readNamespace(path)
+				d = linkMap(readNamespace(path))
 			}
 			dumps[path] = d
 		}
 		return d
 	}
 	for name, snap := range h.snaps {
-		ls := labStats{Nodes: snap.NodeStates(), Ifaces: map[string]ifaceStats{}}
+		keys := h.keysOf(name, snap)
+		ls := labStats{Nodes: snap.NodeStates(), Ifaces: make(map[string]ifaceStats, len(h.prev[name]))}
+		prev, cur := h.prev[name], make(map[string]counters, len(h.prev[name]))
+		next[name] = cur
 		portsNS := ""
 		if snap.LabNetns != "" {
 			portsNS = hostnames.NetnsPath(snap.LabNetns)
 		}
-		for _, n := range snap.Plan.Nodes {
+		for i, n := range snap.Plan.Nodes {
 			if ls.Nodes[n.Name] != "running" {
 				continue
 			}
-			for _, ifc := range n.Interfaces {
+			for j, ifc := range n.Interfaces {
 				var li linkInfo
 				var ok bool
 				if ifc.Bridge != "" {
-					li, ok = dump(portsNS)[ifc.HostDevice]
+					li, ok = dump(portsNS).get(ifc.HostDevice)
 					li.c = counters{li.c.txB, li.c.rxB, li.c.txP, li.c.rxP}
 				} else {
-					li, ok = dump(labs.NetnsPath(name, n.Name))[ifc.Name]
+					li, ok = dump(labs.NetnsPath(name, n.Name)).get(ifc.Name)
 				}
 				if !ok {
 					continue
 				}
-				key := name + "/" + n.Name + ":" + ifc.Name
+				key := keys.of[i][j]
 				st := li.st
 				st.RxBytes, st.TxBytes = li.c.rxB, li.c.txB
-				if p, ok := h.prev[key]; ok && dt > 0 {
+				if p, ok := prev[key]; ok && dt > 0 {
 					st.RxBps, st.TxBps = rate(li.c.rxB, p.rxB, dt), rate(li.c.txB, p.txB, dt)
 					st.RxPps, st.TxPps = rate(li.c.rxP, p.rxP, dt), rate(li.c.txP, p.txP, dt)
 				}
-				next[key] = li.c
-				ls.Ifaces[n.Name+":"+ifc.Name] = st
+				cur[key] = li.c
+				ls.Ifaces[key] = st
 			}
 		}
 		msg.Labs[name] = ls
 	}
 	h.prev, h.prevT = next, now
 	return msg
+}
+
+// ifaceKeys are a snapshot's NODE:IFACE names, by node and interface
+// index in its plan: made once, not each tick.
+type ifaceKeys struct {
+	snap *labs.Snapshot
+	of   [][]string
+}
+
+func (h *hub) keysOf(lab string, snap *labs.Snapshot) ifaceKeys {
+	if k := h.keys[lab]; k.snap == snap {
+		return k
+	}
+	k := ifaceKeys{snap: snap, of: make([][]string, len(snap.Plan.Nodes))}
+	for i, n := range snap.Plan.Nodes {
+		for _, ifc := range n.Interfaces {
+			k.of[i] = append(k.of[i], n.Name+":"+ifc.Name)
+		}
+	}
+	h.keys[lab] = k
+	return k
 }
 
 func rate(now, before uint64, dt float64) float64 {

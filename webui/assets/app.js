@@ -12,13 +12,15 @@
   const saved = JSON.parse(sessionStorage.getItem(posKey) || '{}');
   let topo = { labs: [] };
 
+  // Labels too small to read are not drawn (a 1000-node lab fitted in the
+  // window): zooming in shows them.
   const cy = cytoscape({
     container: document.getElementById('graph'),
     minZoom: 0.02, maxZoom: 4, wheelSensitivity: 0.3,
     style: [
       { selector: 'node', style: { 'label': 'data(label)', 'font-size': 11, 'text-valign': 'bottom',
         'text-margin-y': 3, 'width': 26, 'height': 26, 'background-color': '#3d6fd8',
-        'border-width': 3, 'border-color': '#147a3d' } },
+        'border-width': 3, 'border-color': '#147a3d', 'min-zoomed-font-size': 7 } },
       { selector: 'node.bridge', style: { 'shape': 'round-rectangle', 'width': 46, 'height': 18,
         'background-color': '#7b8496', 'border-width': 0 } },
       { selector: 'node.lab', style: { 'shape': 'round-rectangle', 'background-opacity': 0, 'border-width': 0,
@@ -26,7 +28,9 @@
       { selector: 'node.down', style: { 'border-color': '#b3261e', 'background-color': '#c9ced8' } },
       { selector: 'edge', style: { 'width': 2, 'line-color': '#6b8f7a', 'curve-style': 'bezier',
         'label': 'data(label)', 'font-size': 9, 'color': '#596275', 'text-rotation': 'autorotate',
-        'text-background-color': '#fff', 'text-background-opacity': 0.8 } },
+        'text-background-color': '#fff', 'text-background-opacity': 0.8, 'min-zoomed-font-size': 7 } },
+      // A large lab's edges are straight lines: no bundling of parallel edges to compute.
+      { selector: 'edge.big', style: { 'curve-style': 'haystack', 'haystack-radius': 0 } },
       { selector: 'edge.down', style: { 'line-color': '#b3261e', 'line-style': 'dashed' } },
       { selector: 'edge.netem', style: { 'line-color': '#c77c02' } },
     ],
@@ -39,44 +43,82 @@
 
   // ---- graph -------------------------------------------------------------
 
+  // A lab above this many nodes is drawn the cheap way: straight edges and
+  // a computed layout instead of a force-directed one.
+  const bigLab = 60;
+
   function graphElements(lab) {
     const els = [];
     const L = lab.name;
+    const edgeClass = lab.nodes.length > bigLab ? 'big' : '';
     for (const n of lab.nodes) els.push({ group: 'nodes', classes: 'node', data: { id: 'n:' + L + '/' + n.name, label: n.name, lab: L, name: n.name } });
     for (const b of lab.bridges) els.push({ group: 'nodes', classes: 'bridge', data: { id: 'b:' + L + '/' + b.name, label: b.name, lab: L } });
     for (const l of lab.links) {
       const a = 'n:' + L + '/' + l.a.split(':')[0];
       const b = l.bridge ? 'b:' + L + '/' + l.bridge : 'n:' + L + '/' + l.b.split(':')[0];
-      els.push({ group: 'edges', data: { id: 'e:' + L + '/' + l.a, source: a, target: b, label: '' } });
+      els.push({ group: 'edges', classes: edgeClass, data: { id: 'e:' + L + '/' + l.a, source: a, target: b, label: '' } });
     }
     return els;
   }
 
+  // applyGraph adds and removes what changed in one batch. A whole new
+  // large lab comes with its positions (layoutBig), so that it is added,
+  // styled and drawn once.
   function applyGraph() {
     const want = new Map();
     for (const lab of topo.labs) for (const el of graphElements(lab)) want.set(el.data.id, el);
     const added = [];
+    let placed = new Set();
     cy.batch(() => {
       cy.elements().forEach((el) => { if (!want.has(el.id())) cy.remove(el); });
       for (const [id, el] of want) {
         if (cy.getElementById(id).empty()) added.push(id);
       }
+      placed = placeBig(added.map((id) => want.get(id)));
       const nodes = added.filter((id) => want.get(id).group === 'nodes').map((id) => want.get(id));
       const edges = added.filter((id) => want.get(id).group === 'edges').map((id) => want.get(id));
       cy.add(nodes);
       cy.add(edges);
     });
-    const newNodes = cy.collection(added.map((id) => cy.getElementById(id))).nodes();
-    if (newNodes.nonempty()) placeNew(newNodes);
+    const rest = cy.collection(added.filter((id) => !placed.has(id)).map((id) => cy.getElementById(id))).nodes();
+    if (rest.nonempty()) placeNew(rest);
+    if (added.length) refit();
   }
 
-  // placeNew lays out the nodes that just appeared: a whole new lab gets
-  // its own layout (force-directed when small, a grid when large) in a band
+  // rightEdge is where a new lab's band starts.
+  function rightEdge() {
+    let x0 = 0;
+    cy.nodes().forEach((n) => { x0 = Math.max(x0, n.position('x') + 150); });
+    return x0;
+  }
+
+  // placeBig gives positions to the elements of each large lab that is
+  // wholly new, and returns their ids.
+  function placeBig(els) {
+    const placed = new Set();
+    let x0 = null;
+    for (const lab of topo.labs) {
+      if (lab.nodes.length <= bigLab || cy.nodes().some((n) => n.data('lab') === lab.name)) continue;
+      if (x0 === null) x0 = rightEdge();
+      const pos = new Map();
+      x0 = layoutBig(lab, x0, pos) + 200;
+      for (const el of els) {
+        const p = pos.get(el.data.id);
+        if (p) {
+          el.position = saved[el.data.id] || p;
+          placed.add(el.data.id);
+        }
+      }
+    }
+    return placed;
+  }
+
+  // placeNew lays out the nodes that just appeared, but for large new labs
+  // (placeBig): a whole new lab gets its own force-directed layout in a band
   // of its own; a node added to a lab goes next to its neighbours. Nodes the
   // user dragged keep their place for the session.
   function placeNew(newNodes) {
-    let x0 = 0;
-    cy.nodes().difference(newNodes).forEach((n) => { x0 = Math.max(x0, n.position('x') + 150); });
+    let x0 = rightEdge();
     for (const lab of topo.labs) {
       const mine = newNodes.filter((n) => n.data('lab') === lab.name);
       if (mine.empty()) continue;
@@ -92,10 +134,10 @@
       }
     }
     newNodes.forEach((n) => { if (saved[n.id()]) n.position(saved[n.id()]); });
-    refit();
   }
 
-  // layoutLab places one lab's nodes from x0 and returns its right edge.
+  // layoutLab places a small lab's nodes from x0 (force-directed) and
+  // returns its right edge.
   function layoutLab(nodes, x0) {
     const count = nodes.length;
     const side = Math.max(300, Math.sqrt(count) * 110);
@@ -105,11 +147,50 @@
       const a = (2 * Math.PI * i) / count;
       n.position({ x: x0 + side / 2 + (side / 2) * Math.cos(a), y: side / 2 + (side / 2) * Math.sin(a) });
     });
-    const opts = count <= 60
-      ? { name: 'cose', animate: false, randomize: false, numIter: 400, fit: false, boundingBox: box, nodeRepulsion: () => 90000, idealEdgeLength: () => 70 }
-      : { name: 'grid', animate: false, fit: false, boundingBox: box, avoidOverlap: true };
+    const opts = { name: 'cose', animate: false, randomize: false, numIter: 400, fit: false, boundingBox: box, nodeRepulsion: () => 90000, idealEdgeLength: () => 70 };
     nodes.union(nodes.connectedEdges()).layout(opts).run();
     return x0 + side;
+  }
+
+  // layoutBig places a large lab from x0 (into pos, by element id) without
+  // measuring anything: each bridge heads a square block of the nodes whose
+  // first interface is on it, the other nodes form a block of their own,
+  // and the blocks go in rows. The same lab gets the same picture on every
+  // load. Returns the lab's right edge.
+  function layoutBig(lab, x0, pos) {
+    const L = lab.name, cell = 70;
+    const groups = new Map(lab.bridges.map((b) => [b.name, []]));
+    const loose = [];
+    const home = new Map(); // node → its first bridge
+    for (const l of lab.links) {
+      const n = l.a.split(':')[0];
+      if (l.bridge && !home.has(n)) home.set(n, l.bridge);
+    }
+    for (const n of lab.nodes) {
+      const b = home.get(n.name);
+      (b && groups.has(b) ? groups.get(b) : loose).push(n.name);
+    }
+    const blocks = [...groups].map(([b, ns]) => ({ bridge: b, nodes: ns }));
+    if (loose.length) blocks.push({ bridge: null, nodes: loose });
+    const perRow = Math.max(1, Math.ceil(Math.sqrt(blocks.length)));
+    let x = x0, y = 0, rowH = 0, right = x0;
+    blocks.forEach((blk, i) => {
+      if (i > 0 && i % perRow === 0) { x = x0; y += rowH + 2 * cell; rowH = 0; }
+      const cols = Math.max(1, Math.ceil(Math.sqrt(blk.nodes.length)));
+      const w = cols * cell;
+      let top = y;
+      if (blk.bridge) {
+        pos.set('b:' + L + '/' + blk.bridge, { x: x + w / 2, y: y });
+        top += 1.5 * cell;
+      }
+      blk.nodes.forEach((name, k) => {
+        pos.set('n:' + L + '/' + name, { x: x + (k % cols) * cell + cell / 2, y: top + Math.floor(k / cols) * cell });
+      });
+      rowH = Math.max(rowH, top - y + Math.ceil(blk.nodes.length / cols) * cell);
+      x += w + 2 * cell;
+      right = Math.max(right, x);
+    });
+    return right;
   }
 
   // ---- panel -------------------------------------------------------------
@@ -128,15 +209,34 @@
   // rows finds the panel's state elements by key without searching the
   // document on every update (a 1000-node lab has thousands of rows).
   let rows = new Map();
+  let panelGen = 0; // which topology the panel shows
 
+  // renderPanel lists every lab's nodes, then (after the next frame: they
+  // are below them) its links. The lists are written as HTML, parsed at
+  // once, and their buttons answered by one listener on the panel.
   function renderPanel() {
+    const gen = ++panelGen;
     rows = new Map();
     labsEl.replaceChildren();
     if (topo.labs.length === 0) {
       labsEl.append(h('p', {}, only ? 'Lab ' + only + ' is not deployed.' : 'No lab is deployed.'));
     }
-    for (const lab of topo.labs) labsEl.append(labSection(lab));
+    const linkLists = [];
+    for (const lab of topo.labs) {
+      const [section, links] = labSection(lab);
+      labsEl.append(section);
+      linkLists.push([lab, links]);
+    }
+    afterFrame(() => {
+      if (gen !== panelGen) return;
+      for (const [lab, links] of linkLists) fillLinks(lab, links);
+      applyStats(live);
+    });
   }
+
+  function afterFrame(f) { requestAnimationFrame(() => setTimeout(f)); }
+
+  const esc = (t) => String(t).replace(/[&<>"']/g, (c) => '&#' + c.charCodeAt(0) + ';');
 
   function labSection(lab) {
     const L = lab.name;
@@ -144,37 +244,56 @@
     const title = h('h2', {}, 'Lab ' + L + ' ', h('span', { class: 'state ' + lab.phase }, lab.phase));
     if (lab.checks > 0) title.append(h('button', { type: 'button', onclick: () => runChecks(L, checksOut) }, 'Run checks'));
     const nodes = h('ul', { class: 'nodes' });
-    for (const n of lab.nodes) {
-      const state = h('span', { class: 'state' }, '…');
-      rows.set('n:' + L + '/' + n.name, { state });
-      nodes.append(h('li', { 'data-node': L + '/' + n.name },
-        h('span', { class: 'name' }, n.name), ': ', state,
-        h('button', { type: 'button', onclick: () => openShell(L, n.name), 'aria-label': 'Shell in ' + n.name }, 'Shell')));
-    }
+    nodes.innerHTML = lab.nodes.map((n) => '<li data-node="' + esc(L + '/' + n.name) + '"><span class="name">' + esc(n.name) +
+      '</span>: <span class="state">…</span><button type="button" data-act="shell" data-lab="' + esc(L) + '" data-node-name="' + esc(n.name) +
+      '" aria-label="Shell in ' + esc(n.name) + '">Shell</button></li>').join('');
+    nodes.querySelectorAll('.state').forEach((state, i) => rows.set('n:' + L + '/' + lab.nodes[i].name, { state }));
     const links = h('ul', { class: 'links' });
-    for (const l of lab.links) links.append(linkItem(L, l));
-    return h('section', { class: 'lab', 'data-lab': L }, title, checksOut,
+    const section = h('section', { class: 'lab', 'data-lab': L }, title, checksOut,
       h('h3', {}, 'Nodes (' + lab.nodes.length + ')'), nodes,
       h('h3', {}, 'Links (' + lab.links.length + ')'), links);
+    return [section, links];
   }
 
-  function linkItem(L, l) {
-    const other = l.bridge ? 'bridge ' + l.bridge : l.b;
-    const ends = L + '/' + l.a + (l.b ? ' ' + L + '/' + l.b : '');
-    const row = { state: h('span', { class: 'state' }, '…'), netem: h('span', { class: 'netem' }), rates: h('span', { class: 'rates' }) };
-    rows.set('e:' + L + '/' + l.a, row);
-    let form = null; // made on first use: a large lab has a row per link
-    const li = h('li', { 'data-link': L + '/' + l.a, 'data-ends': ends },
-      h('span', { class: 'name' }, l.a + ' — ' + other), ': ', row.state, ' ', row.netem, ' ', row.rates, h('br'),
-      h('button', { type: 'button', onclick: () => setLink(L, l.a, false), 'aria-label': 'Take ' + l.a + ' down' }, 'Down'),
-      h('button', { type: 'button', onclick: () => setLink(L, l.a, true), 'aria-label': 'Bring ' + l.a + ' up' }, 'Up'),
-      h('button', { type: 'button', onclick: () => {
-        if (!form) { form = netemForm(L, l.a); li.append(form); }
-        form.hidden = !form.hidden;
-      } }, 'Netem…'),
-      captureButton(L, l.a));
-    return li;
+  function fillLinks(lab, ul) {
+    const L = lab.name;
+    ul.innerHTML = lab.links.map((l) => {
+      const other = l.bridge ? 'bridge ' + l.bridge : l.b;
+      const ends = L + '/' + l.a + (l.b ? ' ' + L + '/' + l.b : '');
+      const act = (a, label, text) => '<button type="button" data-act="' + a + '" data-lab="' + esc(L) + '" data-target="' + esc(l.a) +
+        '"' + (label ? ' aria-label="' + esc(label) + '"' : '') + '>' + text + '</button>';
+      const q = new URLSearchParams({ lab: L, target: l.a, duration: '10s' });
+      // The capture link downloads a 10-second pcapng capture of the interface.
+      return '<li data-link="' + esc(L + '/' + l.a) + '" data-ends="' + esc(ends) + '"><span class="name">' + esc(l.a + ' — ' + other) +
+        '</span>: <span class="state">…</span> <span class="netem"></span> <span class="rates"></span><br>' +
+        act('down', 'Take ' + l.a + ' down', 'Down') + act('up', 'Bring ' + l.a + ' up', 'Up') + act('netem', '', 'Netem…') +
+        '<a href="/api/capture?' + esc(q) + '" download="' + esc(L + '-' + l.a.replace(':', '-') + '.pcapng') +
+        '" class="capture" aria-label="' + esc('Capture 10 seconds of ' + l.a + ' as pcapng') + '">Capture 10 s</a></li>';
+    }).join('');
+    ul.querySelectorAll(':scope > li').forEach((li, i) => {
+      const [state, netem, rates] = li.querySelectorAll('.state, .netem, .rates');
+      rows.set('e:' + L + '/' + lab.links[i].a, { state, netem, rates });
+    });
   }
+
+  // The panel's buttons: one listener for thousands of rows.
+  labsEl.addEventListener('click', (e) => {
+    const b = e.target.closest('button[data-act]');
+    if (!b) return;
+    const L = b.dataset.lab, target = b.dataset.target;
+    switch (b.dataset.act) {
+      case 'shell': openShell(L, b.dataset.nodeName); break;
+      case 'down': setLink(L, target, false); break;
+      case 'up': setLink(L, target, true); break;
+      case 'netem': {
+        const li = b.closest('li');
+        let form = li.querySelector('form'); // made on first use
+        if (!form) { form = netemForm(L, target); li.append(form); }
+        form.hidden = !form.hidden;
+        break;
+      }
+    }
+  });
 
   function netemForm(L, target) {
     const f = {};
@@ -189,13 +308,6 @@
       post('/api/netem', { lab: L, target, delay: f.delay.value, jitter: f.jitter.value, loss: f.loss.value, rate: f.rate.value });
     });
     return form;
-  }
-
-  // captureButton downloads a 10-second pcapng capture of the interface.
-  function captureButton(L, target) {
-    const q = new URLSearchParams({ lab: L, target, duration: '10s' });
-    return h('a', { href: '/api/capture?' + q, download: L + '-' + target.replace(':', '-') + '.pcapng',
-      class: 'capture', 'aria-label': 'Capture 10 seconds of ' + target + ' as pcapng' }, 'Capture 10 s');
   }
 
   // ---- live state ----------------------------------------------------------
@@ -315,16 +427,53 @@
     refit();
   }
 
-  // refit gives the graph the room the terminal leaves.
+  // refit gives the graph the room the terminal leaves, and shows all of
+  // it (zoomed in at most 1.2×). The box is taken from the nodes' positions
+  // and a margin for their labels: cytoscape's own fit measures every
+  // label's text, half a second at 1000 nodes.
   function refit() {
     cy.resize();
-    cy.fit(undefined, 40);
-    if (cy.zoom() > 1.2) { cy.zoom(1.2); cy.center(); }
+    if (cy.nodes().empty()) return;
+    let x1 = Infinity, y1 = Infinity, x2 = -Infinity, y2 = -Infinity;
+    cy.nodes().forEach((n) => {
+      const p = n.position();
+      x1 = Math.min(x1, p.x); x2 = Math.max(x2, p.x); y1 = Math.min(y1, p.y); y2 = Math.max(y2, p.y);
+    });
+    x1 -= 40; x2 += 40; y1 -= 30; y2 += 40; // node sizes and labels
+    const pad = 40, w = cy.width(), h = cy.height();
+    const zoom = Math.max(cy.minZoom(), Math.min(1.2, (w - 2 * pad) / (x2 - x1), (h - 2 * pad) / (y2 - y1)));
+    cy.viewport({ zoom, pan: { x: (w - zoom * (x1 + x2)) / 2, y: (h - zoom * (y1 + y2)) / 2 } });
   }
-  document.getElementById('term-close').addEventListener('click', closeShell);
+  document.getElementById('term-close').addEventListener('click', () => { shellWanted = null; closeShell(); });
   window.addEventListener('resize', () => { if (fit) fit.fit(); });
 
+  // xterm.js is loaded on the first terminal, not with the page.
+  let xtermLoaded = null;
+  function loadXterm() {
+    const load = (src) => new Promise((resolve, reject) => {
+      const el = document.createElement('script');
+      el.src = src;
+      el.onload = resolve;
+      el.onerror = () => reject(new Error('cannot load ' + src));
+      document.head.append(el);
+    });
+    if (!xtermLoaded) {
+      xtermLoaded = load('/static/vendor/xterm/xterm.js').then(() => load('/static/vendor/xterm-addon-fit/addon-fit.js'));
+      xtermLoaded.catch(() => { xtermLoaded = null; });
+    }
+    return xtermLoaded;
+  }
+
+  let shellWanted = null;
   function openShell(L, node) {
+    const want = shellWanted = L + '/' + node;
+    loadXterm().then(() => { if (shellWanted === want) startShell(L, node); }, (err) => {
+      statusEl.textContent = 'error: ' + err.message;
+      statusEl.classList.add('error');
+    });
+  }
+
+  function startShell(L, node) {
     closeShell();
     termBox.hidden = false;
     refit();
@@ -371,16 +520,24 @@
         const t1 = performance.now();
         renderPanel();
         timing.topology = [t0, t1, performance.now()];
+        afterPaint('painted');
         document.body.dataset.labs = String(topo.labs.length);
       } else if (msg.type === 'stats') {
         if (mergeStats(msg)) applyStats(live);
+        if (!timing.live) afterPaint('live');
         document.body.dataset.updated = String(msg.time);
       }
     };
   }
 
-  // timing: when the script ran and the last topology came, was drawn and listed (ms since navigation).
+  // timing: when the script ran and the last topology came, was drawn and
+  // listed, and when the frames after it (painted) and after the first live
+  // state (live) were done (ms since navigation).
   const timing = { script: performance.now() };
+  function afterPaint(what) {
+    timing[what] = -1;
+    requestAnimationFrame(() => setTimeout(() => { timing[what] = performance.now(); }));
+  }
   window.leolab = { cy, openShell, terminal: () => term, timing };
   connect();
 })();

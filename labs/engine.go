@@ -20,49 +20,93 @@ import (
 	"leolab/topology"
 )
 
-// deployment is one apply in progress: the state being filled and the live
-// handles the steps share.
+// deployment is one run of the engine: the state being filled, the seams
+// it works through and the live handles its steps share.
 type deployment struct {
 	m        *Manager
 	st       *State
 	opts     DeployOptions
-	host     *bridge.Host
+	net      network
+	nodes    runner
+	imgs     imageStore
+	host     hostSide
 	images   map[string]rootfs.Image // by rootfs source
-	procs    []*node.Process         // by node index
+	procs    map[string]proc         // by node name: the nodes this run started
 	hosts    string                  // file holding /etc/hosts for every node
 	workers  int
 	byName   map[string]*topology.Node // plan nodes by name, for links
 	progress *progressView
-	mu       sync.Mutex // guards st.Nodes
+	mu       sync.Mutex // guards st.Nodes and procs
 }
 
-// apply creates every resource of the lab, in dependency order, each stage
-// in parallel where the kernel allows: images, then the host side (lab
-// namespace, bridges, forwarding and NAT rules), then nodes with their bridge
-// ports, then point-to-point links (both nodes exist), then per-node routes,
-// release (sysctls, hardening, cmd) and exec lines.
-func (m *Manager) apply(ctx context.Context, st *State, opts DeployOptions) error {
+// part is the share of a lab's plan one run of the engine creates: the
+// whole plan for a deploy; for a change to a running lab, the bridges,
+// nodes and links being added. Everything else a step needs (a bridge a
+// new node plugs into, the far end of a new link) is looked up in the plan
+// and, for nodes started earlier, in the state's pids.
+type part struct {
+	bridges []topology.Bridge
+	nodes   []*topology.Node
+	links   []topology.Link
+}
+
+// wholePlan is the part covering all of p.
+func wholePlan(p *topology.Plan) part {
+	pt := part{bridges: p.Bridges, links: p.Links}
+	for i := range p.Nodes {
+		pt.nodes = append(pt.nodes, &p.Nodes[i])
+	}
+	return pt
+}
+
+// runDeployment creates every resource of the lab (see run) and marks it
+// running.
+func (m *Manager) runDeployment(ctx context.Context, st *State, opts DeployOptions) error {
+	d := m.newDeployment(st, opts)
+	defer d.close()
+	if err := d.run(ctx, wholePlan(st.Plan)); err != nil {
+		return err
+	}
+	st.Phase = PhaseRunning
+	return writeState(m.statePath(st.Plan.Name), st)
+}
+
+// newDeployment prepares a run of the engine over st, whose plan is the
+// lab's whole plan (with whatever a change adds already in it).
+func (m *Manager) newDeployment(st *State, opts DeployOptions) *deployment {
 	d := &deployment{
 		m: m, st: st, opts: opts,
-		images:   map[string]rootfs.Image{},
-		procs:    make([]*node.Process, procSlots(st.Plan)),
-		hosts:    hostnames.HostsPath(m.Root, st.Plan.Name),
-		workers:  opts.MaxWorkers,
-		byName:   make(map[string]*topology.Node, len(st.Plan.Nodes)),
-		progress: m.newProgress(st.Plan.Name, len(st.Plan.Nodes)),
+		net: m.network(), nodes: m.runner(), imgs: m.imageStore(),
+		images:  map[string]rootfs.Image{},
+		procs:   map[string]proc{},
+		hosts:   hostnames.HostsPath(m.Root, st.Plan.Name),
+		workers: opts.MaxWorkers,
+		byName:  make(map[string]*topology.Node, len(st.Plan.Nodes)),
 	}
-	defer d.progress.done()
 	for i := range st.Plan.Nodes {
 		d.byName[st.Plan.Nodes[i].Name] = &st.Plan.Nodes[i]
 	}
 	if d.workers <= 0 {
 		d.workers = DefaultWorkers()
 	}
-	defer d.closeProcs()
+	return d
+}
+
+// run creates what pt names, in dependency order, each stage in parallel
+// where the kernel allows: the state on disk first (so a crash from here on
+// leaves a state destroy can finish), images, then the host side (lab
+// namespace, bridges, forwarding and NAT rules), then nodes with their
+// bridge ports, then point-to-point links (both nodes exist), then per-node
+// routes, release (sysctls, hardening, cmd) and exec lines. On failure it
+// returns at once; the caller removes what was created (teardown).
+func (d *deployment) run(ctx context.Context, pt part) error {
+	d.progress = d.m.newProgress(d.st.Plan.Name, len(pt.nodes))
+	defer d.progress.done()
 	steps := []struct {
 		name string
-		fn   func(context.Context) error
+		fn   func(context.Context, part) error
 	}{
+		{"record plan", d.record},
 		{"prepare images", d.prepareImages},
 		{"write hosts", d.writeHosts},
 		{"create bridges", d.createHostSide},
@@ -74,54 +118,53 @@ func (m *Manager) apply(ctx context.Context, st *State, opts DeployOptions) erro
 	}
 	for _, s := range steps {
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("deploy %s interrupted before %s: %w", st.Plan.Name, s.name, err)
+			return fmt.Errorf("deploy %s interrupted before %s: %w", d.st.Plan.Name, s.name, err)
 		}
 		faultHook(s.name)
-		slog.Debug("deploy step", "lab", st.Plan.Name, "step", s.name)
-		if err := s.fn(ctx); err != nil {
+		slog.Debug("deploy step", "lab", d.st.Plan.Name, "step", s.name)
+		if err := s.fn(ctx, pt); err != nil {
 			return err
 		}
 	}
-	st.Phase = PhaseRunning
-	return writeState(m.statePath(st.Plan.Name), st)
+	return nil
 }
 
-func (d *deployment) closeProcs() {
+// close releases the handles of the run; it removes nothing.
+func (d *deployment) close() {
 	for _, p := range d.procs {
-		if p != nil {
-			p.Close()
-		}
+		p.Close()
 	}
 	if d.host != nil {
 		d.host.Close()
 	}
 }
 
-func (d *deployment) record(context.Context) error {
+func (d *deployment) record(context.Context, part) error {
 	return writeState(d.m.statePath(d.st.Plan.Name), d.st)
 }
 
-// writeHosts writes the lab's /etc/hosts once; every init copies it.
-func (d *deployment) writeHosts(context.Context) error {
+// writeHosts writes the lab's /etc/hosts (every node of the plan); every
+// init copies it.
+func (d *deployment) writeHosts(context.Context, part) error {
 	if err := os.WriteFile(d.hosts, []byte(hostsFile(d.st.Plan, d.st.Plan.Remote)), 0o644); err != nil {
 		return fmt.Errorf("write hosts file: %w", err)
 	}
 	return nil
 }
 
-func (d *deployment) prepareImages(ctx context.Context) error {
+// prepareImages makes the images of pt's nodes ready in the cache.
+func (d *deployment) prepareImages(ctx context.Context, pt part) error {
 	var sources []string
 	seen := map[string]bool{}
-	for _, n := range d.st.Plan.Nodes {
+	for _, n := range pt.nodes {
 		if !seen[n.Rootfs] {
 			seen[n.Rootfs] = true
 			sources = append(sources, n.Rootfs)
 		}
 	}
-	store := d.m.store()
 	var mu sync.Mutex
 	err := forEach(ctx, d.workers, len(sources), func(i int) error {
-		img, err := store.Prepare(ctx, sources[i], baseDir(d.st.Plan))
+		img, err := d.imgs.Prepare(ctx, sources[i], baseDir(d.st.Plan))
 		if err != nil {
 			return err // names the rootfs
 		}
@@ -133,26 +176,27 @@ func (d *deployment) prepareImages(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.st.Images = map[string]string{}
+	if d.st.Images == nil {
+		d.st.Images = map[string]string{}
+	}
 	for src, img := range d.images {
 		d.st.Images[src] = img.Digest
 	}
 	return d.checkRouterImages()
 }
 
-// createHostSide makes the namespace holding the lab's bridges (the host's,
-// or a private one for isolated labs), the bridges, and the iptables chains.
-func (d *deployment) createHostSide(context.Context) error {
-	var err error
-	if d.st.Plan.LabNetns != "" {
-		d.host, err = bridge.CreateLabNS(d.st.Plan.LabNetns)
-	} else {
-		d.host, err = bridge.OpenHost()
+// createHostSide opens the namespace holding the lab's bridges (the host's,
+// or a private one for isolated labs, created here), adds pt's bridges,
+// and the iptables chains for them.
+func (d *deployment) createHostSide(_ context.Context, pt part) error {
+	if d.host == nil {
+		h, err := d.net.OpenHost(d.st.Plan.LabNetns)
+		if err != nil {
+			return fmt.Errorf("open lab network namespace: %w", err)
+		}
+		d.host = h
 	}
-	if err != nil {
-		return fmt.Errorf("open lab network namespace: %w", err)
-	}
-	for _, b := range d.st.Plan.Bridges {
+	for _, b := range pt.bridges {
 		if err := d.host.AddBridge(b); err != nil {
 			return fmt.Errorf("bridge %s: %w", b.Name, err)
 		}
@@ -160,24 +204,26 @@ func (d *deployment) createHostSide(context.Context) error {
 			return fmt.Errorf("bridge %s: %w", b.Name, err)
 		}
 	}
-	if d.st.Plan.LabNetns != "" || len(d.st.Plan.Bridges) == 0 {
+	if d.st.Plan.LabNetns != "" || len(pt.bridges) == 0 {
 		return nil
 	}
-	return d.setupIptables()
+	return d.setupIptables(pt.bridges)
 }
 
-func (d *deployment) setupIptables() error {
-	return d.m.setupIptables(d.st, d.st.Plan.Bridges)
+// setupIptables adds the forwarding rules of bridges and NAT for those
+// with nat: true.
+func (d *deployment) setupIptables(bridges []topology.Bridge) error {
+	return d.m.setupIptables(d.st, d.net, bridges)
 }
 
-// setupIptables writes the forward and NAT chains of st's lab for bridges
-// (all of them: the chains are rewritten whole, so apply calls it again).
-func (m *Manager) setupIptables(st *State, bridges []topology.Bridge) error {
+// setupIptables writes the forward and NAT chains of st's lab for bridges;
+// the chains are rewritten whole, so apply calls it again with all of them.
+func (m *Manager) setupIptables(st *State, net network, bridges []topology.Bridge) error {
 	p := st.Plan
-	if err := bridge.SetupForward(p.Name, p.Chain, bridges); err != nil {
+	if err := net.SetupForward(p.Name, p.Chain, bridges, false); err != nil {
 		return fmt.Errorf("forward rules: %w", err)
 	}
-	if err := bridge.SetupForward6(p.Name, p.Chain, bridges); err != nil {
+	if err := net.SetupForward(p.Name, p.Chain, bridges, true); err != nil {
 		return fmt.Errorf("ipv6 forward rules: %w", err)
 	}
 	natBridges := bridge.NATBridges(bridges)
@@ -204,23 +250,22 @@ func (m *Manager) setupIptables(st *State, bridges []topology.Bridge) error {
 	if err := writeState(m.statePath(p.Name), st); err != nil {
 		return err
 	}
-	if err := bridge.SetupNAT(p.Name, p.Chain, natBridges); err != nil {
+	if err := net.SetupNAT(p.Name, p.Chain, natBridges, false); err != nil {
 		return fmt.Errorf("nat: %w", err)
 	}
-	if err := bridge.SetupNAT6(p.Name, p.Chain, natBridges); err != nil {
+	if err := net.SetupNAT(p.Name, p.Chain, natBridges, true); err != nil {
 		return fmt.Errorf("nat66: %w", err)
 	}
 	return nil
 }
 
-// startNodes spawns every node's init (filesystem built, waiting) and
-// plugs its bridge ports in.
-func (d *deployment) startNodes(ctx context.Context) error {
-	nodes := d.st.Plan.Nodes
+// startNodes spawns the init of each of pt's nodes (filesystem built,
+// waiting) and plugs its bridge ports in.
+func (d *deployment) startNodes(ctx context.Context, pt part) error {
 	ordinals := userNSOrdinals(d.st.Plan)
-	return forEach(ctx, d.workers, len(nodes), func(i int) error {
-		n := &nodes[i]
-		if err := d.startNode(ctx, n, ordinals[i]); err != nil {
+	return forEach(ctx, d.workers, len(pt.nodes), func(i int) error {
+		n := pt.nodes[i]
+		if err := d.startNode(ctx, n, ordinals[n.Name]); err != nil {
 			return err // names the node
 		}
 		d.progress.nodeStarted(n.Name)
@@ -228,14 +273,13 @@ func (d *deployment) startNodes(ctx context.Context) error {
 	})
 }
 
-func userNSOrdinals(p *topology.Plan) []int {
-	out := make([]int, len(p.Nodes))
-	k := 0
-	for i, n := range p.Nodes {
-		out[i] = -1
+// userNSOrdinals numbers the plan's user-namespace nodes in file order, by
+// name: each gets its own host id range.
+func userNSOrdinals(p *topology.Plan) map[string]int {
+	out := map[string]int{}
+	for _, n := range p.Nodes {
 		if n.UserNamespace {
-			out[i] = k
-			k++
+			out[n.Name] = len(out)
 		}
 	}
 	return out
@@ -275,27 +319,31 @@ func (d *deployment) startNode(ctx context.Context, n *topology.Node, ordinal in
 	if n.UserNamespace {
 		spec.UIDBase = d.st.nodeUIDBase(ordinal)
 	}
-	proc, err := node.Start(ctx, spec)
+	p, err := d.nodes.Start(ctx, spec)
 	if errors.Is(err, node.ErrRootMount) && !copyRoot {
 		// The kernel refused the overlay for this image: a full copy
 		// always mounts (SPEC §2).
 		if spec.RootMounts, err = d.nodeLayer(img, n, dir, true); err != nil {
 			return fmt.Errorf("node %s: rootfs copy after a failed overlay: %w", n.Name, err)
 		}
-		proc, err = node.Start(ctx, spec)
+		p, err = d.nodes.Start(ctx, spec)
 	}
 	if err != nil {
 		return err // node.Start names the node
 	}
-	d.procs[n.Index] = proc
+	pid, start := p.ID()
 	d.mu.Lock()
-	d.st.Nodes[n.Name] = &NodeState{Pid: proc.Pid, StartTime: proc.StartTime}
+	d.procs[n.Name] = p
+	d.st.Nodes[n.Name] = &NodeState{Pid: pid, StartTime: start}
 	d.mu.Unlock()
-	ns := &bridge.NodeNS{Path: proc.NetnsPath()}
-	defer ns.Close()
+	return d.plugPorts(n, p.NetnsPath())
+}
+
+// plugPorts connects the started node n to its bridges.
+func (d *deployment) plugPorts(n *topology.Node, netns string) error {
 	if n.HasIPv6() {
 		// Before any interface exists: each inherits these settings.
-		if err := bridge.PrepareIPv6(ns); err != nil {
+		if err := d.net.PrepareIPv6(netns); err != nil {
 			return fmt.Errorf("node %s: ipv6 settings: %w", n.Name, err)
 		}
 	}
@@ -303,22 +351,22 @@ func (d *deployment) startNode(ctx context.Context, n *topology.Node, ordinal in
 		if ifc.Bridge == "" {
 			continue
 		}
-		if err := d.host.AddPort(ns, d.bridgeNamed(ifc.Bridge), ifc); err != nil {
+		if err := d.host.AddPort(netns, d.bridgeNamed(ifc.Bridge), ifc); err != nil {
 			return fmt.Errorf("node %s: interface %s: %w", n.Name, ifc.Name, err)
 		}
 	}
 	return nil
 }
 
-// registerNetns makes every node's netns visible to `ip netns` as LAB-NODE.
-// It runs once all inits exist: each registration is a mount in the host's
-// mount namespace, which every later init's CLONE_NEWNS would copy (and
-// detach again), quadratic work over a lab.
-func (d *deployment) registerNetns(ctx context.Context) error {
-	nodes := d.st.Plan.Nodes
-	return forEach(ctx, d.workers, len(nodes), func(i int) error {
-		n := &nodes[i]
-		if err := bridge.RegisterNetns(hostnames.NodeNetns(d.st.Plan.Name, n.Name), d.procs[n.Index].Pid); err != nil {
+// registerNetns makes the netns of each of pt's nodes visible to `ip netns`
+// as LAB-NODE. It runs once all inits exist: each registration is a mount
+// in the host's mount namespace, which every later init's CLONE_NEWNS would
+// copy (and detach again), quadratic work over a lab.
+func (d *deployment) registerNetns(ctx context.Context, pt part) error {
+	return forEach(ctx, d.workers, len(pt.nodes), func(i int) error {
+		n := pt.nodes[i]
+		pid, _ := d.procs[n.Name].ID()
+		if err := d.net.RegisterNetns(hostnames.NodeNetns(d.st.Plan.Name, n.Name), pid); err != nil {
 			return fmt.Errorf("node %s: %w", n.Name, err)
 		}
 		return nil
@@ -334,37 +382,33 @@ func (d *deployment) bridgeNamed(name string) topology.Bridge {
 	return topology.Bridge{Name: name}
 }
 
-// nodeNS is the namespace of a node this deployment started, or else (a
-// running node an apply links to) its registered LAB-NODE.
-func (d *deployment) nodeNS(name string) *bridge.NodeNS {
-	if n, ok := d.byName[name]; ok && d.procs[n.Index] != nil {
-		return &bridge.NodeNS{Path: d.procs[n.Index].NetnsPath()}
+// nodeNetns is the network namespace of the plan's node name: started by
+// this run, or running since an earlier one; "" for a node of another host.
+func (d *deployment) nodeNetns(name string) string {
+	if _, ok := d.byName[name]; !ok {
+		return ""
 	}
-	return &bridge.NodeNS{Path: netnsPath(d.st.Plan.Name, name)}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if p := d.procs[name]; p != nil {
+		return p.NetnsPath()
+	}
+	if ns := d.st.Nodes[name]; ns != nil && ns.Pid > 0 {
+		return netnsOfPid(ns.Pid)
+	}
+	return ""
 }
 
-// procSlots is the length of a procs slice indexed by Node.Index: after
-// applies, indexes are stable but not dense.
-func procSlots(p *topology.Plan) int {
-	n := len(p.Nodes)
-	for _, nd := range p.Nodes {
-		n = max(n, nd.Index+1)
-	}
-	return n
-}
-
-func (d *deployment) createLinks(ctx context.Context) error {
-	p := d.st.Plan
-	return forEach(ctx, d.workers, len(p.Links), func(i int) error {
-		l := p.Links[i]
+// createLinks creates pt's links; both ends' nodes are running.
+func (d *deployment) createLinks(ctx context.Context, pt part) error {
+	return forEach(ctx, d.workers, len(pt.links), func(i int) error {
+		l := pt.links[i]
 		if l.VXLAN != nil {
 			return d.createVXLANEnd(l)
 		}
 		ia, ib := d.interfaceOf(l.Endpoints[0]), d.interfaceOf(l.Endpoints[1])
-		a, b := d.nodeNS(l.Endpoints[0].Node), d.nodeNS(l.Endpoints[1].Node)
-		defer a.Close()
-		defer b.Close()
-		if err := bridge.AddLink(a, b, l, ia, ib); err != nil {
+		a, b := d.nodeNetns(l.Endpoints[0].Node), d.nodeNetns(l.Endpoints[1].Node)
+		if err := d.net.AddLink(a, b, l, ia, ib); err != nil {
 			return fmt.Errorf("link %s <-> %s: %w", l.Endpoints[0], l.Endpoints[1], err)
 		}
 		return nil
@@ -377,9 +421,7 @@ func (d *deployment) createVXLANEnd(l topology.Link) error {
 	if _, local := d.byName[end.Node]; !local {
 		end = l.Endpoints[1]
 	}
-	ns := d.nodeNS(end.Node)
-	defer ns.Close()
-	if err := d.host.AddVXLANEnd(ns, l, d.interfaceOf(end)); err != nil {
+	if err := d.host.AddVXLANEnd(d.nodeNetns(end.Node), l, d.interfaceOf(end)); err != nil {
 		return fmt.Errorf("link %s <-> %s: %w", l.Endpoints[0], l.Endpoints[1], err)
 	}
 	return nil
@@ -399,26 +441,28 @@ func (d *deployment) interfaceOf(e topology.Endpoint) topology.Interface {
 // nodeLayer makes the node's private layer over its image (a full copy
 // with copyRoot) and lays the node's overlay tree into it.
 func (d *deployment) nodeLayer(img rootfs.Image, n *topology.Node, dir string, copyRoot bool) ([]mountspec.Mount, error) {
-	mounts, err := d.m.store().NodeMounts(img, dir, copyRoot)
+	mounts, err := d.imgs.NodeMounts(img, dir, copyRoot)
 	if err != nil {
 		return nil, fmt.Errorf("rootfs layer: %w", err)
 	}
 	if n.Overlay != "" {
-		if err := rootfs.LayOver(img, dir, n.Overlay); err != nil {
+		if err := d.imgs.LayOver(img, dir, n.Overlay); err != nil {
 			return nil, err
 		}
 	}
 	return mounts, nil
 }
 
-// configureNodes adds routes (all interfaces exist now), releases each init
-// (sysctls, hardening, cmd) and runs the node's exec lines in order.
+// configureNodes adds the routes of pt's nodes (all interfaces exist now),
+// releases each init (sysctls, hardening, cmd) and runs the node's exec
+// lines in order. Each node was started by this run.
 //
 // A node's exec lines wait for those of the nodes it runs After; nodes are
 // taken in an order where every such node comes first, so a worker only
-// ever waits for one that another worker already has (no deadlock).
-func (d *deployment) configureNodes(ctx context.Context) error {
-	nodes := d.st.Plan.Nodes
+// ever waits for one that another worker already has (no deadlock). A node
+// it runs After that this run did not start is running already.
+func (d *deployment) configureNodes(ctx context.Context, pt part) error {
+	nodes := pt.nodes
 	order := afterOrder(nodes)
 	done := make(map[string]chan struct{}, len(nodes))
 	for _, n := range nodes {
@@ -428,17 +472,18 @@ func (d *deployment) configureNodes(ctx context.Context) error {
 	failed, fail := context.WithCancel(ctx)
 	defer fail()
 	return forEach(ctx, d.workers, len(nodes), func(k int) error {
-		n := &nodes[order[k]]
+		n := nodes[order[k]]
 		if err := d.configureNode(ctx, n); err != nil {
 			fail()
 			return err
 		}
 		for _, dep := range n.After {
-			if done[dep] == nil {
-				continue // not configured by this run: running already (apply)
+			wait, ok := done[dep]
+			if !ok {
+				continue // not in this run: configured earlier
 			}
 			select {
-			case <-done[dep]:
+			case <-wait:
 			case <-failed.Done():
 				return nil // the failure (or the interruption) is reported already
 			}
@@ -457,14 +502,11 @@ func (d *deployment) configureNodes(ctx context.Context) error {
 
 // configureNode adds the node's routes and releases its init.
 func (d *deployment) configureNode(ctx context.Context, n *topology.Node) error {
-	proc := d.procs[n.Index]
-	ns := &bridge.NodeNS{Path: proc.NetnsPath()}
-	err := bridge.SetupNode(ns, *n)
-	ns.Close()
-	if err != nil {
+	p := d.procs[n.Name]
+	if err := d.net.SetupNode(p.NetnsPath(), *n); err != nil {
 		return err // SetupNode names the node
 	}
-	if err := proc.Release(ctx); err != nil {
+	if err := p.Release(ctx); err != nil {
 		return fmt.Errorf("node %s: %w", n.Name, err)
 	}
 	return nil
@@ -472,7 +514,7 @@ func (d *deployment) configureNode(ctx context.Context, n *topology.Node) error 
 
 // afterOrder lists node indexes so that every node comes after the nodes
 // it runs After (the plan has no loops; file order otherwise).
-func afterOrder(nodes []topology.Node) []int {
+func afterOrder(nodes []*topology.Node) []int {
 	index := make(map[string]int, len(nodes))
 	for i, n := range nodes {
 		index[n.Name] = i
@@ -499,7 +541,7 @@ func afterOrder(nodes []topology.Node) []int {
 }
 
 func (d *deployment) runExec(ctx context.Context, n *topology.Node, line string) error {
-	code, o, err := runLine(ctx, d.m.socketPath(d.st.Plan.Name, n.Index), line)
+	code, o, err := d.nodes.Exec(ctx, d.m.socketPath(d.st.Plan.Name, n.Index), line)
 	if err != nil {
 		return err
 	}
