@@ -140,7 +140,8 @@ func (h *Host) SweepLinks(aliasPrefix string) error {
 	return errs.ErrorOrNil()
 }
 
-// listLinks dumps all links, retrying dumps the kernel interrupted.
+// listLinks dumps all links, retrying dumps the kernel interrupted (on a
+// busy host other labs' links come and go during a dump of thousands).
 func listLinks(h *netlink.Handle) ([]netlink.Link, error) {
 	return nldump.Retry(h.LinkList)
 }

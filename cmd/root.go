@@ -98,7 +98,7 @@ bridges or straight to other nodes.`,
 	root.PersistentFlags().IntVar(&g.maxImageEntries, "max-image-entries", 0, "cap on the entries of one unpacked image (default 1048576)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
-		newValidateCmd(g), newGraphCmd(g), newDeployCmd(g), newDestroyCmd(g),
+		newValidateCmd(g), newGraphCmd(g), newDeployCmd(g), newApplyCmd(g), newDestroyCmd(g),
 		newInspectCmd(g), newListCmd(g), newExecCmd(g), newShellCmd(g),
 		newNetemCmd(g), newLinkCmd(g), newImageCmd(g), newPingallCmd(g),
 		newCheckCmd(g), newTraceCmd(g), newCaptureCmd(g), newLogsCmd(g), newUICmd(g),

@@ -34,6 +34,8 @@ var exampleTests = map[string]string{
 	"bgp-three-as.yaml":    "TestExampleBGPThreeAS",
 	"bird-ospf.yaml":       "TestExampleBirdOSPF",
 	"dual-stack.yaml":      "TestExampleDualStack",
+	"live-edit.yaml":       "TestExampleLiveEdit",
+	"live-edit-2.yaml":     "TestExampleLiveEdit",
 }
 
 func example(t *testing.T, name string) string {

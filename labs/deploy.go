@@ -67,6 +67,13 @@ func (m *Manager) Deploy(ctx context.Context, file string, opts DeployOptions) (
 	if err := m.handleExisting(pre.Name, opts.Reconfigure); err != nil {
 		return view.Lab{}, err
 	}
+	return m.deployLocked(ctx, dec, opts, lock)
+}
+
+// deployLocked plans and brings up a lab that does not exist; the caller
+// holds the lab's lock (released, marked gone, when a failed deploy has
+// rolled back).
+func (m *Manager) deployLocked(ctx context.Context, dec *topology.Decoded, opts DeployOptions, lock *fileLock) (view.Lab, error) {
 	st, err := m.planAndRecord(dec, opts)
 	if err != nil {
 		return view.Lab{}, err
@@ -106,7 +113,7 @@ func (m *Manager) handleExisting(lab string, reconfigure bool) error {
 			return fmt.Errorf("the last %s of lab %s was interrupted before it finished: run `leolab destroy --lab %s` to remove what it left, then deploy again (or deploy --reconfigure)",
 				strings.TrimSuffix(st.Phase, "ing"), lab, lab)
 		}
-		return fmt.Errorf("lab %s is already deployed (destroy it first, or deploy --reconfigure)", lab)
+		return fmt.Errorf("lab %s is already deployed: use `leolab apply FILE` to change it in place (or deploy --reconfigure to start over)", lab)
 	}
 	m.logf("reconfigure: destroying lab %s", lab)
 	return m.destroyLocked(lab)

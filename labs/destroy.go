@@ -91,7 +91,7 @@ func (m *Manager) destroyLocked(lab string) error {
 // plugged into. The state file goes last, so a teardown interrupted
 // half-way can be run again.
 func (m *Manager) teardown(st *State) error {
-	p := st.Plan
+	p := st.everything() // while an apply is pending, both plans
 	net, run := m.network(), m.runner()
 	var errs *multierror.Error
 	destroyStep(p.Name, "unregister netns")
@@ -135,26 +135,31 @@ const shutdownGrace = 10 * time.Second
 // one. A command that fails or overruns is reported and the destroy goes on.
 func (m *Manager) runShutdown(st *State) {
 	p := st.Plan
-	run := m.runner()
 	forAll(teardownWorkers, len(p.Nodes), func(i int) error {
 		n := &p.Nodes[i]
-		ns := st.Nodes[n.Name]
-		if len(n.Shutdown) == 0 || ns == nil || ns.Pid <= 0 {
-			return nil
-		}
-		if cur, err := run.StartTimeOf(ns.Pid); err != nil || cur != ns.StartTime {
-			return nil // the node is gone: nothing to run it in
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-		defer cancel()
-		for _, line := range n.Shutdown {
-			code, out, err := run.Exec(ctx, m.socketPath(p.Name, n.Index), line)
-			if err != nil || code != 0 {
-				m.logf("node %s: shutdown %q: exit %d %v: %s", n.Name, line, code, err, out)
-			}
-		}
+		m.runShutdownOf(p.Name, n, st.Nodes[n.Name])
 		return nil
 	})
+}
+
+// runShutdownOf runs one live node's shutdown commands (apply runs those
+// of a node it removes).
+func (m *Manager) runShutdownOf(lab string, n *topology.Node, ns *NodeState) {
+	run := m.runner()
+	if len(n.Shutdown) == 0 || ns == nil || ns.Pid <= 0 {
+		return
+	}
+	if cur, err := run.StartTimeOf(ns.Pid); err != nil || cur != ns.StartTime {
+		return // the node is gone: nothing to run it in
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	for _, line := range n.Shutdown {
+		code, out, err := run.Exec(ctx, m.socketPath(lab, n.Index), line)
+		if err != nil || code != 0 {
+			m.logf("node %s: shutdown %q: exit %d %v: %s", n.Name, line, code, err, out)
+		}
+	}
 }
 
 func nodeNames(p *topology.Plan) []string {
@@ -193,7 +198,7 @@ func (m *Manager) stopNodes(st *State) error {
 // removeHostSide deletes bridges, host veth ends and iptables chains (or the
 // whole lab namespace of an isolated lab), and restores ip_forward.
 func (m *Manager) removeHostSide(st *State) error {
-	p := st.Plan
+	p := st.everything()
 	net := m.network()
 	var errs *multierror.Error
 	if p.LabNetns != "" {

@@ -1,7 +1,9 @@
 // Package labs is the orchestrator: it turns a topology.Plan into a running
 // lab through rootfs, node and bridge, records what it created in a crash-safe
-// state file, and destroys labs completely. It keeps in the leolab root its
-// state files, lab locks and the host's claims, at the paths
+// state file, changes a running lab into another plan (apply: the reconciler
+// runs a topology.Diff as ordered, idempotent steps, starting nodes with the
+// deploy engine's own steps), and destroys labs completely. It keeps in the
+// leolab root its state files, lab locks and the host's claims, at the paths
 // internal/hostnames names. It returns what it finds as data (package
 // labs/view: inspect views, list entries, ping results) and prints only
 // progress (to Manager.Progress); the tables and JSON of the CLI are package

@@ -216,11 +216,17 @@ func (d *deployment) createHostSide(_ context.Context, pt part) error {
 // setupIptables adds the forwarding rules of bridges and NAT for those
 // with nat: true.
 func (d *deployment) setupIptables(bridges []topology.Bridge) error {
-	p := d.st.Plan
-	if err := d.net.SetupForward(p.Name, p.Chain, bridges, false); err != nil {
+	return d.m.setupIptables(d.st, d.net, bridges)
+}
+
+// setupIptables writes the forward and NAT chains of st's lab for bridges;
+// the chains are rewritten whole, so apply calls it again with all of them.
+func (m *Manager) setupIptables(st *State, net network, bridges []topology.Bridge) error {
+	p := st.Plan
+	if err := net.SetupForward(p.Name, p.Chain, bridges, false); err != nil {
 		return fmt.Errorf("forward rules: %w", err)
 	}
-	if err := d.net.SetupForward(p.Name, p.Chain, bridges, true); err != nil {
+	if err := net.SetupForward(p.Name, p.Chain, bridges, true); err != nil {
 		return fmt.Errorf("ipv6 forward rules: %w", err)
 	}
 	natBridges := bridge.NATBridges(bridges)
@@ -230,27 +236,27 @@ func (d *deployment) setupIptables(bridges []topology.Bridge) error {
 	}
 	// Intent first: the value to restore is on disk before SetupNAT turns
 	// forwarding on, so a deploy killed in between still restores it.
-	lock, err := d.m.lockClaimsAndForwarding()
+	lock, err := m.lockClaimsAndForwarding()
 	if err != nil {
 		return err
 	}
 	defer lock.unlock(false)
-	if err := d.m.saveForward(); err != nil {
+	if err := m.saveForward(); err != nil {
 		return fmt.Errorf("nat: %w", err)
 	}
 	if nat6 {
-		if err := d.m.saveForward6(); err != nil {
+		if err := m.saveForward6(); err != nil {
 			return fmt.Errorf("nat66: %w", err)
 		}
 	}
-	d.st.NAT, d.st.NAT6 = true, d.st.NAT6 || nat6
-	if err := writeState(d.m.statePath(p.Name), d.st); err != nil {
+	st.NAT, st.NAT6 = true, st.NAT6 || nat6
+	if err := writeState(m.statePath(p.Name), st); err != nil {
 		return err
 	}
-	if err := d.net.SetupNAT(p.Name, p.Chain, natBridges, false); err != nil {
+	if err := net.SetupNAT(p.Name, p.Chain, natBridges, false); err != nil {
 		return fmt.Errorf("nat: %w", err)
 	}
-	if err := d.net.SetupNAT(p.Name, p.Chain, natBridges, true); err != nil {
+	if err := net.SetupNAT(p.Name, p.Chain, natBridges, true); err != nil {
 		return fmt.Errorf("nat66: %w", err)
 	}
 	return nil

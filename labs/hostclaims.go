@@ -202,7 +202,7 @@ func checkHostNames(st *State, claims []*Claim) error {
 			owner["device "+d] = fmt.Sprintf("lab %s (root %s)", c.Lab, c.Root)
 		}
 	}
-	netns, devices, err := hostNames(len(mine.Devices) > 0)
+	netns, devices, err := hostNames(mine.Devices)
 	if err != nil {
 		return err
 	}
@@ -228,9 +228,9 @@ func checkHostNames(st *State, claims []*Claim) error {
 	return fmt.Errorf("lab %s cannot be deployed: %s", st.Plan.Name, strings.Join(problems, "; "))
 }
 
-// hostNames reads the names registered in /run/netns and, with links, the
-// host's link names, each in one pass.
-func hostNames(links bool) (netns, devices map[string]bool, err error) {
+// hostNames reads the names registered in /run/netns and which of the
+// device names want exist on the host.
+func hostNames(want []string) (netns, devices map[string]bool, err error) {
 	netns, devices = map[string]bool{}, map[string]bool{}
 	entries, err := os.ReadDir(hostnames.NetnsDir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -239,7 +239,22 @@ func hostNames(links bool) (netns, devices map[string]bool, err error) {
 	for _, e := range entries {
 		netns[e.Name()] = true
 	}
-	if !links {
+	if len(want) == 0 {
+		return netns, devices, nil
+	}
+	if len(want) <= lookupDevices {
+		// A few names (a small lab, an apply adding a node): one lookup
+		// each costs less than dumping every link of a busy host.
+		for _, d := range want {
+			_, err := netlink.LinkByName(d)
+			var nf netlink.LinkNotFoundError
+			switch {
+			case err == nil:
+				devices[d] = true
+			case !errors.As(err, &nf):
+				return nil, nil, fmt.Errorf("look up host link %s: %w", d, err)
+			}
+		}
 		return netns, devices, nil
 	}
 	list, err := nldump.Retry(netlink.LinkList)
@@ -251,6 +266,10 @@ func hostNames(links bool) (netns, devices map[string]bool, err error) {
 	}
 	return netns, devices, nil
 }
+
+// lookupDevices is how many device names hostNames looks up one by one
+// before it dumps every link instead.
+const lookupDevices = 32
 
 // claimsSubnets lists the host subnets of other labs' claims.
 func claimsSubnets(claims []*Claim) []netip.Prefix {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -21,6 +22,10 @@ import (
 type hostView struct {
 	others []*State // the other labs' states, read once by the caller
 	claims []*Claim // every root's other labs, being created or running
+	// own are the subnets of the lab being changed (apply): host routes
+	// inside them (the bridge's subnet, its gateway's local and broadcast
+	// routes) are its own bridges, not something in the way.
+	own []netip.Prefix
 }
 
 func (h hostView) UsedSubnets() ([]netip.Prefix, error) {
@@ -28,6 +33,9 @@ func (h hostView) UsedSubnets() ([]netip.Prefix, error) {
 	if err != nil {
 		return nil, err
 	}
+	used = slices.DeleteFunc(used, func(p netip.Prefix) bool {
+		return slices.ContainsFunc(h.own, func(o netip.Prefix) bool { return o.Bits() <= p.Bits() && o.Overlaps(p) })
+	})
 	for _, st := range h.others {
 		if st.Plan.Isolated {
 			continue

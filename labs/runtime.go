@@ -57,9 +57,21 @@ func netnsPath(lab, node string) string {
 
 // SetNetem applies n (nil clears) to both ends of NODE:IFACE, or to
 // neither: when one end refuses it, both keep the impairments they had.
+//
+// The change is recorded in the lab's plan, so that apply compares the
+// file with what the link does now. It holds the lab's lock: it fails fast
+// while a deploy, apply or destroy of the lab runs.
 func (m *Manager) SetNetem(lab, target string, n *topology.Netem) error {
 	r, err := m.resolveIface(lab, target)
 	if err != nil {
+		return err
+	}
+	lock, err := m.lockLab(r.st.Plan.Name)
+	if err != nil {
+		return err
+	}
+	defer lock.unlock(false)
+	if r, err = m.resolveIface(r.st.Plan.Name, target); err != nil { // as it is under the lock
 		return err
 	}
 	ends := []struct{ ns, dev string }{{r.nodeNS, r.ifc.Name}, {r.peerNS, r.peerDev}}
@@ -86,7 +98,27 @@ func (m *Manager) SetNetem(lab, target string, n *topology.Netem) error {
 			return errs.ErrorOrNil()
 		}
 	}
-	return nil
+	return m.recordNetem(r, n)
+}
+
+// recordNetem writes n as the impairment of both ends of r into its lab's
+// state (a bridge port has one, the node's).
+func (m *Manager) recordNetem(r *ifaceRef, n *topology.Netem) error {
+	set := func(node, iface string) {
+		if ifc := findPlanNode(r.st.Plan, node).Iface(iface); ifc != nil {
+			if n == nil || topology.NetemEqual(n, nil) {
+				ifc.Netem = nil
+			} else {
+				v := *n
+				ifc.Netem = &v
+			}
+		}
+	}
+	set(r.node.Name, r.ifc.Name)
+	if peerNode, peerIf, ok := strings.Cut(r.ifc.Peer, ":"); ok {
+		set(peerNode, peerIf)
+	}
+	return writeState(m.statePath(r.st.Plan.Name), r.st)
 }
 
 // ShowNetem reports the impairment on the node end of NODE:IFACE.

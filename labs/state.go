@@ -51,6 +51,15 @@ type State struct {
 	NAT6   bool                  `json:"nat6,omitempty"`
 	Nodes  map[string]*NodeState `json:"nodes"`
 	Images map[string]string     `json:"images,omitempty"` // source → digest
+	// Pending is the change an apply is making (reconcile.go): written
+	// before its first step, cleared with its last. While it is set, what
+	// runs lies between Plan and Pending.Target, so destroy removes both.
+	Pending *PendingChange `json:"pending,omitempty"`
+}
+
+// PendingChange is an apply in progress: the plan it turns the lab into.
+type PendingChange struct {
+	Target *topology.Plan `json:"target"`
 }
 
 // legacyState holds the decisions a state written by an older leolab kept

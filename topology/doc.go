@@ -20,6 +20,11 @@
 // with package ipam and builds the Plan. Every violation is collected and
 // returned at once as Errors, sorted by position.
 //
+// For leolab apply, Resolve takes the running lab's recorded plan
+// (Env.Previous) and keeps its subnets and addresses (sticky.go), and
+// Compare (diff.go) classifies what differs between two plans as added,
+// removed, changed in place or recreated.
+//
 // Defensive reading: files over MaxFileSize are refused, YAML tags are
 // refused outright, and nesting deeper than MaxDepth is refused on the
 // token stream, before the parser (whose cost grows with depth) runs.

@@ -50,7 +50,13 @@ func Resolve(d *Decoded, env Env) (*Plan, error) {
 // (the allocator takes the lowest free subnet, so subnets the draft does
 // not touch cannot change its choices), else the file resolved again with
 // the host's subnets taken.
+//
+// Against a previous plan (apply), the file is always resolved again, with
+// what the running lab holds kept (sticky.go).
 func (d *Decoded) placeSubnets(env Env) (*Plan, error) {
+	if env.Previous != nil && env.LocalHost == "" {
+		return d.keepPrevious(env)
+	}
 	if env.Host == nil || d.opts.Isolated || env.LocalHost != "" {
 		return d.Draft, nil
 	}
@@ -250,4 +256,21 @@ func allocUIDs(count int, used []UIDBlock) (uint32, error) {
 		return 0, fmt.Errorf("no free host id range for %d user-namespace nodes", count)
 	}
 	return uint32(start), nil
+}
+
+// keepPrevious resolves the file again keeping env.Previous's subnets and
+// addresses, avoiding the host's subnets in use (unless isolated).
+func (d *Decoded) keepPrevious(env Env) (*Plan, error) {
+	opts := d.opts
+	opts.Previous = env.Previous
+	if env.Host != nil && !d.opts.Isolated {
+		used, err := env.Host.UsedSubnets()
+		if err != nil {
+			return nil, fmt.Errorf("read subnets in use on the host: %w", err)
+		}
+		opts.Host = fixedHost(used)
+	}
+	again := *d
+	again.opts = opts
+	return again.resolveRaw(&decoder{file: d.file})
 }

@@ -181,7 +181,7 @@ func (r *resolver) allocateSubnets6(pool *ipam.Pool6) {
 	}
 	for _, rb := range r.raw.bridges {
 		b := r.bridges[rb.name.v]
-		if b == nil || b.v6.static || b.v6.none {
+		if b == nil || b.v6.static || b.v6.none || b.out.Subnet6.IsValid() {
 			continue
 		}
 		p, err := pool.BridgeSubnet(&r.used, b.out.Name)
@@ -193,7 +193,7 @@ func (r *resolver) allocateSubnets6(pool *ipam.Pool6) {
 		r.take(p, "bridge "+b.out.Name)
 	}
 	for _, l := range r.links {
-		if l.v6.static || l.v6.none {
+		if l.v6.static || l.v6.none || l.out.Subnet6.IsValid() {
 			continue
 		}
 		p, err := pool.LinkSubnet(&r.used, l.name())
@@ -228,10 +228,11 @@ func (r *resolver) assignAddresses6() {
 			}
 		}
 	}
+	r.keepAddresses6()
 	for _, n := range r.order {
 		for _, ifc := range n.ifaces {
 			b := ifc.bridge
-			if b == nil || ifc.v6.static.IsValid() || ifc.v6.none || b.v6.hosts == nil {
+			if b == nil || ifc.v6.static.IsValid() || ifc.v6.addr.IsValid() || ifc.v6.none || b.v6.hosts == nil {
 				continue
 			}
 			a, err := b.v6.hosts.Next(n.out.Name + ":" + ifc.name)
@@ -247,6 +248,7 @@ func (r *resolver) assignAddresses6() {
 			a, b := ipam.LinkHosts6(p)
 			l.ends[0].v6.addr = netip.PrefixFrom(a, p.Bits())
 			l.ends[1].v6.addr = netip.PrefixFrom(b, p.Bits())
+			r.keepLinkEnds6(l)
 		}
 	}
 }

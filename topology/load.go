@@ -30,6 +30,10 @@ type Options struct {
 	Isolated       bool       // deploy --isolated: nat: true is then an error and the host is not consulted
 	Images         []ImageMap // deploy --image: registry images replaced by other rootfs
 	Name           string     // deploy --name: replaces the lab's name, whatever the format
+	// Previous is the plan of the running lab being changed (apply): its
+	// subnets and addresses are kept where the file does not pin others
+	// (sticky.go). Resolve sets it from Env.Previous.
+	Previous *Plan
 }
 
 // Env is what Resolve plans a decoded file against.
@@ -39,6 +43,9 @@ type Env struct {
 	// across hosts (Plan.Share), its subnets taken from the file alone and
 	// refused if they overlap one in use here.
 	LocalHost string
+	// Previous is the running lab's recorded plan when apply changes it:
+	// what exists keeps its subnet and addresses (sticky.go).
+	Previous *Plan
 }
 
 // Load reads the topology file at path with ReadFile, decodes it and
@@ -109,7 +116,7 @@ func (d *Decoded) Name() string { return d.Draft.Name }
 // its directory. An invalid file yields Errors, listing every violation in
 // file order. opts.Host is ignored.
 func Decode(file string, data []byte, opts Options) (*Decoded, error) {
-	opts.Host = nil
+	opts.Host, opts.Previous = nil, nil
 	var raw *rawFile
 	d := &decoder{file: file}
 	if labDir, ok := KatharaLabDir(file); ok {

@@ -30,6 +30,7 @@ type resolver struct {
 	usedBy  map[netip.Prefix]string // who holds a used prefix, for messages
 
 	imageTargets []string // the resolved rootfs of each images: entry
+	kept         *sticky  // the previous plan's subnets and addresses (sticky.go)
 }
 
 type bridgeState struct {
@@ -96,6 +97,7 @@ func (r *resolver) run() (*Plan, error) {
 		return nil, err
 	}
 	r.reserveSubnets6()
+	r.keepSubnets()
 	if pool != nil {
 		r.allocateSubnets(pool)
 	}
@@ -376,7 +378,7 @@ func (r *resolver) takeStatic(p netip.Prefix, at pos, who string) {
 func (r *resolver) allocateSubnets(pool *ipam.Pool) {
 	for _, rb := range r.raw.bridges {
 		b := r.bridges[rb.name.v]
-		if b == nil || b.static || rb.subnet.set {
+		if b == nil || b.static || rb.subnet.set || b.out.Subnet.IsValid() {
 			continue
 		}
 		p, err := pool.BridgeSubnet(&r.used, b.out.Name)
@@ -388,7 +390,7 @@ func (r *resolver) allocateSubnets(pool *ipam.Pool) {
 		r.take(p, "bridge "+b.out.Name)
 	}
 	for _, l := range r.links {
-		if l.static || l.bare {
+		if l.static || l.bare || l.out.Subnet.IsValid() {
 			continue
 		}
 		p, err := pool.LinkSubnet(&r.used, l.name())
@@ -423,9 +425,10 @@ func (r *resolver) assignAddresses() {
 			}
 		}
 	}
+	r.keepAddresses()
 	for _, n := range r.order {
 		for _, ifc := range n.ifaces {
-			if ifc.bridge != nil && !ifc.static.IsValid() && !ifc.none && ifc.bridge.hosts != nil {
+			if ifc.bridge != nil && !ifc.static.IsValid() && !ifc.addr.IsValid() && !ifc.none && ifc.bridge.hosts != nil {
 				r.allocate(n, ifc)
 			}
 		}
@@ -438,6 +441,7 @@ func (r *resolver) assignAddresses() {
 			a, _ := ipam.Host(l.out.Subnet, i+1) // a /30 or larger always has two hosts
 			ifc.addr = netip.PrefixFrom(a, l.out.Subnet.Bits())
 		}
+		r.keepLinkEnds(l)
 	}
 }
 
