@@ -169,6 +169,11 @@ func (r *reconciler) configureNodes(ctx context.Context) error {
 	if len(r.pt.nodes) == 0 {
 		return nil
 	}
+	// New ports began a quiet start of their dual-stack bridges
+	// (bridge/mldquiet.go): end it before the nodes' commands run.
+	if err := r.d.endQuietStart(ctx, r.pt); err != nil {
+		return err
+	}
 	return r.d.configureNodes(ctx, r.pt)
 }
 
