@@ -26,24 +26,27 @@ func Graph(p *topology.Plan, format string) (string, error) {
 // ifaceLabel is "eth0 172.20.1.2/24" (and its IPv6 address after another
 // sep in a dual-stack lab), or just the name without an address.
 func ifaceLabel(ifc topology.Interface, sep string) string {
-	label := ifc.Name
-	if ifc.IPv4.IsValid() {
-		label += sep + ifc.IPv4.String()
-	}
-	if ifc.IPv6.IsValid() {
-		label += sep + ifc.IPv6.String()
+	return withValid(ifc.Name, sep, ifc.IPv4, ifc.IPv6)
+}
+
+// addrLike is a netip.Addr or netip.Prefix: shown only when set.
+type addrLike interface {
+	IsValid() bool
+	String() string
+}
+
+// withValid is label followed by sep and each of addrs that is set.
+func withValid(label, sep string, addrs ...addrLike) string {
+	for _, a := range addrs {
+		if a.IsValid() {
+			label += sep + a.String()
+		}
 	}
 	return label
 }
 
 func bridgeLabel(b topology.Bridge, sep string) string {
-	label := b.Name
-	if b.Subnet.IsValid() {
-		label += sep + b.Subnet.String()
-	}
-	if b.Subnet6.IsValid() {
-		label += sep + b.Subnet6.String()
-	}
+	label := withValid(b.Name, sep, b.Subnet, b.Subnet6)
 	if b.NAT {
 		label += sep + "nat"
 	}
