@@ -64,6 +64,31 @@ func linkSubnets(l topology.Link, sep string) string {
 	return strings.Join(parts, sep)
 }
 
+// bridgePort is a node interface on a lab bridge, with the node's and the
+// bridge's index in the plan.
+type bridgePort struct {
+	node, bridge int
+	ifc          topology.Interface
+}
+
+// bridgePorts lists the node interfaces that are on a bridge, node by node
+// in plan order.
+func bridgePorts(p *topology.Plan) []bridgePort {
+	bridgeID := map[string]int{}
+	for i, br := range p.Bridges {
+		bridgeID[br.Name] = i
+	}
+	var out []bridgePort
+	for i, n := range p.Nodes {
+		for _, ifc := range n.Interfaces {
+			if ifc.Bridge != "" {
+				out = append(out, bridgePort{node: i, bridge: bridgeID[ifc.Bridge], ifc: ifc})
+			}
+		}
+	}
+	return out
+}
+
 // linkEnds returns, for link i, the two interfaces with their node indexes.
 func linkEnds(p *topology.Plan, i int) (ends [2]topology.Interface, nodes [2]int) {
 	l := p.Links[i]
@@ -94,20 +119,11 @@ func dot(p *topology.Plan) string {
 	for i, br := range p.Bridges {
 		fmt.Fprintf(&b, "  b%d [shape=box, label=%s];\n", i, dotQuote(bridgeLabel(br, "\n")))
 	}
-	bridgeID := map[string]int{}
-	for i, br := range p.Bridges {
-		bridgeID[br.Name] = i
-	}
 	for i, n := range p.Nodes {
 		fmt.Fprintf(&b, "  n%d [shape=ellipse, label=%s];\n", i, dotQuote(n.Name))
 	}
-	for i, n := range p.Nodes {
-		for _, ifc := range n.Interfaces {
-			if ifc.Bridge == "" {
-				continue
-			}
-			fmt.Fprintf(&b, "  n%d -- b%d [label=%s];\n", i, bridgeID[ifc.Bridge], dotQuote(ifaceLabel(ifc, "\n")))
-		}
+	for _, bp := range bridgePorts(p) {
+		fmt.Fprintf(&b, "  n%d -- b%d [label=%s];\n", bp.node, bp.bridge, dotQuote(ifaceLabel(bp.ifc, "\n")))
 	}
 	for i, l := range p.Links {
 		ends, nodes := linkEnds(p, i)
@@ -129,21 +145,14 @@ func mermaidQuote(s string) string {
 func mermaid(p *topology.Plan) string {
 	var b strings.Builder
 	b.WriteString("graph LR\n")
-	bridgeID := map[string]int{}
 	for i, br := range p.Bridges {
-		bridgeID[br.Name] = i
 		fmt.Fprintf(&b, "  b%d[[%s]]\n", i, mermaidQuote(bridgeLabel(br, "\n")))
 	}
 	for i, n := range p.Nodes {
 		fmt.Fprintf(&b, "  n%d(%s)\n", i, mermaidQuote(n.Name))
 	}
-	for i, n := range p.Nodes {
-		for _, ifc := range n.Interfaces {
-			if ifc.Bridge == "" {
-				continue
-			}
-			fmt.Fprintf(&b, "  n%d ---|%s| b%d\n", i, mermaidQuote(ifaceLabel(ifc, " ")), bridgeID[ifc.Bridge])
-		}
+	for _, bp := range bridgePorts(p) {
+		fmt.Fprintf(&b, "  n%d ---|%s| b%d\n", bp.node, mermaidQuote(ifaceLabel(bp.ifc, " ")), bp.bridge)
 	}
 	for i, l := range p.Links {
 		ends, nodes := linkEnds(p, i)
