@@ -382,8 +382,8 @@ func sweepOrphanChains(known map[string]bool) error {
 	for lab := range known {
 		owned[hostnames.LabChain(lab)] = true
 	}
-	for _, p := range findInits() {
-		owned[hostnames.LabChain(p.lab)] = true // a live lab, perhaps under another --root
+	for _, p := range node.FindInits() {
+		owned[hostnames.LabChain(p.Lab)] = true // a live lab, perhaps under another --root
 	}
 	var errs *multierror.Error
 	for _, c := range chains {

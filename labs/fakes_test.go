@@ -158,36 +158,36 @@ func (w *fakeWorld) DeleteLabNS(name string) error {
 }
 
 func (w *fakeWorld) SetupForward(lab, chain string, bridges []topology.Bridge, v6 bool) error {
-	kind := "forward"
-	if v6 {
-		kind = "forward6"
-		if !(&topology.Plan{Bridges: bridges}).HasIPv6() {
-			return w.do("forward6 none") // as bridge.SetupForward6: nothing to do
-		}
-	}
-	if err := w.do(kind + " " + chain); err != nil {
-		return err
-	}
-	w.create(kind+" "+chain, obj{lab: lab, kind: kind})
-	return nil
+	_, err := w.setupChain("forward", lab, chain, bridges, v6)
+	return err
 }
 
 func (w *fakeWorld) SetupNAT(lab, chain string, bridges []topology.Bridge, v6 bool) error {
-	kind := "nat"
-	if v6 {
-		kind = "nat6"
-		if !(&topology.Plan{Bridges: bridges}).HasIPv6() {
-			return w.do("nat6 none") // as bridge.SetupNAT6: nothing to do
-		}
-	}
-	if err := w.do(kind + " " + chain); err != nil {
+	made, err := w.setupChain("nat", lab, chain, bridges, v6)
+	if !made || err != nil {
 		return err
 	}
-	w.create(kind+" "+chain, obj{lab: lab, kind: kind})
 	w.mu.Lock()
 	w.fwd[b2i(v6)] = "1"
 	w.mu.Unlock()
 	return nil
+}
+
+// setupChain records the lab's kind ("forward" or "nat", with "6" for
+// IPv6) rules in chain; like bridge's Setup*6, an IPv6 setup on a lab
+// without IPv6 does nothing. made says whether the rules were created.
+func (w *fakeWorld) setupChain(kind, lab, chain string, bridges []topology.Bridge, v6 bool) (made bool, err error) {
+	if v6 {
+		kind += "6"
+		if !(&topology.Plan{Bridges: bridges}).HasIPv6() {
+			return false, w.do(kind + " none")
+		}
+	}
+	if err := w.do(kind + " " + chain); err != nil {
+		return false, err
+	}
+	w.create(kind+" "+chain, obj{lab: lab, kind: kind})
+	return true, nil
 }
 
 // TeardownChain removes the lab's chain: its forward and NAT rules.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"leolab/internal/atomicfile"
 	"os"
 	"strings"
 )
@@ -42,7 +43,7 @@ func saveSetting(net network, s forwardSetting) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(s.path(), []byte(cur+"\n")); err != nil {
+	if err := atomicfile.Write(s.path(), []byte(cur+"\n")); err != nil {
 		return fmt.Errorf("save %s: %w", s.name, err)
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
+	"leolab/internal/atomicfile"
 	"leolab/internal/hostnames"
 	"leolab/internal/nldump"
 )
@@ -101,7 +102,7 @@ func (m *Manager) writeClaim(st *State) error {
 	if err != nil {
 		return fmt.Errorf("encode claim of lab %s: %w", st.Plan.Name, err)
 	}
-	return writeFileAtomic(claimFile(m.absRoot(), st.Plan.Name), data)
+	return atomicfile.Write(claimFile(m.absRoot(), st.Plan.Name), data)
 }
 
 // dropClaim removes lab's claim, taking the host lock; the lock's release

@@ -451,18 +451,7 @@ func cutEndpoint(s string) (nodeName, iface string, ok bool) {
 
 // stopInitOf stops any init of lab/name still running that the state does
 // not know (an apply killed between spawning it and recording it).
-func stopInitOf(lab, name string) error {
-	var errs *multierror.Error
-	for _, p := range findInits() {
-		if p.lab != lab || p.node != name {
-			continue
-		}
-		if st, err := node.StartTimeOf(p.pid); err == nil {
-			errs = multierror.Append(errs, node.Stop(p.pid, st, stopGrace))
-		}
-	}
-	return errs.ErrorOrNil()
-}
+func stopInitOf(lab, name string) error { return stopInits(lab, name) }
 
 func (r *reconciler) removeBridges(context.Context) error {
 	if len(r.pc.diff.RemoveBridges) == 0 {

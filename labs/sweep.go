@@ -17,48 +17,22 @@ import (
 	"leolab/node"
 )
 
-// initProc is one node init found in /proc.
-type initProc struct {
-	pid       int
-	lab, node string
-}
-
-// findInits lists every leolab init on the host, by the argv it runs with
-// (hostnames.InitArgv): destroy finds inits no state mentions this way.
-func findInits() []initProc {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var out []initProc
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		if lab, node, ok := hostnames.ParseInitCmdline(cmdline); ok {
-			out = append(out, initProc{pid: pid, lab: lab, node: node})
-		}
-	}
-	return out
-}
-
 // stopInitsOf stops every init of lab still running.
-func stopInitsOf(lab string) error {
+func stopInitsOf(lab string) error { return stopInits(lab, "") }
+
+// stopInits stops every init of lab still running, or only node's when
+// node is not "".
+func stopInits(lab, nodeName string) error {
 	var errs *multierror.Error
-	for _, p := range findInits() {
-		if p.lab != lab {
+	for _, p := range node.FindInits() {
+		if p.Lab != lab || (nodeName != "" && p.Node != nodeName) {
 			continue
 		}
-		st, err := node.StartTimeOf(p.pid)
+		st, err := node.StartTimeOf(p.PID)
 		if err != nil {
 			continue // already gone
 		}
-		errs = multierror.Append(errs, node.Stop(p.pid, st, stopGrace))
+		errs = multierror.Append(errs, node.Stop(p.PID, st, stopGrace))
 	}
 	return errs.ErrorOrNil()
 }
@@ -88,8 +62,8 @@ func sweepCgroups(lab string) error {
 // namespaces) but have no directory under the root.
 func orphanLabNames(known map[string]bool) ([]string, error) {
 	found := map[string]bool{}
-	for _, p := range findInits() {
-		found[p.lab] = true
+	for _, p := range node.FindInits() {
+		found[p.Lab] = true
 	}
 	links, err := nldump.Retry(netlink.LinkList)
 	if err != nil {
@@ -122,11 +96,11 @@ func orphanLabNames(known map[string]bool) ([]string, error) {
 // ROOT/labs/LAB/nodes/NODE/console.log, so a lab deployed with another
 // --root on the same host is told apart from a true orphan of this one.
 func otherRootOf(lab, labDir string) string {
-	for _, p := range findInits() {
-		if p.lab != lab {
+	for _, p := range node.FindInits() {
+		if p.Lab != lab {
 			continue
 		}
-		log, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(p.pid), "fd", "1"))
+		log, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(p.PID), "fd", "1"))
 		if err == nil && strings.HasSuffix(log, "/"+node.ConsoleLog) && !strings.HasPrefix(log, labDir+"/") {
 			return log
 		}

@@ -26,24 +26,27 @@ func Graph(p *topology.Plan, format string) (string, error) {
 // ifaceLabel is "eth0 172.20.1.2/24" (and its IPv6 address after another
 // sep in a dual-stack lab), or just the name without an address.
 func ifaceLabel(ifc topology.Interface, sep string) string {
-	label := ifc.Name
-	if ifc.IPv4.IsValid() {
-		label += sep + ifc.IPv4.String()
-	}
-	if ifc.IPv6.IsValid() {
-		label += sep + ifc.IPv6.String()
+	return withValid(ifc.Name, sep, ifc.IPv4, ifc.IPv6)
+}
+
+// addrLike is a netip.Addr or netip.Prefix: shown only when set.
+type addrLike interface {
+	IsValid() bool
+	String() string
+}
+
+// withValid is label followed by sep and each of addrs that is set.
+func withValid(label, sep string, addrs ...addrLike) string {
+	for _, a := range addrs {
+		if a.IsValid() {
+			label += sep + a.String()
+		}
 	}
 	return label
 }
 
 func bridgeLabel(b topology.Bridge, sep string) string {
-	label := b.Name
-	if b.Subnet.IsValid() {
-		label += sep + b.Subnet.String()
-	}
-	if b.Subnet6.IsValid() {
-		label += sep + b.Subnet6.String()
-	}
+	label := withValid(b.Name, sep, b.Subnet, b.Subnet6)
 	if b.NAT {
 		label += sep + "nat"
 	}
@@ -59,6 +62,31 @@ func linkSubnets(l topology.Link, sep string) string {
 		}
 	}
 	return strings.Join(parts, sep)
+}
+
+// bridgePort is a node interface on a lab bridge, with the node's and the
+// bridge's index in the plan.
+type bridgePort struct {
+	node, bridge int
+	ifc          topology.Interface
+}
+
+// bridgePorts lists the node interfaces that are on a bridge, node by node
+// in plan order.
+func bridgePorts(p *topology.Plan) []bridgePort {
+	bridgeID := map[string]int{}
+	for i, br := range p.Bridges {
+		bridgeID[br.Name] = i
+	}
+	var out []bridgePort
+	for i, n := range p.Nodes {
+		for _, ifc := range n.Interfaces {
+			if ifc.Bridge != "" {
+				out = append(out, bridgePort{node: i, bridge: bridgeID[ifc.Bridge], ifc: ifc})
+			}
+		}
+	}
+	return out
 }
 
 // linkEnds returns, for link i, the two interfaces with their node indexes.
@@ -91,20 +119,11 @@ func dot(p *topology.Plan) string {
 	for i, br := range p.Bridges {
 		fmt.Fprintf(&b, "  b%d [shape=box, label=%s];\n", i, dotQuote(bridgeLabel(br, "\n")))
 	}
-	bridgeID := map[string]int{}
-	for i, br := range p.Bridges {
-		bridgeID[br.Name] = i
-	}
 	for i, n := range p.Nodes {
 		fmt.Fprintf(&b, "  n%d [shape=ellipse, label=%s];\n", i, dotQuote(n.Name))
 	}
-	for i, n := range p.Nodes {
-		for _, ifc := range n.Interfaces {
-			if ifc.Bridge == "" {
-				continue
-			}
-			fmt.Fprintf(&b, "  n%d -- b%d [label=%s];\n", i, bridgeID[ifc.Bridge], dotQuote(ifaceLabel(ifc, "\n")))
-		}
+	for _, bp := range bridgePorts(p) {
+		fmt.Fprintf(&b, "  n%d -- b%d [label=%s];\n", bp.node, bp.bridge, dotQuote(ifaceLabel(bp.ifc, "\n")))
 	}
 	for i, l := range p.Links {
 		ends, nodes := linkEnds(p, i)
@@ -126,21 +145,14 @@ func mermaidQuote(s string) string {
 func mermaid(p *topology.Plan) string {
 	var b strings.Builder
 	b.WriteString("graph LR\n")
-	bridgeID := map[string]int{}
 	for i, br := range p.Bridges {
-		bridgeID[br.Name] = i
 		fmt.Fprintf(&b, "  b%d[[%s]]\n", i, mermaidQuote(bridgeLabel(br, "\n")))
 	}
 	for i, n := range p.Nodes {
 		fmt.Fprintf(&b, "  n%d(%s)\n", i, mermaidQuote(n.Name))
 	}
-	for i, n := range p.Nodes {
-		for _, ifc := range n.Interfaces {
-			if ifc.Bridge == "" {
-				continue
-			}
-			fmt.Fprintf(&b, "  n%d ---|%s| b%d\n", i, mermaidQuote(ifaceLabel(ifc, " ")), bridgeID[ifc.Bridge])
-		}
+	for _, bp := range bridgePorts(p) {
+		fmt.Fprintf(&b, "  n%d ---|%s| b%d\n", bp.node, mermaidQuote(ifaceLabel(bp.ifc, " ")), bp.bridge)
 	}
 	for i, l := range p.Links {
 		ends, nodes := linkEnds(p, i)

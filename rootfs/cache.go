@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/go-multierror"
 	"golang.org/x/sys/unix"
 
+	"leolab/internal/atomicfile"
 	"leolab/internal/flock"
 )
 
@@ -270,14 +271,7 @@ func (s *Store) indexGet(key string) (string, bool) {
 
 // indexPut remembers key → digest (atomically; a lost write only costs a rehash).
 func (s *Store) indexPut(key, digest string) {
-	p := s.indexPath(key)
-	tmp := p + ".tmp-" + randomID()
-	if err := os.WriteFile(tmp, []byte(digest+"\n"), 0o600); err != nil {
-		return
-	}
-	if os.Rename(tmp, p) != nil {
-		_ = os.Remove(tmp)
-	}
+	_ = atomicfile.Write(s.indexPath(key), []byte(digest+"\n"))
 }
 
 // fileKey identifies a file's content cheaply: if path, size, mtime and

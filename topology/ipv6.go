@@ -179,31 +179,19 @@ func (r *resolver) allocateSubnets6(pool *ipam.Pool6) {
 	if pool == nil {
 		return
 	}
-	for _, rb := range r.raw.bridges {
-		b := r.bridges[rb.name.v]
-		if b == nil || b.v6.static || b.v6.none || b.out.Subnet6.IsValid() {
-			continue
-		}
-		p, err := pool.BridgeSubnet(&r.used, b.out.Name)
-		if err != nil {
-			r.errAt(rb.name.pos, "%v", err)
-			continue
-		}
-		b.out.Subnet6 = p
-		r.take(p, "bridge "+b.out.Name)
-	}
-	for _, l := range r.links {
-		if l.v6.static || l.v6.none || l.out.Subnet6.IsValid() {
-			continue
-		}
-		p, err := pool.LinkSubnet(&r.used, l.name())
-		if err != nil {
-			r.errAt(l.raw.at, "%v", err)
-			continue
-		}
-		l.out.Subnet6 = p
-		r.take(p, "link "+l.name())
-	}
+	r.allocateFamily(pool,
+		func(b *bridgeState, rb *rawBridge) *netip.Prefix {
+			if b.v6.static || b.v6.none {
+				return nil
+			}
+			return &b.out.Subnet6
+		},
+		func(l *linkState) *netip.Prefix {
+			if l.v6.static || l.v6.none {
+				return nil
+			}
+			return &l.out.Subnet6
+		}, nil)
 }
 
 // assignAddresses6: per bridge ::1 for the host side, then static

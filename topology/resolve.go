@@ -374,11 +374,45 @@ func (r *resolver) takeStatic(p netip.Prefix, at pos, who string) {
 }
 
 // allocateSubnets gives automatic subnets to bridges, then links, in file
-// order (SPEC §3).
+// order (SPEC §3). A link whose subnet cannot be allocated is left bare.
 func (r *resolver) allocateSubnets(pool *ipam.Pool) {
+	r.allocateFamily(pool,
+		func(b *bridgeState, rb *rawBridge) *netip.Prefix {
+			if b.static || rb.subnet.set {
+				return nil
+			}
+			return &b.out.Subnet
+		},
+		func(l *linkState) *netip.Prefix {
+			if l.static || l.bare {
+				return nil
+			}
+			return &l.out.Subnet
+		},
+		func(l *linkState) { l.bare = true })
+}
+
+// subnetPool is what allocateFamily asks of an address family's pool
+// (ipam.Pool or ipam.Pool6).
+type subnetPool interface {
+	BridgeSubnet(used *ipam.Set, bridge string) (netip.Prefix, error)
+	LinkSubnet(used *ipam.Set, link string) (netip.Prefix, error)
+}
+
+// allocateFamily gives automatic subnets of one address family to bridges,
+// then links, in file order. bridgeSlot and linkSlot return the field an
+// automatic subnet goes into, or nil when it needs none; linkFailed, when
+// set, is told of a link whose subnet could not be allocated (the error
+// is reported either way).
+func (r *resolver) allocateFamily(pool subnetPool, bridgeSlot func(*bridgeState, *rawBridge) *netip.Prefix,
+	linkSlot func(*linkState) *netip.Prefix, linkFailed func(*linkState)) {
 	for _, rb := range r.raw.bridges {
 		b := r.bridges[rb.name.v]
-		if b == nil || b.static || rb.subnet.set || b.out.Subnet.IsValid() {
+		if b == nil {
+			continue
+		}
+		slot := bridgeSlot(b, rb)
+		if slot == nil || slot.IsValid() { // none needed, or kept (sticky)
 			continue
 		}
 		p, err := pool.BridgeSubnet(&r.used, b.out.Name)
@@ -386,20 +420,23 @@ func (r *resolver) allocateSubnets(pool *ipam.Pool) {
 			r.errAt(rb.name.pos, "%v", err)
 			continue
 		}
-		b.out.Subnet = p
+		*slot = p
 		r.take(p, "bridge "+b.out.Name)
 	}
 	for _, l := range r.links {
-		if l.static || l.bare || l.out.Subnet.IsValid() {
+		slot := linkSlot(l)
+		if slot == nil || slot.IsValid() { // none needed, or kept (sticky)
 			continue
 		}
 		p, err := pool.LinkSubnet(&r.used, l.name())
 		if err != nil {
 			r.errAt(l.raw.at, "%v", err)
-			l.bare = true
+			if linkFailed != nil {
+				linkFailed(l)
+			}
 			continue
 		}
-		l.out.Subnet = p
+		*slot = p
 		r.take(p, "link "+l.name())
 	}
 }

@@ -302,3 +302,17 @@ func TestLinkEndpointsInFlowMapping(t *testing.T) {
 		t.Errorf("errors %q", got)
 	}
 }
+
+// TestIPAMLinkExhaustionReportedOnce: a link that gets no automatic
+// subnet is reported once, with no follow-up address errors.
+func TestIPAMLinkExhaustionReportedOnce(t *testing.T) {
+	got := errorsOf(t, `name: t
+ipv4_pool: 10.0.0.0/19
+nodes: {a: {}, b: {}}
+links:
+  - endpoints: [a:eth1, b:eth1]
+`, Options{Host: fakeHost{used: prefixes("10.0.16.0/20")}})
+	if len(got) != 1 || !strings.Contains(got[0], "no free /30") {
+		t.Errorf("errors %q, want one: no free /30 for the link", got)
+	}
+}

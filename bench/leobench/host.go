@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"leolab/internal/hostnames"
+	"leolab/node"
 )
 
 // starTopology is an n-node lab on one bridge, every node with one interface.
@@ -49,19 +50,10 @@ func ringTopology(lab string, n int) (string, int) {
 
 // initsOf lists the pids of lab's node inits (argv: leolab-init LAB NODE).
 func initsOf(lab string) []int {
-	entries, _ := os.ReadDir("/proc")
 	var out []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		if l, _, ok := hostnames.ParseInitCmdline(cmd); ok && (l == lab || lab == "" && strings.HasPrefix(l, "bench")) {
-			out = append(out, pid)
+	for _, p := range node.FindInits() {
+		if p.Lab == lab || lab == "" && strings.HasPrefix(p.Lab, "bench") {
+			out = append(out, p.PID)
 		}
 	}
 	return out
