@@ -41,8 +41,8 @@ invalid checks file: every error as FILE:LINE:COL).`,
 		Args:    maxArgs(1),
 		PreRunE: requireRoot,
 		RunE: func(c *cobra.Command, args []string) error {
-			if format != "table" && format != "json" && format != "junit" {
-				return usageError{fmt.Errorf("--format %q: want table, json or junit", format)}
+			if err := checkFormat(format, "table", "json", "junit"); err != nil {
+				return err
 			}
 			file := ""
 			if len(args) == 1 {

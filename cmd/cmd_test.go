@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -134,5 +135,41 @@ func TestValidateImageFlag(t *testing.T) {
 	}
 	if _, stderr, code := run(t, "validate", "--image", "frrouting/frr", file); code != 2 || !strings.Contains(stderr, "not PATTERN=ROOTFS") {
 		t.Errorf("bad --image: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestFormatErrors: a --format a verb does not know is bad usage (exit 2),
+// worded as the verbs always have.
+func TestFormatErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"inspect", "--format", "xml", "--all"}, `leolab: --format "xml": want table or json` + "\n"},
+		{[]string{"graph", "--format", "png", "--lab", "g"}, `leolab: --format "png": want dot, mermaid or svg` + "\n"},
+	} {
+		_, errOut, code := run(t, c.args...)
+		if code != 2 || errOut != c.want {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2, %q", c.args, code, errOut, c.want)
+		}
+	}
+	for _, c := range []struct {
+		format string
+		want   []string
+		err    string
+	}{
+		{"json", []string{"text", "json"}, ""},
+		{"yaml", []string{"text", "json"}, `--format "yaml": want text or json`},
+		{"junit", []string{"table", "json", "junit"}, ""},
+		{"", []string{"table", "json", "junit"}, `--format "": want table, json or junit`},
+	} {
+		err := checkFormat(c.format, c.want...)
+		var ue usageError
+		switch {
+		case c.err == "" && err != nil:
+			t.Errorf("checkFormat(%q, %v) = %v, want nil", c.format, c.want, err)
+		case c.err != "" && (err == nil || err.Error() != c.err || !errors.As(err, &ue)):
+			t.Errorf("checkFormat(%q, %v) = %v, want usage error %q", c.format, c.want, err, c.err)
+		}
 	}
 }

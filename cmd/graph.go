@@ -31,8 +31,8 @@ installed. Nothing on the host changes.`,
   leolab graph --lab two-lans --format mermaid`,
 		Args: maxArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			if format != "dot" && format != "mermaid" && format != "svg" {
-				return usageError{fmt.Errorf("--format %q: want dot, mermaid or svg", format)}
+			if err := checkFormat(format, "dot", "mermaid", "svg"); err != nil {
+				return err
 			}
 			if (lab == "") == (len(args) == 0) {
 				return usageError{errors.New("give exactly one of FILE or --lab NAME")}

@@ -1,8 +1,6 @@
 package cmd
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"leolab/render"
@@ -17,8 +15,8 @@ func newInspectCmd(g *globals) *cobra.Command {
 		Example: "  leolab inspect --lab routing\n  leolab inspect --all --format json",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			if format != "table" && format != "json" {
-				return usageError{fmt.Errorf("--format %q: want table or json", format)}
+			if err := checkFormat(format, "table", "json"); err != nil {
+				return err
 			}
 			var names []string
 			switch {

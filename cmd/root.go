@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -29,6 +31,16 @@ type usageError struct{ err error }
 
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
+
+// checkFormat returns a usage error unless format is one of want (two or
+// more): `--format "x": want a, b or c`.
+func checkFormat(format string, want ...string) error {
+	if slices.Contains(want, format) {
+		return nil
+	}
+	last := len(want) - 1
+	return usageError{fmt.Errorf("--format %q: want %s or %s", format, strings.Join(want[:last], ", "), want[last])}
+}
 
 // exitError carries a command's own exit status (exec) without a message.
 type exitError struct{ code int }

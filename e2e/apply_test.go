@@ -51,6 +51,18 @@ func (e *env) applyLab(lab, file, text string) string {
 	return e.writeTopo(file, fmt.Sprintf(text, lab))
 }
 
+// deployForApply writes lab's topology from the templates base and next,
+// deploys base (with deployFlags) and destroys the lab when the test ends;
+// it returns both files' paths.
+func (e *env) deployForApply(lab, base, next string, deployFlags ...string) (baseFile, nextFile string) {
+	e.t.Helper()
+	baseFile = e.applyLab(lab, "base.yaml", base)
+	nextFile = e.applyLab(lab, "next.yaml", next)
+	e.must(append(append([]string{"deploy"}, deployFlags...), baseFile)...)
+	e.t.Cleanup(func() { e.must("destroy", "--lab", lab) })
+	return baseFile, nextFile
+}
+
 // addrs maps NODE:IFACE to its IPv4 address in inspect.
 func (v labView) addrs() map[string]string {
 	out := map[string]string{}
@@ -98,10 +110,7 @@ func hostLinksOf(t *testing.T, lab string) []string {
 func TestApplyAddRemoveNodeBridgeLink(t *testing.T) {
 	e := newEnv(t)
 	lab := "apadd"
-	base := e.applyLab(lab, "base.yaml", applyBase)
-	grown := e.applyLab(lab, "grown.yaml", applyGrown)
-	e.must("deploy", base)
-	defer e.must("destroy", "--lab", lab)
+	base, grown := e.deployForApply(lab, applyBase, applyGrown)
 	before := e.inspect(lab)
 	hostBefore := hostLinksOf(t, lab)
 
@@ -165,14 +174,11 @@ func subnetLine(e *env, lab, bridge string) string {
 func TestApplyInPlaceRoutesMTUNetem(t *testing.T) {
 	e := newEnv(t)
 	lab := "apinpl"
-	base := e.applyLab(lab, "base.yaml", applyBase)
-	edited := e.applyLab(lab, "edited.yaml", strings.NewReplacer(
+	_, edited := e.deployForApply(lab, applyBase, strings.NewReplacer(
 		"routes: [{to: 10.77.0.0/16, via: b}]", "routes: [{to: 10.78.0.0/16, via: b}]\n    gateway: c",
 		"  - endpoints: [a:eth1, b:eth1]\n", "  - endpoints: [a:eth1, b:eth1]\n    mtu: 1400\n",
 		"  c: {interfaces: {eth0: lan}}", "  c: {interfaces: {eth0: lan}, sysctls: {net.ipv4.ip_forward: 1}}",
 	).Replace(applyBase))
-	e.must("deploy", base)
-	defer e.must("destroy", "--lab", lab)
 	before := e.inspect(lab)
 	out := e.must("apply", edited)
 	addr := before.addrs()
@@ -241,10 +247,7 @@ func mustRead(t *testing.T, path string) string {
 func TestApplyRootfsChangeRecreatesOneNode(t *testing.T) {
 	e := newEnv(t)
 	lab := "aprec"
-	base := e.applyLab(lab, "base.yaml", applyBase)
-	edited := e.applyLab(lab, "edited.yaml", strings.Replace(applyBase, "  b: {interfaces: {eth0: lan}}", "  b: {interfaces: {eth0: lan}, rootfs: host}", 1))
-	e.must("deploy", base)
-	defer e.must("destroy", "--lab", lab)
+	_, edited := e.deployForApply(lab, applyBase, strings.Replace(applyBase, "  b: {interfaces: {eth0: lan}}", "  b: {interfaces: {eth0: lan}, rootfs: host}", 1))
 	before := e.inspect(lab)
 	wantLines(t, e.must("apply", edited), "~ node b recreated: rootfs changed")
 	after := e.inspect(lab)
@@ -272,10 +275,7 @@ func TestApplyRootfsChangeRecreatesOneNode(t *testing.T) {
 func TestApplyAddressesStayWhenANodeIsInserted(t *testing.T) {
 	e := newEnv(t)
 	lab := "apaddr"
-	base := e.applyLab(lab, "base.yaml", applyBase)
-	edited := e.applyLab(lab, "edited.yaml", strings.Replace(applyBase, "nodes:\n", "nodes:\n  first: {interfaces: {eth0: lan}}\n", 1))
-	e.must("deploy", base)
-	defer e.must("destroy", "--lab", lab)
+	_, edited := e.deployForApply(lab, applyBase, strings.Replace(applyBase, "nodes:\n", "nodes:\n  first: {interfaces: {eth0: lan}}\n", 1))
 	before := e.inspect(lab).addrs()
 	wantLines(t, e.must("apply", edited), "+ node first")
 	after := e.inspect(lab).addrs()
@@ -299,10 +299,7 @@ func TestApplyAddressesStayWhenANodeIsInserted(t *testing.T) {
 func TestApplyZeroLossOnUnchangedPaths(t *testing.T) {
 	e := newEnv(t)
 	lab := "aploss"
-	base := e.applyLab(lab, "base.yaml", applyBase)
-	grown := e.applyLab(lab, "grown.yaml", applyGrown)
-	e.must("deploy", base)
-	defer e.must("destroy", "--lab", lab)
+	base, grown := e.deployForApply(lab, applyBase, applyGrown)
 	type res struct {
 		r   result
 		dst string
@@ -407,13 +404,10 @@ func TestApplyKilledAtEveryStep(t *testing.T) {
 func TestApplyFailureRollsBack(t *testing.T) {
 	e := newEnv(t)
 	lab := "aprb"
-	base := e.applyLab(lab, "base.yaml", applyGrown)
-	bad := e.applyLab(lab, "bad.yaml", strings.NewReplacer(
+	base, bad := e.deployForApply(lab, applyGrown, strings.NewReplacer(
 		"  d: {interfaces: {eth0: core}}", "  x: {interfaces: {eth0: core}, exec: ['false']}",
 		"  - endpoints: [c:eth1, d:eth1]\n", "",
 	).Replace(applyGrown))
-	e.must("deploy", base)
-	defer e.must("destroy", "--lab", lab)
 	before := e.inspect(lab)
 	r := e.run("apply", bad)
 	if r.code != 1 || !strings.Contains(r.stderr, "node x") {
@@ -448,10 +442,7 @@ func TestApplyFailureRollsBack(t *testing.T) {
 func TestApplyDryRunChangesNothing(t *testing.T) {
 	e := newEnv(t)
 	lab := "apdry"
-	base := e.applyLab(lab, "base.yaml", applyBase)
-	grown := e.applyLab(lab, "grown.yaml", applyGrown)
-	e.must("deploy", base)
-	defer e.must("destroy", "--lab", lab)
+	_, grown := e.deployForApply(lab, applyBase, applyGrown)
 	state := mustRead(t, e.root+"/labs/"+lab+"/state.json")
 	before := takeSnapshot(t, e.root)
 	out := e.must("apply", "--dry-run", grown)
@@ -524,10 +515,7 @@ func TestExampleLiveEdit(t *testing.T) {
 func TestApplyIsolatedLab(t *testing.T) {
 	e := newEnv(t)
 	lab := "apiso"
-	base := e.applyLab(lab, "base.yaml", applyBase)
-	grown := e.applyLab(lab, "grown.yaml", applyGrown)
-	e.must("deploy", "--isolated", base)
-	defer e.must("destroy", "--lab", lab)
+	base, grown := e.deployForApply(lab, applyBase, applyGrown, "--isolated")
 	wantLines(t, e.must("apply", grown), "+ bridge core 172.20.2.0/24", "+ node d", "+ port c:eth2 on core", "+ link c:eth1 <-> d:eth1")
 	if got := hostLinksOf(t, lab); len(got) != 0 {
 		t.Errorf("isolated lab has host links after apply: %v", got)

@@ -145,22 +145,44 @@ func (r *resolver) sticky() *sticky {
 // Called after the file's static addresses are reserved, before automatic
 // ones are handed out.
 func (r *resolver) keepAddresses() {
+	r.keepPortFamily(func(s *sticky) map[Endpoint]netip.Prefix { return s.addrs },
+		func(ifc *ifaceState) (*netip.Prefix, netip.Prefix, hostReserver) {
+			b := ifc.bridge
+			if b == nil || ifc.static.IsValid() || ifc.none || b.hosts == nil {
+				return nil, netip.Prefix{}, nil
+			}
+			return &ifc.addr, b.out.Subnet, b.hosts
+		})
+}
+
+// hostReserver is what keepPortFamily asks of a bridge's address
+// allocator of one family (ipam.Hosts or ipam.Hosts6).
+type hostReserver interface {
+	Reserve(a netip.Addr, owner string) error
+}
+
+// keepPortFamily is keepAddresses for one address family. kept picks the
+// family's previous addresses; port returns the field an automatic address
+// of the family goes into, the port's bridge subnet and its allocator, or
+// a nil field when the port takes none (no bridge, static, none).
+func (r *resolver) keepPortFamily(kept func(*sticky) map[Endpoint]netip.Prefix,
+	port func(*ifaceState) (*netip.Prefix, netip.Prefix, hostReserver)) {
 	if r.opts.Previous == nil {
 		return
 	}
-	s := r.sticky()
+	prev := kept(r.sticky())
 	for _, n := range r.order {
 		for _, ifc := range n.ifaces {
-			b := ifc.bridge
-			if b == nil || ifc.static.IsValid() || ifc.none || b.hosts == nil {
+			slot, subnet, hosts := port(ifc)
+			if slot == nil {
 				continue
 			}
-			p, ok := s.addrs[Endpoint{n.out.Name, ifc.name}]
-			if !ok || p.Bits() != b.out.Subnet.Bits() || !b.out.Subnet.Contains(p.Addr()) {
+			p, ok := prev[Endpoint{n.out.Name, ifc.name}]
+			if !ok || p.Bits() != subnet.Bits() || !subnet.Contains(p.Addr()) {
 				continue
 			}
-			if b.hosts.Reserve(p.Addr(), n.out.Name+":"+ifc.name) == nil {
-				ifc.addr = p
+			if hosts.Reserve(p.Addr(), n.out.Name+":"+ifc.name) == nil {
+				*slot = p
 			}
 		}
 	}
@@ -197,25 +219,14 @@ func usableHost(p netip.Prefix, a netip.Addr) bool {
 
 // keepAddresses6 is keepAddresses for IPv6 bridge ports.
 func (r *resolver) keepAddresses6() {
-	if r.opts.Previous == nil {
-		return
-	}
-	s := r.sticky()
-	for _, n := range r.order {
-		for _, ifc := range n.ifaces {
+	r.keepPortFamily(func(s *sticky) map[Endpoint]netip.Prefix { return s.addrs6 },
+		func(ifc *ifaceState) (*netip.Prefix, netip.Prefix, hostReserver) {
 			b := ifc.bridge
 			if b == nil || ifc.v6.static.IsValid() || ifc.v6.none || b.v6.hosts == nil {
-				continue
+				return nil, netip.Prefix{}, nil
 			}
-			p, ok := s.addrs6[Endpoint{n.out.Name, ifc.name}]
-			if !ok || p.Bits() != b.out.Subnet6.Bits() || !b.out.Subnet6.Contains(p.Addr()) {
-				continue
-			}
-			if b.v6.hosts.Reserve(p.Addr(), n.out.Name+":"+ifc.name) == nil {
-				ifc.v6.addr = p
-			}
-		}
-	}
+			return &ifc.v6.addr, b.out.Subnet6, b.v6.hosts
+		})
 }
 
 // keepLinkEnds6 gives both ends of a link their previous IPv6 addresses

@@ -35,6 +35,15 @@ func addrOf(p *Plan, node, iface string) string {
 	return ""
 }
 
+// wantAddr fails the test unless NODE:IFACE has address want in p; why
+// says what want is.
+func wantAddr(t *testing.T, p *Plan, node, iface, want, why string) {
+	t.Helper()
+	if got := addrOf(p, node, iface); got != want {
+		t.Errorf("%s:%s = %s, want %s (%s)", node, iface, got, want, why)
+	}
+}
+
 func subnetOf(p *Plan, bridge string) string {
 	for _, b := range p.Bridges {
 		if b.Name == bridge {
@@ -79,16 +88,10 @@ links:
 	}
 	next := mustResolveOver(t, edited, prev, nil)
 	for _, e := range [][2]string{{"h1", "eth0"}, {"h2", "eth0"}, {"r1", "eth0"}, {"r1", "eth1"}, {"h1", "eth1"}, {"h2", "eth1"}} {
-		if got, want := addrOf(next, e[0], e[1]), addrOf(prev, e[0], e[1]); got != want {
-			t.Errorf("%s:%s = %s, want its previous %s", e[0], e[1], got, want)
-		}
+		wantAddr(t, next, e[0], e[1], addrOf(prev, e[0], e[1]), "its previous")
 	}
-	if got, want := addrOf(next, "h0", "eth0"), "172.20.1.5/24"; got != want {
-		t.Errorf("new h0:eth0 = %s, want the first free %s", got, want)
-	}
-	if got, want := addrOf(next, "h0", "eth1"), "172.20.2.3/24"; got != want {
-		t.Errorf("new h0:eth1 = %s, want the first free %s", got, want)
-	}
+	wantAddr(t, next, "h0", "eth0", "172.20.1.5/24", "the first free")
+	wantAddr(t, next, "h0", "eth1", "172.20.2.3/24", "the first free")
 }
 
 // A bridge inserted before the others gets a new subnet; theirs stay.
@@ -104,9 +107,7 @@ func TestStickyInsertedBridgeKeepsSubnets(t *testing.T) {
 	if got, want := subnetOf(next, "mgmt"), "172.20.3.0/24"; got != want {
 		t.Errorf("new bridge mgmt = %s, want %s", got, want)
 	}
-	if got, want := addrOf(next, "h1", "eth0"), addrOf(prev, "h1", "eth0"); got != want {
-		t.Errorf("h1:eth0 = %s, want %s", got, want)
-	}
+	wantAddr(t, next, "h1", "eth0", addrOf(prev, "h1", "eth0"), "kept")
 }
 
 // A link inserted first gets a new /30; the existing link keeps its subnet
@@ -116,13 +117,9 @@ func TestStickyLinks(t *testing.T) {
 	edited := "name: t\nbridges:\n  lan: {}\n  core: {}\nnodes:\n  h1: {interfaces: {eth0: lan}}\n  h2: {interfaces: {eth0: lan}}\n  r1: {interfaces: {eth0: lan, eth1: core}}\nlinks:\n  - endpoints: [r1:eth5, h1:eth5]\n  - endpoints: [h2:eth1, h1:eth1]\n"
 	next := mustResolveOver(t, edited, prev, nil)
 	for _, e := range [][2]string{{"h1", "eth1"}, {"h2", "eth1"}} {
-		if got, want := addrOf(next, e[0], e[1]), addrOf(prev, e[0], e[1]); got != want {
-			t.Errorf("%s:%s = %s, want %s", e[0], e[1], got, want)
-		}
+		wantAddr(t, next, e[0], e[1], addrOf(prev, e[0], e[1]), "kept")
 	}
-	if got, want := addrOf(next, "r1", "eth5"), "172.20.240.5/30"; got != want {
-		t.Errorf("new link end r1:eth5 = %s, want %s", got, want)
-	}
+	wantAddr(t, next, "r1", "eth5", "172.20.240.5/30", "new link end")
 }
 
 // An address written in the file wins over a kept one; the interface that
@@ -133,15 +130,9 @@ func TestStickyPinnedAddressWins(t *testing.T) {
 	edited := "name: t\nbridges:\n  lan: {}\n  core: {}\nnodes:\n  h1: {interfaces: {eth0: lan}}\n  h2: {interfaces: {eth0: lan}}\n  r1: {interfaces: {eth0: {bridge: lan, ipv4: " + taken + "}, eth1: core}}\nlinks:\n  - endpoints: [h1:eth1, h2:eth1]\n"
 	for range 2 { // the same inputs give the same answer
 		next := mustResolveOver(t, edited, prev, nil)
-		if got := addrOf(next, "r1", "eth0"); got != taken {
-			t.Errorf("pinned r1:eth0 = %s, want %s", got, taken)
-		}
-		if got, want := addrOf(next, "h2", "eth0"), addrOf(prev, "h2", "eth0"); got != want {
-			t.Errorf("h2:eth0 = %s, want %s kept", got, want)
-		}
-		if got, want := addrOf(next, "h1", "eth0"), "172.20.1.4/24"; got != want {
-			t.Errorf("h1:eth0 lost its address to a pin: got %s, want the first free %s", got, want)
-		}
+		wantAddr(t, next, "r1", "eth0", taken, "pinned in the file")
+		wantAddr(t, next, "h2", "eth0", addrOf(prev, "h2", "eth0"), "kept")
+		wantAddr(t, next, "h1", "eth0", "172.20.1.4/24", "the first free, its own taken by a pin")
 	}
 }
 
@@ -152,9 +143,7 @@ func TestStickyDropsWhatNoLongerFits(t *testing.T) {
 	edited := "name: t\nbridges:\n  lan: {subnet: 10.9.0.0/24}\n  core: {}\nnodes:\n  h1: {interfaces: {eth0: lan}}\n  h2: {interfaces: {eth0: lan}}\n  r1: {interfaces: {eth0: lan, eth1: core}}\n"
 	host := fakeHost{used: prefixes(subnetOf(prev, "core"))}
 	next := mustResolveOver(t, edited, prev, host)
-	if got, want := addrOf(next, "h1", "eth0"), "10.9.0.2/24"; got != want {
-		t.Errorf("h1:eth0 = %s, want %s", got, want)
-	}
+	wantAddr(t, next, "h1", "eth0", "10.9.0.2/24", "inside the new subnet")
 	if got := subnetOf(next, "core"); got == subnetOf(prev, "core") {
 		t.Errorf("bridge core kept %s although the host uses it", got)
 	}
