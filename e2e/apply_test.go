@@ -207,6 +207,37 @@ func TestApplyInPlaceRoutesMTUNetem(t *testing.T) {
 		t.Errorf("c ip_forward = %s, want 1", v)
 	}
 
+	// A rate is a tbf qdisc, which every kernel has: the in-place netem
+	// path runs here whatever the kernel (the delay case below needs netem).
+	t.Run("rate", func(t *testing.T) {
+		plain := mustRead(t, edited)
+		setFile := func(content string) {
+			t.Helper()
+			if err := os.WriteFile(edited, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		withRate := strings.Replace(plain, "    mtu: 1400\n", "    mtu: 1400\n    netem: {rate: 10mbit}\n", 1)
+		setFile(withRate)
+		wantLines(t, e.must("apply", edited), "~ netem a:eth1 rate none → 10mbit", "~ netem b:eth1 rate none → 10mbit")
+		if out := e.must("netem", "show", lab+"/b:eth1"); !strings.Contains(out, "rate 10000000bit") {
+			t.Errorf("netem show b:eth1 after apply: %s", out)
+		}
+		setFile(strings.Replace(withRate, "rate: 10mbit", "rate: 20mbit", 1))
+		wantLines(t, e.must("apply", edited), "~ netem a:eth1 rate 10mbit → 20mbit", "~ netem b:eth1 rate 10mbit → 20mbit")
+		if out := e.must("netem", "show", lab+"/a:eth1"); !strings.Contains(out, "rate 20000000bit") {
+			t.Errorf("netem show a:eth1 after the change: %s", out)
+		}
+		setFile(plain)
+		wantLines(t, e.must("apply", edited), "~ netem a:eth1 rate 20mbit → none", "~ netem b:eth1 rate 20mbit → none")
+		if out := e.must("netem", "show", lab+"/a:eth1"); !strings.Contains(out, "no impairment") {
+			t.Errorf("netem show a:eth1 after removing it: %s", out)
+		}
+		if after := e.inspect(lab); !maps.Equal(after.pids(), before.pids()) {
+			t.Errorf("pids changed: %v → %v", before.pids(), after.pids())
+		}
+	})
+
 	t.Run("netem", func(t *testing.T) {
 		withNetem := strings.Replace(mustRead(t, edited), "    mtu: 1400\n", "    mtu: 1400\n    netem: {delay: 10ms}\n", 1)
 		if err := os.WriteFile(edited, []byte(withNetem), 0o644); err != nil {
