@@ -1,6 +1,7 @@
 // Package node owns the kernel side of one lab node: it spawns leolab's own
 // init (the small cmd/leolab-init program embedded in leolab and run from a
-// sealed memfd, internal/embedded) as PID 1 in fresh UTS, PID, mount,
+// sealed memfd, internal/embedded; a build without it re-executes itself)
+// as PID 1 in fresh UTS, PID, mount,
 // network, IPC and cgroup namespaces (plus a user namespace on request),
 // builds and pivots into the node's root, hardens it, runs the node's cmd,
 // serves exec requests over a unix socket, and manages the node's cgroup.
