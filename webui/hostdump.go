@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"leolab/bridge"
+	"leolab/internal/nldump"
 	"leolab/render"
 )
 
@@ -175,9 +176,15 @@ func (h *hostLinks) forget(idx int32) {
 // sync reads every link and qdisc afresh.
 func (h *hostLinks) sync() {
 	links, byName := map[int32]*hostLink{}, map[string]int32{}
-	err := dumpLinks(func(idx int32, name string, st ifaceStats, _ counters) {
-		links[idx] = &hostLink{name: name, st: st}
-		byName[name] = idx
+	// Events keep only what changes after this dump up to date: a link an
+	// interrupted dump left out would stay missing, so it must be whole.
+	err := nldump.Run(func() error {
+		clear(links)
+		clear(byName)
+		return dumpLinks(func(idx int32, name string, st ifaceStats, _ counters) {
+			links[idx] = &hostLink{name: name, st: st}
+			byName[name] = idx
+		})
 	})
 	if err != nil {
 		return // try again next tick
@@ -222,10 +229,10 @@ func (h *hostLinks) readNetems() {
 func readHost() map[string]linkInfo {
 	out := map[string]linkInfo{}
 	byIndex := map[int32]string{}
-	err := dumpLinks(func(idx int32, name string, st ifaceStats, c counters) {
+	err := dumpErr(dumpLinks(func(idx int32, name string, st ifaceStats, c counters) {
 		out[name] = linkInfo{st: st, c: c}
 		byIndex[idx] = name
-	})
+	}))
 	if err != nil {
 		return nil
 	}
@@ -252,20 +259,21 @@ func readHost() map[string]linkInfo {
 	return out
 }
 
-// dumpLinks calls f on every link of the host.
+// dumpLinks calls f on every link of the host; an interrupted dump is
+// nl.ErrDumpInterrupted, what it read having been given to f.
 func dumpLinks(f func(idx int32, name string, st ifaceStats, c counters)) error {
 	req := nl.NewNetlinkRequest(unix.RTM_GETLINK, unix.NLM_F_DUMP)
 	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
-	return dumpErr(req.ExecuteIter(unix.NETLINK_ROUTE, unix.RTM_NEWLINK, func(m []byte) bool {
+	return req.ExecuteIter(unix.NETLINK_ROUTE, unix.RTM_NEWLINK, func(m []byte) bool {
 		if idx, name, st, c, ok := parseLink(m); ok {
 			f(idx, name, st, c)
 		}
 		return true
-	}))
+	})
 }
 
-// dumpErr drops the error of a dump that links changed during: what it
-// read stands, and the change comes as an event (or with the next dump).
+// dumpErr drops the error of a dump that links changed during, where what
+// it read may stand (the next tick reads everything again).
 // A host where other labs come and go interrupts many dumps.
 func dumpErr(err error) error {
 	if errors.Is(err, nl.ErrDumpInterrupted) {
