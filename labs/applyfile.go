@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 
 	"leolab/topology"
 )
@@ -160,19 +159,13 @@ func (m *Manager) planApply(dec *topology.Decoded, st *State) (*topology.Plan, e
 	return plan, nil
 }
 
-// isRunning reports whether lab has a state recorded as running.
-func (m *Manager) isRunning(lab string) bool {
-	st, err := readState(m.statePath(lab))
-	return err == nil && st.Phase == PhaseRunning
-}
-
 // newOnly is the part of plan (nodes and bridges) base does not have, as
 // names the host checks: an isolated lab's devices are in its own
 // namespace (which exists already), so only node namespaces count.
 func newOnly(base, plan *topology.Plan) *topology.Plan {
 	out := &topology.Plan{Name: plan.Name, Isolated: plan.Isolated, Chain: plan.Chain}
 	for _, n := range plan.Nodes {
-		if findPlanNode(base, n.Name) == nil {
+		if base.Node(n.Name) == nil {
 			if plan.Isolated {
 				n.Interfaces = nil
 			}
@@ -195,7 +188,7 @@ func refuseApply(pc *plannedChange) error {
 		}
 	}
 	for _, name := range append(append([]string(nil), pc.diff.AddNodes...), pc.diff.RecreateNodes...) {
-		if n := findPlanNode(pc.target, name); n != nil && n.UserNamespace {
+		if n := pc.target.Node(name); n != nil && n.UserNamespace {
 			return fmt.Errorf("node %s: apply cannot start user_namespace nodes yet (their host id block is fixed at deploy): use deploy --reconfigure", name)
 		}
 	}
@@ -222,8 +215,8 @@ func (m *Manager) converge(ctx context.Context, st *State, pc *plannedChange, wo
 	if err := writeState(m.statePath(st.Plan.Name), st); err != nil {
 		return err
 	}
-	if err := os.WriteFile(r.d.hosts, []byte(hostsFile(pc.target, pc.target.Remote)), 0o644); err != nil {
-		return fmt.Errorf("write hosts file: %w", err)
+	if err := r.d.writeHosts(ctx, r.pt); err != nil { // the engine's, over the target plan
+		return err
 	}
 	if err := r.run(ctx); err != nil {
 		return err

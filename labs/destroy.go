@@ -269,7 +269,7 @@ func (m *Manager) removeLabDir(lab string) error {
 func (m *Manager) sweepLab(lab string) error {
 	destroyStep(lab, "sweep by name (no readable state)")
 	var errs *multierror.Error
-	errs = multierror.Append(errs, stopInitsOf(lab))
+	errs = multierror.Append(errs, stopInits(lab, ""))
 	errs = multierror.Append(errs, sweepNetns(lab, m.claimedNetns(lab)))
 	errs = multierror.Append(errs, bridge.DeleteLabNS(hostnames.LabNetns(lab)))
 	if host, err := bridge.OpenHost(); err == nil {

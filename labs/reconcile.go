@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/hashicorp/go-multierror"
 
@@ -104,9 +105,9 @@ func (m *Manager) planChange(st *State, target *topology.Plan) *plannedChange {
 
 // recreateDead restarts nodes that should run and do not.
 func (pc *plannedChange) recreateDead(st *State) {
-	busy := pc.replaced()
+	busy := pc.diff.ReplacedNodes()
 	for _, n := range pc.target.Nodes {
-		if busy[n.Name] || findPlanNode(pc.base, n.Name) == nil {
+		if busy[n.Name] || pc.base.Node(n.Name) == nil {
 			continue
 		}
 		if !nodeAlive(st.Nodes[n.Name]) {
@@ -123,16 +124,6 @@ func nodeAlive(ns *NodeState) bool {
 	return err == nil && cur == ns.StartTime
 }
 
-func (pc *plannedChange) replaced() map[string]bool {
-	m := map[string]bool{}
-	for _, list := range [][]string{pc.diff.AddNodes, pc.diff.RemoveNodes, pc.diff.RecreateNodes} {
-		for _, n := range list {
-			m[n] = true
-		}
-	}
-	return m
-}
-
 func (pc *plannedChange) recreate(name, why string) {
 	pc.diff.RecreateNodes = append(pc.diff.RecreateNodes, name)
 	pc.diff.Changes = append(pc.diff.Changes, topology.Change{Kind: topology.Recreate, Op: "~", What: "node", Name: name, Detail: why})
@@ -142,10 +133,10 @@ func (pc *plannedChange) recreate(name, why string) {
 // the target still has: its state on the host is unknown.
 func (pc *plannedChange) redo(dirty *topology.Diff) {
 	d := pc.diff
-	busy := pc.replaced()
+	busy := pc.diff.ReplacedNodes()
 	for _, list := range [][]string{dirty.AddNodes, dirty.RemoveNodes, dirty.RecreateNodes} {
 		for _, n := range list {
-			if !busy[n] && findPlanNode(pc.target, n) != nil {
+			if !busy[n] && pc.target.Node(n) != nil {
 				busy[n] = true
 				pc.recreate(n, "interrupted apply")
 			}
@@ -163,7 +154,7 @@ func (pc *plannedChange) redo(dirty *topology.Diff) {
 		}
 	}
 	for _, e := range slices.Concat(dirty.AddPorts, dirty.RemovePorts) {
-		if ifc := findPlanNode(pc.target, e.Node).Iface(e.Iface); !busy[e.Node] && ifc != nil && ifc.Bridge != "" {
+		if ifc := pc.target.Node(e.Node).Iface(e.Iface); !busy[e.Node] && ifc != nil && ifc.Bridge != "" {
 			d.RemovePorts = appendNew(d.RemovePorts, e)
 			d.AddPorts = appendNew(d.AddPorts, e)
 		}
@@ -180,11 +171,11 @@ func (pc *plannedChange) redo(dirty *topology.Diff) {
 	}
 	d.NATChanged = d.NATChanged || dirty.NATChanged
 	d.BridgeMTU = mergeNames(d.BridgeMTU, dirty.BridgeMTU, func(b string) bool { return bridgeIn(pc.target, b) })
-	inTarget := func(n string) bool { return !busy[n] && findPlanNode(pc.target, n) != nil }
+	inTarget := func(n string) bool { return !busy[n] && pc.target.Node(n) != nil }
 	d.Routes = mergeNames(d.Routes, dirty.Routes, inTarget)
 	d.Sysctls = mergeNames(d.Sysctls, dirty.Sysctls, inTarget)
 	for _, e := range slices.Concat(dirty.Netem, dirty.MTU) {
-		if inTarget(e.Node) && findPlanNode(pc.target, e.Node).Iface(e.Iface) != nil {
+		if inTarget(e.Node) && pc.target.Node(e.Node).Iface(e.Iface) != nil {
 			if slices.Contains(dirty.Netem, e) {
 				d.Netem = appendNew(d.Netem, e)
 			}
@@ -209,15 +200,6 @@ func mergeNames(a, b []string, keep func(string) bool) []string {
 		}
 	}
 	return a
-}
-
-func findPlanNode(p *topology.Plan, name string) *topology.Node {
-	for i := range p.Nodes {
-		if p.Nodes[i].Name == name {
-			return &p.Nodes[i]
-		}
-	}
-	return nil
 }
 
 func bridgeIn(p *topology.Plan, name string) bool {
@@ -279,7 +261,7 @@ func (m *Manager) newReconciler(st *State, pc *plannedChange, workers int) *reco
 		r.workers = DefaultWorkers()
 	}
 	if st.Plan.LabNetns != "" {
-		r.hostNS = "/run/netns/" + st.Plan.LabNetns
+		r.hostNS = hostnames.NetnsPath(st.Plan.LabNetns)
 	}
 	r.d, r.pt = r.newDeployment()
 	return r
@@ -345,7 +327,7 @@ func (r *reconciler) removeLinks(context.Context) error {
 	})
 	errs = multierror.Append(errs, forAll(r.workers, len(d.RemovePorts), func(i int) error {
 		e := d.RemovePorts[i]
-		ifc := findPlanNode(r.pc.base, e.Node).Iface(e.Iface)
+		ifc := r.pc.base.Node(e.Node).Iface(e.Iface)
 		if ifc == nil || ifc.HostDevice == "" {
 			return nil
 		}
@@ -369,7 +351,7 @@ func (r *reconciler) removeNodes(context.Context) error {
 		removed[n] = true
 	}
 	err := forAll(r.workers, len(names), func(i int) error {
-		n := findPlanNode(r.pc.base, names[i])
+		n := r.pc.base.Node(names[i])
 		if n == nil {
 			return nil
 		}
@@ -408,7 +390,7 @@ func (r *reconciler) removeNode(n *topology.Node, shutdown bool) error {
 			continue
 		}
 		errs = multierror.Append(errs, bridge.DeleteLink(r.nsOf(n.Name), ifc.Name))
-		if peer, iface, ok := cutEndpoint(ifc.Peer); ok {
+		if peer, iface, ok := strings.Cut(ifc.Peer, ":"); ok {
 			errs = multierror.Append(errs, bridge.DeleteLink(r.nsOf(peer), iface))
 		}
 	}
@@ -417,7 +399,7 @@ func (r *reconciler) removeNode(n *topology.Node, shutdown bool) error {
 			errs = multierror.Append(errs, fmt.Errorf("node %s: %w", n.Name, err))
 		}
 	}
-	errs = multierror.Append(errs, stopInitOf(r.lab(), n.Name))
+	errs = multierror.Append(errs, stopInits(r.lab(), n.Name))
 	errs = multierror.Append(errs, bridge.UnregisterNetns(hostnames.NodeNetns(r.lab(), n.Name)))
 	errs = multierror.Append(errs, node.RemoveCgroups(r.lab(), n.Name))
 	errs = multierror.Append(errs, rootfs.RemoveNodeLayer(r.m.nodeDir(r.lab(), n.Name)))
@@ -439,19 +421,6 @@ func (r *reconciler) removeNodeDir(name string) error {
 	}
 	return nil
 }
-
-func cutEndpoint(s string) (nodeName, iface string, ok bool) {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == ':' {
-			return s[:i], s[i+1:], i > 0 && i < len(s)-1
-		}
-	}
-	return "", "", false
-}
-
-// stopInitOf stops any init of lab/name still running that the state does
-// not know (an apply killed between spawning it and recording it).
-func stopInitOf(lab, name string) error { return stopInits(lab, name) }
 
 func (r *reconciler) removeBridges(context.Context) error {
 	if len(r.pc.diff.RemoveBridges) == 0 {

@@ -126,7 +126,7 @@ func (r *reconciler) startNodes(ctx context.Context) error {
 func (r *reconciler) createPorts(context.Context) error {
 	errs := forAll(r.workers, len(r.pc.diff.AddPorts), func(i int) error {
 		e := r.pc.diff.AddPorts[i]
-		ifc := findPlanNode(r.pc.target, e.Node).Iface(e.Iface)
+		ifc := r.pc.target.Node(e.Node).Iface(e.Iface)
 		b, _ := bridgeOf(r.pc.target, ifc.Bridge)
 		// What an interrupted run may have left goes first.
 		if err := bridge.DeleteLink(r.hostNS, ifc.HostDevice); err != nil {
@@ -186,11 +186,11 @@ func (r *reconciler) changeInPlace(context.Context) error {
 	}
 	errs = multierror.Append(errs, forAll(r.workers, len(r.pc.diff.Netem), func(i int) error {
 		e := r.pc.diff.Netem[i]
-		ifc := findPlanNode(r.pc.target, e.Node).Iface(e.Iface)
+		ifc := r.pc.target.Node(e.Node).Iface(e.Iface)
 		return bridge.ApplyNetem(r.nsOf(e.Node), e.Iface, ifc.Netem)
 	}))
 	for _, name := range r.pc.diff.Sysctls {
-		n := findPlanNode(r.pc.target, name)
+		n := r.pc.target.Node(name)
 		if err := bridge.SetSysctls(r.nsOf(name), n.Sysctls); err != nil {
 			errs = multierror.Append(errs, fmt.Errorf("node %s: %w", name, err))
 		}
@@ -213,7 +213,7 @@ func (r *reconciler) bridgeMTUs() error {
 
 // setMTU sets a link end's MTU, or both ends of a bridge port.
 func (r *reconciler) setMTU(e topology.Endpoint) error {
-	ifc := findPlanNode(r.pc.target, e.Node).Iface(e.Iface)
+	ifc := r.pc.target.Node(e.Node).Iface(e.Iface)
 	if ifc.Bridge != "" {
 		if err := bridge.SetMTU(r.hostNS, ifc.HostDevice, ifc.MTU); err != nil {
 			return err
@@ -232,13 +232,13 @@ func (r *reconciler) routes() error {
 	}
 	var names []string
 	for _, n := range r.pc.target.Nodes {
-		if !started[n.Name] && (r.linked[n.Name] || containsName(r.pc.diff.Routes, n.Name)) {
+		if !started[n.Name] && (r.linked[n.Name] || slices.Contains(r.pc.diff.Routes, n.Name)) {
 			names = append(names, n.Name)
 		}
 	}
 	return forAll(r.workers, len(names), func(i int) error {
-		n := findPlanNode(r.pc.target, names[i])
-		if old := findPlanNode(r.pc.base, n.Name); old != nil {
+		n := r.pc.target.Node(names[i])
+		if old := r.pc.base.Node(n.Name); old != nil {
 			if err := bridge.DeleteRoutes(r.nsOf(n.Name), topology.RoutesRemoved(old.Routes, n.Routes)); err != nil {
 				return fmt.Errorf("node %s: %w", n.Name, err)
 			}
@@ -247,15 +247,6 @@ func (r *reconciler) routes() error {
 		defer ns.Close()
 		return bridge.SetupNode(ns, *n)
 	})
-}
-
-func containsName(list []string, name string) bool {
-	for _, x := range list {
-		if x == name {
-			return true
-		}
-	}
-	return false
 }
 
 // staying lists the running nodes of the target this change does not

@@ -2,9 +2,11 @@ package labs
 
 import (
 	"maps"
+	"os"
 	"slices"
 	"testing"
 
+	"leolab/node"
 	"leolab/topology"
 )
 
@@ -54,5 +56,17 @@ func TestPlanChangeRedoesAnInterruptedChange(t *testing.T) {
 	}
 	if !slices.Contains(pc.diff.RecreateNodes, "b") || !slices.Contains(pc.diff.RecreateNodes, "a") {
 		t.Errorf("recreate %v, want b (changed) and a (not running)", pc.diff.RecreateNodes)
+	}
+	// With both nodes alive, only what the interrupted change touched is
+	// made again: b, not a.
+	start, err := node.StartTimeOf(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	alive := func() *NodeState { return &NodeState{Pid: os.Getpid(), StartTime: start} }
+	st.Nodes = map[string]*NodeState{"a": alive(), "b": alive()}
+	pc = m.planChange(st, old)
+	if !slices.Equal(pc.diff.RecreateNodes, []string{"b"}) {
+		t.Errorf("recreate %v with both nodes alive, want only b (touched by the interrupted change)", pc.diff.RecreateNodes)
 	}
 }

@@ -105,7 +105,7 @@ func (m *Manager) SetNetem(lab, target string, n *topology.Netem) error {
 // state (a bridge port has one, the node's).
 func (m *Manager) recordNetem(r *ifaceRef, n *topology.Netem) error {
 	set := func(node, iface string) {
-		if ifc := findPlanNode(r.st.Plan, node).Iface(iface); ifc != nil {
+		if ifc := r.st.Plan.Node(node).Iface(iface); ifc != nil {
 			if n == nil || topology.NetemEqual(n, nil) {
 				ifc.Netem = nil
 			} else {

@@ -247,7 +247,7 @@ func (nodeRunner) Stop(pid int, startTime uint64, grace time.Duration) error {
 	return node.Stop(pid, startTime, grace)
 }
 
-func (nodeRunner) StopStrays(lab string) error { return stopInitsOf(lab) }
+func (nodeRunner) StopStrays(lab string) error { return stopInits(lab, "") }
 
 func (nodeRunner) RemoveCgroups(lab, name string) error { return node.RemoveCgroups(lab, name) }
 

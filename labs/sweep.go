@@ -17,9 +17,6 @@ import (
 	"leolab/node"
 )
 
-// stopInitsOf stops every init of lab still running.
-func stopInitsOf(lab string) error { return stopInits(lab, "") }
-
 // stopInits stops every init of lab still running, or only node's when
 // node is not "".
 func stopInits(lab, nodeName string) error {

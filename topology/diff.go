@@ -308,12 +308,12 @@ func sysctlChange(o, n []Sysctl) string {
 // stay as they are, and in-place MTU changes.
 func (d *Diff) comparePorts(old, new *Plan, recreatedBridges map[string]bool) {
 	was := nodesByName(old)
-	skip := d.replacedNodes()
+	skip := d.ReplacedNodes()
 	for _, n := range old.Nodes {
 		if skip[n.Name] {
 			continue
 		}
-		nn := findNode(new, n.Name)
+		nn := new.Node(n.Name)
 		for _, ifc := range n.Interfaces {
 			if ifc.Bridge == "" {
 				continue
@@ -370,9 +370,9 @@ func portRecreate(o, n *Interface) string {
 	return ""
 }
 
-// replacedNodes are the nodes that go or restart: their ports and links
+// ReplacedNodes are the nodes that go or restart: their ports and links
 // are not listed one by one.
-func (d *Diff) replacedNodes() map[string]bool {
+func (d *Diff) ReplacedNodes() map[string]bool {
 	m := map[string]bool{}
 	for _, list := range [][]string{d.AddNodes, d.RemoveNodes, d.RecreateNodes} {
 		for _, n := range list {
@@ -382,7 +382,8 @@ func (d *Diff) replacedNodes() map[string]bool {
 	return m
 }
 
-func findNode(p *Plan, name string) *Node {
+// Node is the plan's node of that name, or nil.
+func (p *Plan) Node(name string) *Node {
 	for i := range p.Nodes {
 		if p.Nodes[i].Name == name {
 			return &p.Nodes[i]
@@ -417,7 +418,7 @@ func linksByID(p *Plan) map[LinkID]*Link {
 // added, removed or recreated come and go with their nodes, but are listed.
 func (d *Diff) compareLinks(old, new *Plan) {
 	was, now := linksByID(old), linksByID(new)
-	replaced := d.replacedNodes()
+	replaced := d.ReplacedNodes()
 	for _, l := range old.Links {
 		id := IDOf(l)
 		if now[id] == nil {
@@ -456,7 +457,7 @@ func linkRecreate(old, new *Plan, o, l *Link) string {
 		return "hosts changed"
 	}
 	for _, e := range l.Endpoints {
-		oi, ni := findNode(old, e.Node).Iface(e.Iface), findNode(new, e.Node).Iface(e.Iface)
+		oi, ni := old.Node(e.Node).Iface(e.Iface), new.Node(e.Node).Iface(e.Iface)
 		if oi == nil || ni == nil || oi.Link < 0 {
 			return "endpoint " + e.String() + " changed"
 		}
@@ -470,7 +471,7 @@ func linkRecreate(old, new *Plan, o, l *Link) string {
 // compareLinkEnds lists netem and MTU changes of a link that stays.
 func (d *Diff) compareLinkEnds(old, new *Plan, l Link) {
 	for _, e := range l.Endpoints {
-		oi, ni := findNode(old, e.Node).Iface(e.Iface), findNode(new, e.Node).Iface(e.Iface)
+		oi, ni := old.Node(e.Node).Iface(e.Iface), new.Node(e.Node).Iface(e.Iface)
 		if !NetemEqual(oi.Netem, ni.Netem) {
 			d.Netem = append(d.Netem, e)
 			d.add(InPlace, "netem", e.String(), NetemChange(oi.Netem, ni.Netem))
@@ -533,7 +534,7 @@ func rateString(bits uint64) string {
 
 // compareRoutes lists in-place route changes of nodes that stay.
 func (d *Diff) compareRoutes(old, new *Plan) {
-	replaced := d.replacedNodes()
+	replaced := d.ReplacedNodes()
 	was := nodesByName(old)
 	for _, n := range new.Nodes {
 		o := was[n.Name]

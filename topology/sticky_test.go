@@ -168,7 +168,7 @@ func TestStickyAgainstItselfIsIdentity(t *testing.T) {
 }
 
 func addr6Of(p *Plan, node, iface string) string {
-	ifc := findNode(p, node).Iface(iface)
+	ifc := p.Node(node).Iface(iface)
 	if ifc == nil || !ifc.IPv6.IsValid() {
 		return ""
 	}
