@@ -35,23 +35,6 @@ func DeleteLink(nsPath, dev string) error {
 	return nil
 }
 
-// LinkExists reports whether device dev exists in the namespace at nsPath.
-func LinkExists(nsPath, dev string) (bool, error) {
-	h, err := openHandle(nsPath)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	defer h.Close()
-	_, err = h.LinkByName(dev)
-	if isNotFound(err) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
 // SetMTU changes the MTU of device dev in the namespace at nsPath.
 // Equivalent to: ip -n NS link set DEV mtu M
 func SetMTU(nsPath, dev string, mtu int) error {
