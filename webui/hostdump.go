@@ -69,20 +69,25 @@ func (h *hostLinks) read() linkTable {
 	if h.counters == nil {
 		h.counters = map[int32]counters{}
 	}
-	clear(h.counters)
-	if !readCounters(func(idx int32, c counters) { h.counters[idx] = c }) {
+	if !readCounters(h.counters) {
 		return linkMap(readHost())
 	}
 	return h
 }
 
-// get is a host link's state and counters (zero until the kernel gave them).
+// get is a host link's state and counters. A link this tick's counters
+// lack (a dump still interrupted after every retry) is not reported: zero
+// counters would show as a drop and then a jump of its rates.
 func (h *hostLinks) get(name string) (linkInfo, bool) {
 	idx, ok := h.byName[name]
 	if !ok {
 		return linkInfo{}, false
 	}
-	return linkInfo{st: h.links[idx].st, c: h.counters[idx]}, true
+	c, ok := h.counters[idx]
+	if !ok {
+		return linkInfo{}, false
+	}
+	return linkInfo{st: h.links[idx].st, c: c}, true
 }
 
 // eventBuffer is the event socket's receive buffer: about 4000 link
@@ -229,9 +234,13 @@ func (h *hostLinks) readNetems() {
 func readHost() map[string]linkInfo {
 	out := map[string]linkInfo{}
 	byIndex := map[int32]string{}
-	err := dumpErr(dumpLinks(func(idx int32, name string, st ifaceStats, c counters) {
-		out[name] = linkInfo{st: st, c: c}
-		byIndex[idx] = name
+	err := dumpErr(nldump.Run(func() error {
+		clear(out)
+		clear(byIndex)
+		return dumpLinks(func(idx int32, name string, st ifaceStats, c counters) {
+			out[name] = linkInfo{st: st, c: c}
+			byIndex[idx] = name
+		})
 	}))
 	if err != nil {
 		return nil
@@ -272,8 +281,8 @@ func dumpLinks(f func(idx int32, name string, st ifaceStats, c counters)) error 
 	})
 }
 
-// dumpErr drops the error of a dump that links changed during, where what
-// it read may stand (the next tick reads everything again).
+// dumpErr drops the error of a dump still interrupted after nldump's
+// retries, where what it read may stand (the next tick reads it again).
 // A host where other labs come and go interrupts many dumps.
 func dumpErr(err error) error {
 	if errors.Is(err, nl.ErrDumpInterrupted) {
@@ -367,20 +376,23 @@ func (m *ifStatsMsg) Serialize() []byte {
 // RTM_GETSTATS dump asking for IFLA_STATS_LINK_64 only. It reports false
 // when the kernel does not answer it (before Linux 4.7).
 // Equivalent to: ip stats show group link
-func readCounters(f func(idx int32, c counters)) bool {
-	req := nl.NewNetlinkRequest(unix.RTM_GETSTATS, unix.NLM_F_DUMP)
-	req.AddData(&ifStatsMsg{filterMask: 1 << (unix.IFLA_STATS_LINK_64 - 1)})
-	err := dumpErr(req.ExecuteIter(unix.NETLINK_ROUTE, unix.RTM_NEWSTATS, func(m []byte) bool {
-		if len(m) < 12 {
-			return true
-		}
-		idx := int32(binary.NativeEndian.Uint32(m[4:]))
-		eachAttr(m[12:], func(typ uint16, v []byte) {
-			if typ == unix.IFLA_STATS_LINK_64 && len(v) >= 32 {
-				f(idx, stats64(v))
+func readCounters(into map[int32]counters) bool {
+	err := dumpErr(nldump.Run(func() error {
+		clear(into)
+		req := nl.NewNetlinkRequest(unix.RTM_GETSTATS, unix.NLM_F_DUMP)
+		req.AddData(&ifStatsMsg{filterMask: 1 << (unix.IFLA_STATS_LINK_64 - 1)})
+		return req.ExecuteIter(unix.NETLINK_ROUTE, unix.RTM_NEWSTATS, func(m []byte) bool {
+			if len(m) < 12 {
+				return true
 			}
+			idx := int32(binary.NativeEndian.Uint32(m[4:]))
+			eachAttr(m[12:], func(typ uint16, v []byte) {
+				if typ == unix.IFLA_STATS_LINK_64 && len(v) >= 32 {
+					into[idx] = stats64(v)
+				}
+			})
+			return true
 		})
-		return true
 	}))
 	return err == nil
 }

@@ -48,12 +48,14 @@ func TestReadHostMatchesLinkList(t *testing.T) {
 // appear, go down, get an impairment, lose it and go away as a full dump
 // does.
 func TestHostLinksFollowEvents(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (a veth pair in the host's namespace)")
-	}
+	nstest.RequireRoot(t)
 	h := newHostLinks()
 	defer h.close()
-	h.read() // subscribed and synced before the link exists
+	// Subscribed and synced before the link exists; a fallback to full
+	// dumps would make every comparison below one of a dump with itself.
+	if _, following := h.read().(*hostLinks); !following || !h.synced {
+		t.Fatal("hostLinks does not follow events (no event socket, no counters or no whole dump)")
+	}
 	name := fmt.Sprintf("uit%d", os.Getpid()%1000000)
 	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name}, PeerName: name + "p"}
 	if err := netlink.LinkAdd(veth); err != nil {
@@ -73,7 +75,11 @@ func TestHostLinksFollowEvents(t *testing.T) {
 		deadline := time.Now().Add(20 * time.Second)
 		for {
 			full := readHost()[name]
-			got, _ := h.read().get(name)
+			table := h.read()
+			if _, following := table.(*hostLinks); !following {
+				t.Fatal("hostLinks fell back to full dumps")
+			}
+			got, _ := table.get(name)
 			if ok(full) && full.st == got.st {
 				return
 			}
