@@ -107,13 +107,7 @@ func (h *Host) bridgeIPv6(link netlink.Link, gw netip.Addr, bits int) error {
 		}
 		return nil
 	}
-	var err error
-	if h.path == "" {
-		err = write()
-	} else {
-		err = nsthread.Do(h.ns, write)
-	}
-	if err != nil {
+	if err := h.inNS(write); err != nil {
 		return err
 	}
 	return addIPv6(h.handle, link, gw, bits)

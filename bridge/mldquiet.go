@@ -9,7 +9,6 @@ import (
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
-	"leolab/internal/nsthread"
 	"leolab/topology"
 )
 
@@ -148,12 +147,7 @@ func (h *Host) announceQuerier(dev string, interval uint64) (sent bool, err erro
 	if err := h.setQuerierInterval(index, interval); err != nil {
 		return false, err
 	}
-	send := func() error { return sendMLDQuery(index) }
-	if h.path == "" {
-		sent = send() == nil
-	} else {
-		sent = nsthread.Do(h.ns, send) == nil
-	}
+	sent = h.inNS(func() error { return sendMLDQuery(index) }) == nil
 	return sent, h.setQuerierInterval(index, defaultQuerierInterval)
 }
 

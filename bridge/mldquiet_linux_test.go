@@ -13,7 +13,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"leolab/internal/nstest"
 	"leolab/internal/nsthread"
 	"leolab/topology"
 )
@@ -25,10 +24,7 @@ import (
 // leaves the bridge believing in it for at most 1 s more, its interval
 // setting back at the kernel's default. An IPv4-only bridge never starts.
 func TestQuietStart(t *testing.T) {
-	nstest.Enter(t, leak)
-	host, err := OpenHost()
-	must(t, err)
-	defer host.Close()
+	host := enterHost(t)
 	lan := topology.Bridge{Name: "lan", Device: leak + "brq", Alias: "leolab:" + leak + ":bridge:lanq",
 		Subnet: pfx("10.61.8.0/24"), Gateway: ip("10.61.8.1"), MTU: 1500,
 		Subnet6: pfx("fd61:8::/64"), Gateway6: ip("fd61:8::1")}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"leolab/internal/hostnames"
+	"leolab/internal/nsthread"
 )
 
 // Host is the network namespace that holds a lab's bridges and the host-side
@@ -26,6 +27,15 @@ type Host struct {
 
 	quietMu sync.Mutex
 	quiet   map[string]int // bridge device: quiet start attempts, or quietOn (mldquiet.go)
+}
+
+// inNS runs fn in h's namespace: on the calling thread for the host's own,
+// on a thread of its own inside a lab namespace.
+func (h *Host) inNS(fn func() error) error {
+	if h.path == "" {
+		return fn()
+	}
+	return nsthread.Do(h.ns, fn)
 }
 
 // OpenHost returns a Host for the calling thread's network namespace.
