@@ -25,7 +25,7 @@ import (
 // setting back at the kernel's default. An IPv4-only bridge never starts.
 func TestQuietStart(t *testing.T) {
 	host := enterHost(t)
-	lan := topology.Bridge{Name: "lan", Device: leak + "brq", Alias: "leolab:" + leak + ":bridge:lanq",
+	lan := topology.Bridge{Name: "lan", Device: leak + "brq", Alias: "leolab:" + leak + ":bridge:lanq", MAC: "02:00:00:61:08:01",
 		Subnet: pfx("10.61.8.0/24"), Gateway: ip("10.61.8.1"), MTU: 1500,
 		Subnet6: pfx("fd61:8::/64"), Gateway6: ip("fd61:8::1")}
 	must(t, host.AddBridge(lan))
