@@ -102,15 +102,16 @@ func readState(path string) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	var st State
-	if err := json.Unmarshal(data, &st); err != nil || st.Plan == nil || st.Plan.Name == "" {
+	// One decode fills both: the legacy keys are none of State's.
+	var file struct {
+		State
+		legacyState
+	}
+	if err := json.Unmarshal(data, &file); err != nil || file.Plan == nil || file.Plan.Name == "" {
 		return nil, fmt.Errorf("%w: %s", errBadState, path)
 	}
-	var old legacyState
-	if err := json.Unmarshal(data, &old); err != nil {
-		return nil, fmt.Errorf("%w: %s", errBadState, path)
-	}
-	st.migrate(old)
+	st := file.State
+	st.migrate(file.legacyState)
 	if st.Nodes == nil {
 		st.Nodes = map[string]*NodeState{}
 	}
