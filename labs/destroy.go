@@ -268,22 +268,23 @@ func (m *Manager) removeLabDir(lab string) error {
 // names leolab derives from the lab name alone.
 func (m *Manager) sweepLab(lab string) error {
 	destroyStep(lab, "sweep by name (no readable state)")
+	net, run := m.network(), m.runner()
 	var errs *multierror.Error
-	errs = multierror.Append(errs, stopInits(lab, ""))
+	errs = multierror.Append(errs, run.StopStrays(lab))
 	errs = multierror.Append(errs, sweepNetns(lab, m.claimedNetns(lab)))
-	errs = multierror.Append(errs, bridge.DeleteLabNS(hostnames.LabNetns(lab)))
-	if host, err := bridge.OpenHost(); err == nil {
+	errs = multierror.Append(errs, gone(net.DeleteLabNS(hostnames.LabNetns(lab))))
+	if host, err := net.OpenHost(""); err == nil {
 		errs = multierror.Append(errs, host.SweepLinks(hostnames.AliasPrefix(lab)))
 		host.Close()
 	} else {
 		errs = multierror.Append(errs, err)
 	}
-	errs = multierror.Append(errs, bridge.TeardownChain(hostnames.LabChain(lab)))
-	errs = multierror.Append(errs, bridge.TeardownChain6(hostnames.LabChain(lab)))
+	errs = multierror.Append(errs, net.TeardownChain(hostnames.LabChain(lab), false))
+	errs = multierror.Append(errs, net.TeardownChain(hostnames.LabChain(lab), true))
 	errs = multierror.Append(errs, m.restoreForwardIfLast(lab))
 	nodes := m.nodeDirNames(lab)
 	for _, n := range nodes {
-		errs = multierror.Append(errs, node.RemoveCgroups(lab, n))
+		errs = multierror.Append(errs, gone(run.RemoveCgroups(lab, n)))
 	}
 	errs = multierror.Append(errs, sweepCgroups(lab))
 	if err := errs.ErrorOrNil(); err != nil {
