@@ -169,10 +169,13 @@ func (r *ring) stop() {
 }
 
 // partial returns the block the kernel was filling when stop was called,
-// if it holds packets (only valid after stop).
+// if it holds packets (only valid after stop, and after a drain). The
+// block may have been handed over since that drain (its retire timeout
+// fired in between): it is returned all the same, or its packets would be
+// lost.
 func (r *ring) partial() []byte {
 	h := r.blockHdr(r.cur)
-	if atomic.LoadUint32(&h.Block_status)&unix.TP_STATUS_USER != 0 || atomic.LoadUint32(&h.Num_pkts) == 0 {
+	if atomic.LoadUint32(&h.Num_pkts) == 0 {
 		return nil
 	}
 	base := r.cur * blockSize
